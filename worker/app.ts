@@ -1,10 +1,131 @@
-import { Hono } from "hono";
-import type { Env } from "./env.js";
+/**
+ * The Hono app: middleware (request id → CORS → auth) and thin route handlers over the catalog, the backends and
+ * the OpenAI formatters.
+ */
+import { Hono, type Context } from "hono";
+import { cors } from "hono/cors";
+import { chooseBackend } from "./backend/router.js";
+import { loadCatalog } from "./catalog/catalog.js";
+import type { CatalogEntry } from "./catalog/schema.js";
 import { workerEngine } from "./engine.js";
+import { intVar, listVar, type Env } from "./env.js";
+import { requireBearer } from "./http/auth.js";
+import { readJsonBody } from "./http/body.js";
+import { errorResponse, HttpError } from "./http/errors.js";
+import { log } from "./http/log.js";
+import { ServerTiming } from "./http/timing.js";
+import type { CompletionRequest } from "./openai/request.js";
+import { validateChatRequest, validateTextRequest } from "./openai/validate.js";
+import { edgeBackend, models, queue } from "./runtime/isolate.js";
 
-export const app = new Hono<{ Bindings: Env }>();
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+const DEFAULT_MAX_QUEUE = 8;
+
+type AppEnv = { Bindings: Env; Variables: { requestId: string; timing: ServerTiming; backend: string } };
+
+export const app = new Hono<AppEnv>();
+
+// Request id, timing, observability headers and one structured log line per request.
+app.use("*", async (c, next) => {
+  const incoming = c.req.header("x-request-id");
+  const requestId = incoming && /^[\w.:-]{1,128}$/.test(incoming) ? incoming : crypto.randomUUID();
+  c.set("requestId", requestId);
+  c.set("timing", new ServerTiming());
+  c.set("backend", "edge");
+  const started = Date.now();
+  await next();
+  c.res.headers.set("x-request-id", requestId);
+  c.res.headers.set("x-ellm-backend", c.get("backend"));
+  const timing = c.get("timing");
+  if (timing.entries.length > 0) c.res.headers.set("server-timing", timing.header());
+  log(c.res.status >= 500 ? "error" : "info", "request", {
+    requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Date.now() - started,
+  });
+});
+
+app.use("*", (c, next) => {
+  const origins = listVar(c.env.CORS_ORIGINS);
+  if (origins.length === 0) return next();
+  return cors({
+    origin: origins.includes("*") ? "*" : (origin) => (origins.includes(origin) ? origin : null),
+    allowMethods: ["GET", "POST", "OPTIONS"],
+    allowHeaders: ["authorization", "content-type", "x-request-id"],
+    exposeHeaders: ["x-request-id", "x-ellm-backend", "server-timing", "retry-after"],
+    maxAge: 86400,
+  })(c, next);
+});
+
+app.use("/v1/*", async (c, next) => {
+  const keys = listVar(c.env.API_KEYS);
+  if (keys.length > 0) await requireBearer(c.req.header("authorization"), keys);
+  await next();
+});
 
 app.get("/healthz", (c) => {
   const engine = workerEngine();
-  return c.json({ status: "ok", engine: { version: engine.engineVersion(), simd128: engine.simdEnabled() } });
+  return c.json({
+    status: "ok",
+    auth: listVar(c.env.API_KEYS).length > 0 ? "enabled" : "disabled",
+    engine: { version: engine.engineVersion(), simd128: engine.simdEnabled() },
+    model: { loaded: models.currentId ?? null, ...models.stats },
+    queue: { running: queue.running, waiting: queue.waiting, max: intVar(c.env.MAX_QUEUE, "MAX_QUEUE", DEFAULT_MAX_QUEUE) },
+    generations: edgeBackend.stats,
+  });
 });
+
+app.get("/v1/models", (c) => c.json({ object: "list", data: loadCatalog(c.env.CATALOG).entries.map(modelObject) }));
+
+app.get("/v1/models/:id{.+}", (c) => c.json(modelObject(findModel(c.env, c.req.param("id")))));
+
+app.post("/v1/chat/completions", async (c) => complete(c, validateChatRequest(await readBody(c))));
+
+app.post("/v1/completions", async (c) => complete(c, validateTextRequest(await readBody(c))));
+
+app.notFound((c) => errorResponse(new HttpError(404, "not_found_error", `Unknown route: ${c.req.method} ${c.req.path}`, null, "unknown_route")));
+
+app.onError((err, c) => {
+  if (err instanceof HttpError) return errorResponse(err);
+  const requestId = c.get("requestId") ?? "unknown";
+  log("error", "unhandled_error", { requestId, error: err.message, stack: err.stack });
+  return errorResponse(
+    new HttpError(500, "server_error", `The server had an error processing your request (request id ${requestId}).`, null, "internal_error"),
+  );
+});
+
+async function complete(c: Context<AppEnv>, request: CompletionRequest): Promise<Response> {
+  const entry = findModel(c.env, request.model);
+  const { backend, reason } = chooseBackend(entry, { edge: edgeBackend });
+  c.set("backend", backend.name);
+  log("info", "route", { requestId: c.get("requestId"), model: entry.id, backend: backend.name, reason });
+  return backend.complete(request, entry, {
+    requestId: c.get("requestId"),
+    signal: c.req.raw.signal,
+    env: c.env,
+    timing: c.get("timing"),
+  });
+}
+
+function readBody(c: Context<AppEnv>): Promise<unknown> {
+  return readJsonBody(c.req.raw, intVar(c.env.MAX_BODY_BYTES, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1));
+}
+
+function findModel(env: Env, id: string): CatalogEntry {
+  const entry = loadCatalog(env.CATALOG).get(id);
+  if (!entry) {
+    throw new HttpError(404, "invalid_request_error", `The model '${id}' does not exist.`, "model", "model_not_found");
+  }
+  return entry;
+}
+
+function modelObject(e: CatalogEntry) {
+  return {
+    id: e.id,
+    object: "model",
+    created: e.created ?? 0,
+    owned_by: "ellm-edge",
+    context_length: e.contextLength,
+    quantization: e.quantization,
+    backend: e.backend,
+    ...(e.description !== undefined ? { description: e.description } : {}),
+  };
+}

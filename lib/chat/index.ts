@@ -1,0 +1,3 @@
+export { ChatTemplate, CHATML_TEMPLATE, type RenderChatOptions } from "./template.js";
+export { normalizeMessages, CHAT_ROLES, type ChatMessage, type ChatMessageInput, type ChatRole, type ChatTextPart, type ChatToolCall } from "./messages.js";
+export { chatTemplateFor, renderChatPrompt } from "./for-tokenizer.js";

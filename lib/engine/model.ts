@@ -1,0 +1,157 @@
+/**
+ * EngineModel: one loaded GGUF model inside the WASM engine. Feeds weight bytes straight into their final place
+ * in WASM memory, runs forward passes, and hands logits out as zero-copy views.
+ */
+import { AbortError, InvalidArgumentError } from "../errors.js";
+import type { LoadProgress, MemoryReport } from "../types.js";
+import { engineCall, engineError } from "./errors.js";
+import { engineMemory, type EngineBindings } from "./wasm.js";
+
+type Engine = InstanceType<EngineBindings["Engine"]>;
+type GgufLoader = InstanceType<EngineBindings["GgufLoader"]>;
+
+export interface EngineOptions {
+  contextLength?: number;
+  kvType?: "f16" | "f32";
+  sequences?: number;
+  maxBatch?: number;
+}
+
+export interface EngineConfig {
+  architecture: string;
+  vocabSize: number;
+  contextLength: number;
+  trainedContextLength: number;
+  [key: string]: unknown;
+}
+
+export interface StreamLoadOptions {
+  /** Refuse files larger than this (bytes): the edge memory budget. */
+  maxBytes?: number;
+  /** Source length when known up front (for progress before the header is parsed). */
+  sizeHint?: number;
+  onProgress?: (p: LoadProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** Streams a GGUF into a fresh engine loader: each chunk is copied once, into the region the loader points at. */
+export async function streamIntoLoader(
+  bindings: EngineBindings,
+  chunks: AsyncIterable<Uint8Array>,
+  options: StreamLoadOptions = {},
+): Promise<GgufLoader> {
+  const loader = engineCall(() => new bindings.GgufLoader(options.maxBytes ?? Number.MAX_SAFE_INTEGER));
+  try {
+    for await (const chunk of chunks) {
+      if (options.signal?.aborted) throw new AbortError("model load aborted", { cause: options.signal.reason });
+      let offset = 0;
+      while (offset < chunk.byteLength) {
+        const ptr = loader.nextRegion(chunk.byteLength - offset);
+        const len = loader.regionLen();
+        // Take the buffer after nextRegion: reserving may have grown (and so detached) the old one.
+        new Uint8Array(engineMemory().buffer, ptr, len).set(chunk.subarray(offset, offset + len));
+        loader.commit(len);
+        offset += len;
+      }
+      if (options.onProgress) {
+        const expected = loader.expectedSize();
+        const total = Number.isFinite(expected) ? expected : options.sizeHint;
+        options.onProgress(total === undefined ? { loaded: loader.bytesReceived() } : { loaded: loader.bytesReceived(), total });
+      }
+    }
+    return loader;
+  } catch (e) {
+    loader.free();
+    throw engineError(e);
+  }
+}
+
+export class EngineModel {
+  readonly config: EngineConfig;
+  readonly metadata: Record<string, unknown>;
+  #engine: Engine | undefined;
+  /** Reused for single-token decode steps so the hot loop allocates nothing on the JS side. */
+  readonly #one = new Uint32Array(1);
+
+  private constructor(engine: Engine) {
+    this.#engine = engine;
+    this.config = JSON.parse(engine.configJson()) as EngineConfig;
+    // The engine hands out the GGUF header as {version, alignment, dataOffset, metadata}.
+    this.metadata = (JSON.parse(engine.metadataJson()) as { metadata: Record<string, unknown> }).metadata;
+  }
+
+  /** Builds the model from a loader that has received the whole file (consumes the loader). */
+  static fromLoader(bindings: EngineBindings, loader: GgufLoader, options: EngineOptions = {}): EngineModel {
+    const engine = engineCall(() => new bindings.Engine(loader, JSON.stringify(options)));
+    return new EngineModel(engine);
+  }
+
+  static async load(
+    bindings: EngineBindings,
+    chunks: AsyncIterable<Uint8Array>,
+    options: EngineOptions & StreamLoadOptions = {},
+  ): Promise<EngineModel> {
+    const loader = await streamIntoLoader(bindings, chunks, options);
+    const { contextLength, kvType, sequences, maxBatch } = options;
+    return EngineModel.fromLoader(bindings, loader, { contextLength, kvType, sequences, maxBatch });
+  }
+
+  get vocabSize(): number {
+    return this.config.vocabSize;
+  }
+
+  get contextLength(): number {
+    return this.config.contextLength;
+  }
+
+  /**
+   * Runs `tokens` of sequence `seq` starting at `startPos` (must equal the cached length: the cache is truncated
+   * first when it is longer). Returns the logits of the last position — or of every position when `allLogits` — as a
+   * view into WASM memory that is valid only until the next engine call: copy it to keep it.
+   */
+  forward(seq: number, tokens: ArrayLike<number>, startPos: number, allLogits = false): Float32Array {
+    const engine = this.#live();
+    if (tokens.length === 0) throw new InvalidArgumentError("forward needs at least one token", "tokens");
+    let ids: Uint32Array;
+    if (tokens.length === 1) {
+      this.#one[0] = tokens[0]!;
+      ids = this.#one;
+    } else {
+      ids = tokens instanceof Uint32Array ? tokens : Uint32Array.from(tokens);
+    }
+    const ptr = engineCall(() => engine.forward(seq, ids, startPos, allLogits));
+    return new Float32Array(engineMemory().buffer, ptr, engine.logitsLen());
+  }
+
+  sequenceLength(seq: number): number {
+    const engine = this.#live();
+    return engineCall(() => engine.sequenceLength(seq));
+  }
+
+  resetSequence(seq: number): void {
+    const engine = this.#live();
+    engineCall(() => engine.resetSequence(seq));
+  }
+
+  truncate(seq: number, length: number): void {
+    const engine = this.#live();
+    engineCall(() => engine.truncate(seq, length));
+  }
+
+  memory(): MemoryReport {
+    const engine = this.#live();
+    const m = JSON.parse(engine.memoryJson()) as Omit<MemoryReport, "wasmMemory">;
+    return { ...m, wasmMemory: engineMemory().buffer.byteLength };
+  }
+
+  /** Frees the weights, KV cache and scratch. The object is unusable afterwards. */
+  dispose(): void {
+    this.#engine?.free();
+    this.#engine = undefined;
+  }
+
+  #live(): Engine {
+    if (!this.#engine) throw new InvalidArgumentError("model was disposed", "model");
+    return this.#engine;
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * eLLM Edge library: runs in Workers, Node and browsers. Node users import "ellm-edge/node" for file paths and
+ * automatic engine loading; elsewhere call `initEngine(module)` once with the compiled engine .wasm.
+ */
+export { Llama } from "./llama.js";
+export { Transformer, type TensorInput, type StateDict, type TransformerOptions, type TransformerGenerateOptions } from "./transformer.js";
+export { ModelArgs, SUPPORTED_ARCHITECTURES, type Architecture, type ModelArgsInit } from "./model-args.js";
+export { EngineModel } from "./engine/model.js";
+export { initEngine } from "./engine/wasm.js";
+export * from "./errors.js";
+export type * from "./types.js";
+export { tokenizerFromGguf, tokenizerFromHfJson, type Tokenizer, type StreamDecoder } from "./tokenizer/index.js";
+export { ChatTemplate, CHATML_TEMPLATE } from "./chat/index.js";
+export { Sampler, StopStringMatcher } from "./sampling/index.js";

@@ -1,0 +1,142 @@
+/**
+ * Llama: the friendly high-level API. Text and chat messages in, text out (whole or streamed), over one loaded
+ * GGUF model. Mirrors the seed design's `Llama` (`generate(text)`, `chatCompletion(messages)`).
+ */
+import { renderChatPrompt } from "./chat/index.js";
+import { EngineModel } from "./engine/model.js";
+import { InvalidArgumentError } from "./errors.js";
+import { generateTokens } from "./generation.js";
+import { resolveEngine, openModelSource } from "./source.js";
+import { tokenizerFromGguf, tokenizerFromHfJson, type Tokenizer } from "./tokenizer/index.js";
+import type {
+  ChatMessage,
+  GenerateOptions,
+  GenerationResult,
+  LoadOptions,
+  ModelInfo,
+  TextDelta,
+} from "./types.js";
+
+/** Default KV cache length: long enough for real chats, small enough for a 128 MB isolate. */
+const DEFAULT_CONTEXT = 2048;
+
+export class Llama {
+  readonly tokenizer: Tokenizer;
+  readonly #model: EngineModel;
+  readonly #chatTemplate: string | undefined;
+  /** Token ids currently in the KV cache of sequence 0, for prompt-prefix reuse across calls. */
+  #cached: number[] = [];
+  /** Generations run one at a time: the KV cache is shared state. */
+  #busy: Promise<unknown> = Promise.resolve();
+
+  private constructor(model: EngineModel, tokenizer: Tokenizer, chatTemplate: string | undefined) {
+    this.#model = model;
+    this.tokenizer = tokenizer;
+    this.#chatTemplate = chatTemplate;
+  }
+
+  /** Loads a GGUF from a path (Node), URL, bytes or stream; weights stream straight into WASM memory. */
+  static async load(options: LoadOptions): Promise<Llama> {
+    if (!options || options.model === undefined) throw new InvalidArgumentError("load() needs options.model", "model");
+    const bindings = await resolveEngine();
+    const source = await openModelSource(options.model);
+    const model = await EngineModel.load(bindings, source.chunks, {
+      contextLength: options.contextLength ?? DEFAULT_CONTEXT,
+      kvType: options.kvType ?? "f16",
+      sequences: options.sequences ?? 1,
+      ...(source.size !== undefined ? { sizeHint: source.size } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    try {
+      const tokenizer = options.tokenizer
+        ? tokenizerFromHfJson(options.tokenizer.json, options.tokenizer.config)
+        : tokenizerFromGguf(model.metadata);
+      if (tokenizer.vocabSize > model.vocabSize) {
+        throw new InvalidArgumentError(
+          `tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.vocabSize}`,
+          "tokenizer",
+        );
+      }
+      return new Llama(model, tokenizer, options.chatTemplate ?? tokenizer.chatTemplate);
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+  }
+
+  get info(): ModelInfo {
+    const c = this.#model.config;
+    const name = this.#model.metadata["general.name"];
+    return {
+      architecture: c.architecture,
+      name: typeof name === "string" ? name : c.architecture,
+      vocabSize: c.vocabSize,
+      trainedContextLength: c.trainedContextLength,
+      contextLength: c.contextLength,
+      memory: this.#model.memory(),
+      chatTemplate: this.#chatTemplate,
+    };
+  }
+
+  /** The engine-level model, for callers that drive forward passes themselves. */
+  get model(): EngineModel {
+    return this.#model;
+  }
+
+  tokenize(text: string, opts: { addBos?: boolean } = {}): number[] {
+    if (typeof text !== "string") throw new InvalidArgumentError("text must be a string", "text");
+    return this.tokenizer.encode(text, { addBos: opts.addBos ?? this.tokenizer.addBosByDefault, parseSpecial: false });
+  }
+
+  /** The chat template's rendering of `messages` (with the assistant turn opened), as token ids. */
+  chatPromptTokens(messages: ChatMessage[]): number[] {
+    return renderChatPrompt(this.tokenizer, messages, { template: this.#chatTemplate }).ids;
+  }
+
+  async generate(prompt: string, options: GenerateOptions = {}): Promise<GenerationResult> {
+    return drain(this.generateStream(prompt, options));
+  }
+
+  generateStream(prompt: string, options: GenerateOptions = {}): AsyncGenerator<TextDelta, GenerationResult> {
+    const ids = this.tokenize(prompt, { addBos: options.addBos ?? this.tokenizer.addBosByDefault });
+    return this.#serialised(ids, options);
+  }
+
+  async chatCompletion(messages: ChatMessage[], options: GenerateOptions = {}): Promise<GenerationResult> {
+    return drain(this.chatCompletionStream(messages, options));
+  }
+
+  chatCompletionStream(messages: ChatMessage[], options: GenerateOptions = {}): AsyncGenerator<TextDelta, GenerationResult> {
+    return this.#serialised(this.chatPromptTokens(messages), options);
+  }
+
+  /** Frees the model's WASM memory. */
+  dispose(): void {
+    this.#model.dispose();
+  }
+
+  /** Runs one generation after the previous one finished (the KV cache is shared). */
+  async *#serialised(promptIds: number[], options: GenerateOptions): AsyncGenerator<TextDelta, GenerationResult> {
+    const previous = this.#busy;
+    let release!: () => void;
+    this.#busy = new Promise<void>((resolve) => (release = resolve));
+    try {
+      await previous.catch(() => undefined);
+      return yield* generateTokens(
+        { model: this.#model, tokenizer: this.tokenizer, cached: this.#cached, seq: 0 },
+        promptIds,
+        options,
+      );
+    } finally {
+      release();
+    }
+  }
+}
+
+async function drain(stream: AsyncGenerator<TextDelta, GenerationResult>): Promise<GenerationResult> {
+  for (;;) {
+    const step = await stream.next();
+    if (step.done) return step.value;
+  }
+}

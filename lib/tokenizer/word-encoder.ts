@@ -1,0 +1,136 @@
+/**
+ * Encodes one pre-token ("word", already in the model's alphabet: byte-level chars or `▁`-escaped text) into ids.
+ * Two ways of ranking merges: a merges list (GPT-2 / Hugging Face BPE: earlier = better) or piece scores
+ * (SentencePiece BPE: the merged piece with the highest score wins). Symbols left outside the vocabulary fall back to
+ * `<0xNN>` byte tokens when the model has them, else to the unknown token.
+ */
+import { InvalidArgumentError, ModelFormatError } from "../errors.js";
+import { bpeMerge, type MergeCandidate, type PairLookup } from "./bpe-merge.js";
+import { utf8Encode } from "./utf8.js";
+
+export type MergeRanking =
+  | { kind: "merges"; merges: ReadonlyArray<readonly [string, string]> }
+  | { kind: "scores"; scores: ArrayLike<number>; mergeable: (id: number) => boolean };
+
+export interface WordEncoderOptions {
+  vocab: ReadonlyMap<string, number>;
+  ranking: MergeRanking;
+  /** A whole word already in the vocabulary is one token, merges are skipped (Llama 3's `ignore_merges`). */
+  ignoreMerges?: boolean;
+  /** id of `<0x00>`..`<0xFF>`, or undefined when the model has no byte fallback. */
+  byteTokenIds?: Int32Array;
+  unkId?: number;
+  /**
+   * Spells a raw word in the vocabulary's alphabet (byte-level: UTF-8 bytes as GPT-2 chars). Applied only on a cache
+   * miss, so repeated words cost one Map lookup.
+   */
+  spell?: (word: string) => string;
+}
+
+const CACHE_LIMIT = 50_000;
+/** Longer words (a whole SentencePiece fragment, a run of 4 KB of spaces) are not worth keeping. */
+const CACHE_MAX_WORD = 128;
+
+export class WordEncoder {
+  private readonly vocab: ReadonlyMap<string, number>;
+  private readonly lookup: PairLookup;
+  private readonly ignoreMerges: boolean;
+  private readonly byteTokenIds: Int32Array | undefined;
+  private readonly unkId: number | undefined;
+  private readonly cache = new Map<string, readonly number[]>();
+  private readonly spell: ((word: string) => string) | undefined;
+
+  constructor(opts: WordEncoderOptions) {
+    this.vocab = opts.vocab;
+    this.ignoreMerges = opts.ignoreMerges ?? false;
+    this.byteTokenIds = opts.byteTokenIds;
+    this.unkId = opts.unkId;
+    this.spell = opts.spell;
+    this.lookup = opts.ranking.kind === "merges" ? mergesLookup(opts.vocab, opts.ranking.merges) : scoresLookup(opts.vocab, opts.ranking);
+  }
+
+  /** Appends the ids of `word` (a raw pre-token; see `spell`) to `out`. */
+  encode(word: string, out: number[]): void {
+    if (word.length === 0) return;
+    const cached = this.cache.get(word);
+    if (cached !== undefined) {
+      for (const id of cached) out.push(id);
+      return;
+    }
+    const ids = this.encodeUncached(this.spell ? this.spell(word) : word);
+    if (word.length > CACHE_MAX_WORD) {
+      for (const id of ids) out.push(id);
+      return;
+    }
+    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+    this.cache.set(word, ids);
+    for (const id of ids) out.push(id);
+  }
+
+  private encodeUncached(word: string): number[] {
+    if (this.ignoreMerges) {
+      const whole = this.vocab.get(word);
+      if (whole !== undefined) return [whole];
+    }
+    const texts = Array.from(word); // code points, not UTF-16 units
+    const ids = texts.map((t) => this.vocab.get(t) ?? -1);
+    const merged = bpeMerge(texts, ids, this.lookup);
+    const out: number[] = [];
+    for (let i = 0; i < merged.ids.length; i++) {
+      const id = merged.ids[i]!;
+      if (id >= 0) out.push(id);
+      else this.fallback(merged.texts[i]!, out);
+    }
+    return out;
+  }
+
+  private fallback(symbol: string, out: number[]): void {
+    if (this.byteTokenIds !== undefined) {
+      for (const b of utf8Encode(symbol)) out.push(this.byteTokenIds[b]!);
+      return;
+    }
+    if (this.unkId !== undefined) {
+      out.push(this.unkId);
+      return;
+    }
+    throw new InvalidArgumentError(
+      `text contains ${JSON.stringify(symbol)} (U+${symbol.codePointAt(0)!.toString(16).toUpperCase()}), which this vocabulary cannot represent (no byte fallback, no unknown token)`,
+      "text",
+    );
+  }
+}
+
+function mergesLookup(vocab: ReadonlyMap<string, number>, merges: ReadonlyArray<readonly [string, string]>): PairLookup {
+  const stride = vocab.size + 1;
+  const byPair = new Map<number, MergeCandidate>();
+  merges.forEach(([a, b], rank) => {
+    const l = vocab.get(a);
+    const r = vocab.get(b);
+    const id = vocab.get(a + b);
+    if (l === undefined || r === undefined || id === undefined) {
+      throw new ModelFormatError(`merge #${rank} "${a} ${b}" refers to a piece missing from the vocabulary`);
+    }
+    const key = l * stride + r;
+    if (!byPair.has(key)) byPair.set(key, { rank, id }); // first occurrence wins, like HF
+  });
+  return (l, r) => (l < 0 || r < 0 ? undefined : byPair.get(l * stride + r));
+}
+
+function scoresLookup(vocab: ReadonlyMap<string, number>, ranking: Extract<MergeRanking, { kind: "scores" }>): PairLookup {
+  return (_l, _r, a, b) => {
+    const id = vocab.get(a + b);
+    if (id === undefined || !ranking.mergeable(id)) return undefined;
+    return { rank: -ranking.scores[id]!, id };
+  };
+}
+
+/** Finds the 256 `<0xNN>` pieces; undefined when the vocabulary lacks any of them. */
+export function findByteTokens(vocab: ReadonlyMap<string, number>): Int32Array | undefined {
+  const ids = new Int32Array(256);
+  for (let b = 0; b < 256; b++) {
+    const id = vocab.get(`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`);
+    if (id === undefined) return undefined;
+    ids[b] = id;
+  }
+  return ids;
+}

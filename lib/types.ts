@@ -1,0 +1,126 @@
+/**
+ * Public types of the high-level API (`Llama`). The HTTP layer maps OpenAI requests onto these and back;
+ * nothing here knows about HTTP.
+ */
+
+/** Where model weights come from. Strings are file paths in Node (via `ellm-edge/node`) or http(s) URLs. */
+export type ModelSource =
+  | string
+  | URL
+  | Uint8Array
+  | ArrayBuffer
+  | ReadableStream<Uint8Array>
+  | AsyncIterable<Uint8Array>;
+
+export interface LoadProgress {
+  /** Bytes received so far. */
+  loaded: number;
+  /** Total bytes when known (from the GGUF header or the source's length). */
+  total?: number;
+}
+
+export interface LoadOptions {
+  model: ModelSource;
+  /** A Hugging Face tokenizer.json (+ optional tokenizer_config.json) to use instead of the GGUF's own vocabulary. */
+  tokenizer?: { json: string | object; config?: string | object };
+  /** Positions of KV cache to allocate (default: min(model context, 2048)). */
+  contextLength?: number;
+  /** KV cache element type (default f16: half the memory, same greedy output on our references). */
+  kvType?: "f16" | "f32";
+  /** Sequence slots (independent KV caches) for batched use; default 1. */
+  sequences?: number;
+  /** Replaces the model's chat template (Jinja source). */
+  chatTemplate?: string;
+  onProgress?: (progress: LoadProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface SamplingOptions {
+  /** 0 → greedy (argmax). Default 1, as in OpenAI's API. */
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  minP?: number;
+  repetitionPenalty?: number;
+  frequencyPenalty?: number;
+  presencePenalty?: number;
+  seed?: number;
+  /** Token id → additive bias on its logit (OpenAI `logit_bias`, range −100…100). */
+  logitBias?: Record<number, number>;
+}
+
+export interface GenerateOptions extends SamplingOptions {
+  /** New tokens to generate at most. Default: the rest of the context (never a silent small cap). */
+  maxTokens?: number;
+  /** Text that ends generation; it is never part of the output. */
+  stop?: string | string[];
+  /** Report per-token log-probabilities with this many top alternatives (0 = only the chosen token). */
+  logprobs?: number;
+  signal?: AbortSignal;
+  /** Prepend BOS when the tokenizer asks for it (default true for `generate`, false for chat: the template adds it). */
+  addBos?: boolean;
+}
+
+export interface TopLogprob {
+  token: string;
+  tokenId: number;
+  logprob: number;
+  bytes: number[];
+}
+
+export interface TokenLogprob extends TopLogprob {
+  topLogprobs: TopLogprob[];
+}
+
+/** One streamed piece of output: text that is final (stop strings already cut, UTF-8 never split). */
+export interface TextDelta {
+  text: string;
+  /** Log-probabilities of the tokens that produced this delta, when requested. */
+  logprobs?: TokenLogprob[];
+}
+
+export type FinishReason = "stop" | "length";
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}
+
+export interface Timings {
+  /** Prompt processing (prefill) time. */
+  prefillMs: number;
+  /** Time spent producing tokens after the first. */
+  decodeMs: number;
+}
+
+export interface GenerationResult {
+  text: string;
+  finishReason: FinishReason;
+  usage: Usage;
+  timings: Timings;
+  logprobs?: TokenLogprob[];
+}
+
+export type { ChatMessageInput as ChatMessage, ChatRole } from "./chat/messages.js";
+
+export interface MemoryReport {
+  weights: number;
+  kvCache: number;
+  scratch: number;
+  total: number;
+  /** Bytes of WASM linear memory in use by the engine (includes allocator slack and the loader's header buffer). */
+  wasmMemory: number;
+}
+
+export interface ModelInfo {
+  architecture: string;
+  name: string;
+  vocabSize: number;
+  /** Context the model was trained for (GGUF `{arch}.context_length`). */
+  trainedContextLength: number;
+  /** Context allocated at load (KV cache size in positions). */
+  contextLength: number;
+  memory: MemoryReport;
+  chatTemplate: string | undefined;
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// Micro-benchmark of the engine's matmul kernels in Node (real wasm from wasm/pkg; run scripts/build-wasm first).
+// Reports GMAC/s per format, path and token count on SmolLM2-135M-sized matrices, and checks SIMD ≈ scalar.
+//
+//   node scripts/bench-kernels.mjs [--quick]
+import { readFile } from "node:fs/promises";
+import { performance } from "node:perf_hooks";
+
+const pkg = new URL("../wasm/pkg/", import.meta.url);
+const engine = await import(new URL("ellm_engine.js", pkg));
+engine.initSync({ module: await WebAssembly.compile(await readFile(new URL("ellm_engine_bg.wasm", pkg))) });
+
+const quick = process.argv.includes("--quick");
+const minSeconds = quick ? 0.2 : 0.6;
+
+function random(n, seed) {
+  let a = seed >>> 0;
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
+    v[i] = (a / 4294967296) * 2 - 1;
+  }
+  return v;
+}
+
+/**
+ * Seconds per matmul: one warm-up call (V8 tiers the wasm up from its baseline compiler), then iterations are
+ * calibrated so one run lasts about minSeconds, and the best of 5 runs is kept (the machine may be shared).
+ */
+function time(path, dtype, rows, cols, w, x, nTokens) {
+  engine.matmulBench(path, dtype, rows, cols, w, x, nTokens, 3);
+  let iterations = 1;
+  for (;;) {
+    const t0 = performance.now();
+    engine.matmulBench(path, dtype, rows, cols, w, x, nTokens, iterations);
+    const seconds = (performance.now() - t0) / 1000;
+    if (seconds >= minSeconds / 5) break;
+    iterations = Math.min(iterations * Math.max(2, Math.ceil(minSeconds / 5 / Math.max(seconds, 1e-4))), 1 << 20);
+  }
+  let best = Infinity;
+  for (let run = 0; run < 5; run++) {
+    const t0 = performance.now();
+    engine.matmulBench(path, dtype, rows, cols, w, x, nTokens, iterations);
+    best = Math.min(best, (performance.now() - t0) / 1000 / iterations);
+  }
+  return best;
+}
+
+const cases = [
+  // [dtype, rows, cols]: attention/FFN shapes of SmolLM2-135M (dim 576, ffn 1536).
+  ["Q4_0", 1536, 576],
+  ["Q8_0", 1536, 576],
+  ["Q4_K", 576, 1536],
+  ["Q6_K", 576, 1536],
+  ["F16", 1536, 576],
+];
+const tokenCounts = [1, 64];
+
+console.log(`simd: ${engine.simdEnabled()}  node ${process.version}`);
+console.log("dtype  rows×cols    tokens  path    ms/matmul   GMAC/s   weight GB/s   max|simd−scalar|/Σ|out|");
+for (const [dtype, rows, cols] of cases) {
+  const w = engine.quantize(dtype, random(rows * cols, 1));
+  for (const nTokens of tokenCounts) {
+    const x = random(nTokens * cols, 2);
+    const ref = engine.matmulCheck("scalar", dtype, rows, cols, w, x, nTokens);
+    const out = engine.matmulCheck("simd", dtype, rows, cols, w, x, nTokens);
+    let diff = 0;
+    let norm = 0;
+    for (let i = 0; i < ref.length; i++) {
+      diff = Math.max(diff, Math.abs(out[i] - ref[i]));
+      norm += Math.abs(ref[i]) / ref.length;
+    }
+    for (const path of ["scalar", "simd"]) {
+      if (quick && path === "scalar" && nTokens > 1) continue;
+      const s = time(path, dtype, rows, cols, w, x, nTokens);
+      const macs = rows * cols * nTokens;
+      const gbs = w.length / s / 1e9;
+      console.log(
+        `${dtype.padEnd(6)} ${`${rows}×${cols}`.padEnd(12)} ${String(nTokens).padStart(6)}  ${path.padEnd(6)} ${(s * 1e3).toFixed(3).padStart(10)} ${(macs / s / 1e9).toFixed(2).padStart(8)} ${gbs.toFixed(2).padStart(12)}   ${path === "simd" ? (diff / norm).toExponential(2) : ""}`,
+      );
+    }
+  }
+}

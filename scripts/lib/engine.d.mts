@@ -1,0 +1,1 @@
+export declare function loadEngine(): typeof import("../../wasm/pkg/ellm_engine.js");

@@ -1,0 +1,186 @@
+/**
+ * The engine's numerical kernels through the real wasm build: SIMD128 and scalar matmul paths must agree on every
+ * weight format and awkward shapes, both must match a float64 reference on the dequantized weights, and the
+ * quantize/dequantize bindings must round-trip with ggml's byte layout.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { loadEngine } from "../helpers/engine.js";
+
+type Engine = Awaited<ReturnType<typeof loadEngine>>;
+let engine: Engine;
+
+beforeAll(async () => {
+  engine = await loadEngine();
+});
+
+/** mulberry32: deterministic values in [-1, 1). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  };
+}
+
+function randomVector(next: () => number, n: number, scale = 1): Float32Array {
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) v[i] = next() * scale;
+  return v;
+}
+
+const FORMATS: { dtype: string; block: number; colBlocks: number[] }[] = [
+  { dtype: "F32", block: 1, colBlocks: [13, 64] },
+  { dtype: "F16", block: 1, colBlocks: [13, 72] },
+  { dtype: "BF16", block: 1, colBlocks: [7, 40] },
+  { dtype: "Q4_0", block: 32, colBlocks: [1, 5] },
+  { dtype: "Q8_0", block: 32, colBlocks: [1, 5] },
+  { dtype: "Q4_K", block: 256, colBlocks: [1, 3] },
+  { dtype: "Q6_K", block: 256, colBlocks: [1, 3] },
+];
+
+describe("kernels: matmul SIMD vs scalar vs float64 reference", () => {
+  it("the wasm build has SIMD128 kernels", () => {
+    expect(engine.simdEnabled()).toBe(true);
+  });
+
+  for (const { dtype, block, colBlocks } of FORMATS) {
+    it(`${dtype}: rows 1,3,5,7,13 × tokens 1,2,5,9 × ${colBlocks.length} column counts`, () => {
+      const next = rng(0x5eed + block + dtype.length * 17);
+      let checked = 0;
+      for (const nb of colBlocks) {
+        const cols = nb * block;
+        for (const rows of [1, 3, 5, 7, 13]) {
+          const weights = engine.quantize(dtype, randomVector(next, rows * cols));
+          const wd = engine.dequantize(dtype, weights);
+          expect(wd.length).toBe(rows * cols);
+          for (const nTokens of [1, 2, 5, 9]) {
+            const x = randomVector(next, nTokens * cols, 3);
+            const scalar = engine.matmulCheck("scalar", dtype, rows, cols, weights, x, nTokens);
+            const simd = engine.matmulCheck("simd", dtype, rows, cols, weights, x, nTokens);
+            expect(simd.length).toBe(rows * nTokens);
+            for (let t = 0; t < nTokens; t++) {
+              for (let r = 0; r < rows; r++) {
+                let exact = 0;
+                let magnitude = 0;
+                for (let c = 0; c < cols; c++) {
+                  const p = wd[r * cols + c] * x[t * cols + c];
+                  exact += p;
+                  magnitude += Math.abs(p);
+                }
+                const i = t * rows + r;
+                const where = `${dtype} ${rows}x${cols} nTokens=${nTokens} t=${t} r=${r}`;
+                // Same integer sums, different float summation order only.
+                expect(Math.abs(simd[i] - scalar[i]), where).toBeLessThanOrEqual(1e-5 * magnitude + 1e-6);
+                // Activation quantization (8-bit) is all that separates the kernels from the float64 reference.
+                const tol = block === 1 ? 1e-5 * magnitude + 1e-6 : 0.01 * magnitude + 1e-4;
+                expect(Math.abs(simd[i] - exact), where).toBeLessThanOrEqual(tol);
+                checked++;
+              }
+            }
+          }
+        }
+      }
+      expect(checked).toBe(colBlocks.length * (1 + 3 + 5 + 7 + 13) * (1 + 2 + 5 + 9));
+    });
+  }
+
+  it("rejects inconsistent shapes and unknown names with clear errors", () => {
+    const w = engine.quantize("Q4_0", new Float32Array(64));
+    expect(() => engine.matmulCheck("simd", "Q4_0", 3, 32, w, new Float32Array(32), 1)).toThrow(/weights: 36 bytes, 3×32 Q4_0 needs 54/);
+    expect(() => engine.matmulCheck("simd", "Q4_0", 2, 32, w, new Float32Array(31), 1)).toThrow(/x: 31 values/);
+    expect(() => engine.matmulCheck("fast", "Q4_0", 2, 32, w, new Float32Array(32), 1)).toThrow(/unknown kernel path/);
+    expect(() => engine.matmulCheck("simd", "Q5_1", 1, 32, new Uint8Array(24), new Float32Array(32), 1)).toThrow(/no kernels for Q5_1/);
+    expect(() => engine.matmulCheck("simd", "Q4_K", 1, 32, new Uint8Array(0), new Float32Array(32), 1)).toThrow(/not a multiple/);
+  });
+});
+
+describe("kernels: quantize / dequantize bindings", () => {
+  const cases: { dtype: string; n: number; bytes: number; maxErr: (amax: number) => number }[] = [
+    { dtype: "F32", n: 96, bytes: 384, maxErr: () => 0 },
+    { dtype: "F16", n: 96, bytes: 192, maxErr: (a) => a * 2 ** -11 },
+    { dtype: "BF16", n: 96, bytes: 192, maxErr: (a) => a * 2 ** -8 },
+    { dtype: "Q8_0", n: 96, bytes: 3 * 34, maxErr: (a) => a / 127 },
+    { dtype: "Q4_0", n: 96, bytes: 3 * 18, maxErr: (a) => a / 7 },
+    { dtype: "Q8_K", n: 512, bytes: 2 * 292, maxErr: (a) => a / 127 },
+    { dtype: "Q6_K", n: 512, bytes: 2 * 210, maxErr: (a) => a / 20 },
+    { dtype: "Q4_K", n: 512, bytes: 2 * 144, maxErr: (a) => a / 5 },
+  ];
+  for (const { dtype, n, bytes, maxErr } of cases) {
+    it(`${dtype} round-trips ${n} values through ${bytes} bytes`, () => {
+      const src = randomVector(rng(n + bytes), n, 2);
+      const q = engine.quantize(dtype, src);
+      expect(q.length).toBe(bytes);
+      const back = engine.dequantize(dtype, q);
+      expect(back.length).toBe(n);
+      const amax = src.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      let worst = 0;
+      for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(back[i] - src[i]));
+      expect(worst).toBeLessThanOrEqual(maxErr(amax) + 1e-7);
+    });
+  }
+
+  it("decodes a hand-built Q4_0 block with ggml's nibble order", () => {
+    const block = new Uint8Array(18);
+    block[0] = 0x00;
+    block[1] = 0x40; // d = 2.0 as f16, little-endian
+    for (let j = 0; j < 16; j++) block[2 + j] = j | ((15 - j) << 4);
+    const v = engine.dequantize("Q4_0", block);
+    for (let j = 0; j < 16; j++) {
+      expect(v[j]).toBe(2 * (j - 8));
+      expect(v[j + 16]).toBe(2 * (7 - j));
+    }
+  });
+
+  it("reports bad lengths and unknown types", () => {
+    expect(() => engine.quantize("Q4_0", new Float32Array(33))).toThrow("input has 33 values, not a multiple of 32 (Q4_0 block size)");
+    expect(() => engine.dequantize("Q6_K", new Uint8Array(211))).toThrow(/211 bytes, not a multiple of 210/);
+    expect(() => engine.quantize("Q9_9", new Float32Array(32))).toThrow(/unknown dtype/);
+    expect(() => engine.quantize("Q5_1", new Float32Array(32))).toThrow(/not supported for Q5_1/);
+  });
+});
+
+describe("kernels: attention vector primitives, SIMD vs scalar", () => {
+  const lengths = [1, 7, 8, 9, 33, 64, 130];
+  for (const op of ["dot_f32", "dot_f16", "axpy_f32", "axpy_f16"]) {
+    it(op, () => {
+      const next = rng(op.length * 101);
+      for (const n of lengths) {
+        const a = randomVector(next, n, 4);
+        const b = randomVector(next, n, 4);
+        const scalar = engine.vecCheck(op, "scalar", a, b, 0.75);
+        const simd = engine.vecCheck(op, "simd", a, b, 0.75);
+        expect(simd.length).toBe(scalar.length);
+        let magnitude = 0;
+        for (let i = 0; i < n; i++) magnitude += Math.abs(a[i] * b[i]);
+        for (let i = 0; i < scalar.length; i++) {
+          const tol = op.startsWith("dot") ? 1e-6 * magnitude + 1e-6 : 1e-6 * Math.abs(scalar[i]) + 1e-6;
+          expect(Math.abs(simd[i] - scalar[i]), `${op} n=${n} i=${i}`).toBeLessThanOrEqual(tol);
+        }
+      }
+    });
+  }
+
+  it("to_f16 is bit-identical on both paths, including ties, subnormals, overflow, inf and NaN", () => {
+    const special = [
+      0, -0, 1, -1, 0.1, 65504, 65519.99, 65520, 1e9, -1e9, Infinity, -Infinity, NaN, 2 ** -24, 2 ** -25, 1.5 * 2 ** -25,
+      2 ** -14, 2 ** -14 - 2 ** -25, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 3e-5, -6.1e-5, 1e-10, 1234.5678,
+    ];
+    const next = rng(77);
+    const values = Float32Array.from([...special, ...Array.from({ length: 200 }, () => next() * 10 ** Math.round(next() * 6))]);
+    const scalar = engine.vecCheck("to_f16", "scalar", values, new Float32Array(0), 0);
+    const simd = engine.vecCheck("to_f16", "simd", values, new Float32Array(0), 0);
+    expect(Array.from(simd)).toEqual(Array.from(scalar));
+    // Spot-check known encodings.
+    expect(scalar[2]).toBe(0x3c00); // 1.0
+    expect(scalar[5]).toBe(0x7bff); // 65504, largest finite
+    expect(scalar[6]).toBe(0x7bff); // just below the tie with 65536
+    expect(scalar[7]).toBe(0x7c00); // 65520 rounds to inf
+    expect(scalar[13]).toBe(0x0001); // 2^-24, smallest subnormal
+    expect(scalar[14]).toBe(0x0000); // 2^-25: tie → even (zero)
+    expect(scalar[18]).toBe(0x3c00); // 1 + 2^-11: tie → even
+    expect(scalar[19]).toBe(0x3c02); // 1 + 3·2^-11: tie → even
+  });
+});

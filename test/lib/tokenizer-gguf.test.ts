@@ -1,0 +1,99 @@
+/**
+ * Tokenizers built from real GGUF metadata, read by the engine's `readGgufHeader`: the Llama 2 SentencePiece vocab,
+ * the GPT-2 byte-level vocab, and stories260K's tok512.
+ */
+import { Tokenizer as HfTokenizer } from "@huggingface/tokenizers";
+import { readFileSync } from "node:fs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { tokenizerFromGguf, type GgufMetadata } from "../../lib/tokenizer/index.js";
+import { loadEngine } from "../helpers/engine.js";
+
+const MODELS = new URL("../../../shared/models/", import.meta.url);
+const readJson = (name: string): any => JSON.parse(readFileSync(new URL(name, MODELS), "utf8"));
+const corpus = (JSON.parse(readFileSync(new URL("../fixtures/tokenizer-corpus.json", import.meta.url), "utf8")) as { strings: string[] }).strings;
+
+let metadata: (file: string) => GgufMetadata;
+
+beforeAll(async () => {
+  const engine = await loadEngine();
+  metadata = (file) => {
+    const bytes = new Uint8Array(readFileSync(new URL(file, MODELS)));
+    return (JSON.parse(engine.readGgufHeader(bytes, false)) as { metadata: GgufMetadata }).metadata;
+  };
+});
+
+describe("GGUF llama (SentencePiece) vocabularies", () => {
+  it("ggml-vocab-llama-spm.gguf equals sentencepiece on every llama2-tokenizer case", () => {
+    const meta = metadata("ggml-vocab-llama-spm.gguf");
+    expect(meta["tokenizer.ggml.model"]).toBe("llama");
+    const tok = tokenizerFromGguf(meta);
+    expect(tok.vocabSize).toBe(32000);
+    expect(tok.addBosByDefault).toBe(true);
+    const ref = readJson("llama2-tokenizer.reference.json") as { cases: { text: string; ids: number[]; with_bos: number[]; decoded: string }[] };
+    for (const c of ref.cases) {
+      expect(tok.encode(c.text, { addBos: false, parseSpecial: false }), JSON.stringify(c.text)).toEqual(c.ids);
+      expect(tok.encode(c.text, { parseSpecial: false }), JSON.stringify(c.text)).toEqual(c.with_bos);
+      expect(tok.decode(c.ids), JSON.stringify(c.text)).toBe(c.decoded);
+    }
+    const cpp = readJson("llamacpp-vocab-tests.reference.json") as { cases: { text: string; ids: Record<string, number[]> }[] };
+    for (const c of cpp.cases) expect(tok.encode(c.text, { addBos: false }), JSON.stringify(c.text)).toEqual(c.ids["llama-spm"]);
+  });
+
+  it("stories260K.gguf (tok512 without SentencePiece's whitespace collapsing) equals sentencepiece where whitespace is already clean", () => {
+    const meta = metadata("stories260K.gguf");
+    const tok = tokenizerFromGguf(meta);
+    expect(tok.vocabSize).toBe(512);
+    expect([tok.bosId, tok.eosId, tok.unkId]).toEqual([1, 2, 0]);
+    const ref = readJson("tok512.reference.json") as { cases: { text: string; ids: number[]; decoded: string; runc_ids?: number[] }[] };
+    let compared = 0;
+    for (const c of ref.cases) {
+      const collapsed = c.text.replace(/ {2,}/g, " ").replace(/^ | $/g, "");
+      if (collapsed !== c.text) continue; // the GGUF cannot say remove_extra_whitespaces (see README)
+      expect(tok.encode(c.text, { addBos: false, parseSpecial: false }), JSON.stringify(c.text)).toEqual(c.ids);
+      expect(tok.decode(c.ids), JSON.stringify(c.text)).toBe(c.decoded);
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(40);
+    // With llama.cpp's tokenizer.ggml.remove_extra_whitespaces flag set, every case matches.
+    const collapsing = tokenizerFromGguf({ ...meta, "tokenizer.ggml.remove_extra_whitespaces": true });
+    for (const c of ref.cases) expect(collapsing.encode(c.text, { addBos: false, parseSpecial: false }), JSON.stringify(c.text)).toEqual(c.ids);
+  });
+});
+
+describe("GGUF gpt2 (byte-level BPE) vocabulary", () => {
+  it("ggml-vocab-gpt-2.gguf equals Hugging Face on every gpt2-vocab case and llama.cpp's strings", () => {
+    const meta = metadata("ggml-vocab-gpt-2.gguf");
+    expect(meta["tokenizer.ggml.pre"]).toBe("gpt-2");
+    const tok = tokenizerFromGguf(meta);
+    expect(tok.vocabSize).toBe(50257);
+    expect(tok.isEndOfGeneration(50256)).toBe(true);
+    const ref = readJson("gpt2-vocab.reference.json") as { cases: { text: string; ids: number[]; decoded: string }[] };
+    for (const c of ref.cases) {
+      expect(tok.encode(c.text), JSON.stringify(c.text)).toEqual(c.ids);
+      expect(tok.decode(c.ids), JSON.stringify(c.text)).toBe(c.decoded);
+    }
+    const cpp = readJson("llamacpp-vocab-tests.reference.json") as { cases: { text: string; ids: Record<string, number[]> }[] };
+    for (const c of cpp.cases) expect(tok.encode(c.text), JSON.stringify(c.text)).toEqual(c.ids["gpt-2"]);
+  });
+
+  it("matches @huggingface/tokenizers built from the same tokens and merges on the whole corpus", () => {
+    const meta = metadata("ggml-vocab-gpt-2.gguf");
+    const tokens = meta["tokenizer.ggml.tokens"] as string[];
+    const json = {
+      model: { type: "BPE", vocab: Object.fromEntries(tokens.map((t, i) => [t, i])), merges: meta["tokenizer.ggml.merges"], ignore_merges: false },
+      pre_tokenizer: { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true },
+      decoder: { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true },
+      added_tokens: [{ id: 50256, content: "<|endoftext|>", special: true, single_word: false, lstrip: false, rstrip: false, normalized: false }],
+      normalizer: null,
+      post_processor: null,
+    };
+    const ref = new HfTokenizer(json, {});
+    const tok = tokenizerFromGguf(meta);
+    for (const text of corpus) {
+      const expected = ref.encode(text, { add_special_tokens: false }).ids;
+      const got = tok.encode(text);
+      expect(got, JSON.stringify(text)).toEqual(expected);
+      expect(tok.decode(got), JSON.stringify(text)).toBe(text);
+    }
+  });
+});

@@ -1,0 +1,146 @@
+//! JavaScript binding of the kernels layer: format conversions and diagnostic entry points that run one kernel
+//! path on caller data (like llama.cpp's test-backend-ops), used by the tests and micro-benchmarks.
+
+use crate::kernels::{self, KernelPath, MatmulScratch};
+use crate::tensor::{DType, TensorView};
+use wasm_bindgen::prelude::*;
+
+fn parse_dtype(name: &str) -> Result<DType, JsError> {
+    DType::from_name(name).ok_or_else(|| JsError::new(&format!("unknown dtype {name:?}")))
+}
+
+fn parse_path(name: &str) -> Result<KernelPath, JsError> {
+    match name {
+        "scalar" => Ok(KernelPath::Scalar),
+        "simd" => Ok(KernelPath::Simd),
+        _ => Err(JsError::new(&format!("unknown kernel path {name:?} (expected \"scalar\" or \"simd\")"))),
+    }
+}
+
+/// f32 values → ggml blocks of `dtype` (e.g. "Q4_0"); the length must be a multiple of the block size.
+#[wasm_bindgen]
+pub fn quantize(dtype: &str, values: &[f32]) -> Result<Vec<u8>, JsError> {
+    let mut out = Vec::new();
+    kernels::quantize(parse_dtype(dtype)?, values, &mut out).map_err(|e| JsError::new(&e.to_string()))?;
+    Ok(out)
+}
+
+/// ggml blocks of `dtype` → f32 values; the length must be a whole number of blocks.
+#[wasm_bindgen]
+pub fn dequantize(dtype: &str, bytes: &[u8]) -> Result<Vec<f32>, JsError> {
+    let mut out = Vec::new();
+    kernels::dequantize(parse_dtype(dtype)?, bytes, &mut out).map_err(|e| JsError::new(&e.to_string()))?;
+    Ok(out)
+}
+
+/// Validates a matmul request and builds the weight view.
+fn matmul_inputs<'a>(
+    dtype: &str,
+    rows: usize,
+    cols: usize,
+    weights: &'a [u8],
+    x: &[f32],
+    n_tokens: usize,
+) -> Result<TensorView<'a>, JsError> {
+    let dtype = parse_dtype(dtype)?;
+    if !kernels::is_supported(dtype) {
+        return Err(JsError::new(&format!("matmul has no kernels for {}", dtype.name())));
+    }
+    let w = TensorView::new(dtype, rows, cols, weights).ok_or_else(|| {
+        let need = dtype.row_bytes(cols).and_then(|rb| rb.checked_mul(rows));
+        match need {
+            Some(need) => JsError::new(&format!("weights: {} bytes, {rows}×{cols} {} needs {need}", weights.len(), dtype.name())),
+            None => JsError::new(&format!("cols {cols} is not a multiple of the {} block size {}", dtype.name(), dtype.block_len())),
+        }
+    })?;
+    if Some(x.len()) != n_tokens.checked_mul(cols) {
+        return Err(JsError::new(&format!("x: {} values, expected nTokens {n_tokens} × cols {cols}", x.len())));
+    }
+    Ok(w)
+}
+
+/// out (nTokens × rows, row-major per token) = W (rows × cols of `dtype` blocks) · x (nTokens × cols), on
+/// the "scalar" or "simd" path.
+#[wasm_bindgen(js_name = matmulCheck)]
+pub fn matmul_check(
+    path: &str,
+    dtype: &str,
+    rows: usize,
+    cols: usize,
+    weights: &[u8],
+    x: &[f32],
+    #[wasm_bindgen(js_name = nTokens)] n_tokens: usize,
+) -> Result<Vec<f32>, JsError> {
+    matmul_bench(path, dtype, rows, cols, weights, x, n_tokens, 1)
+}
+
+/// `matmulCheck` run `iterations` times on the same inputs (one copy in, one scratch), for timing from JS.
+#[wasm_bindgen(js_name = matmulBench)]
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_bench(
+    path: &str,
+    dtype: &str,
+    rows: usize,
+    cols: usize,
+    weights: &[u8],
+    x: &[f32],
+    #[wasm_bindgen(js_name = nTokens)] n_tokens: usize,
+    iterations: u32,
+) -> Result<Vec<f32>, JsError> {
+    let path = parse_path(path)?;
+    let w = matmul_inputs(dtype, rows, cols, weights, x, n_tokens)?;
+    let mut scratch = MatmulScratch::new(n_tokens, cols);
+    let mut out = vec![0.0; n_tokens * rows];
+    for _ in 0..iterations.max(1) {
+        kernels::matmul_with(path, &w, x, n_tokens, &mut out, &mut scratch);
+    }
+    Ok(out)
+}
+
+/// Runs one `vec` primitive on a path. `op`: "dot_f32" → [a·b]; "dot_f16" → [f16(a)·b]; "axpy_f32" → a + alpha·b;
+/// "axpy_f16" → a + alpha·f16(b); "to_f16" → the f16 bit patterns of a (as numbers). f16 inputs are made with
+/// the scalar converter, so only the op under test differs between paths.
+#[wasm_bindgen(js_name = vecCheck)]
+pub fn vec_check(op: &str, path: &str, a: &[f32], b: &[f32], alpha: f32) -> Result<Vec<f32>, JsError> {
+    let path = parse_path(path)?;
+    let to_f16 = |v: &[f32]| {
+        let mut h = vec![0u16; v.len()];
+        kernels::f32_to_f16_slice_with(KernelPath::Scalar, v, &mut h);
+        h
+    };
+    let same_len = || {
+        if a.len() == b.len() {
+            Ok(())
+        } else {
+            Err(JsError::new(&format!("a has {} values, b has {}", a.len(), b.len())))
+        }
+    };
+    match op {
+        "dot_f32" => {
+            same_len()?;
+            Ok(vec![kernels::dot_f32_with(path, a, b)])
+        }
+        "dot_f16" => {
+            same_len()?;
+            Ok(vec![kernels::dot_f16_f32_with(path, &to_f16(a), b)])
+        }
+        "axpy_f32" => {
+            same_len()?;
+            let mut y = a.to_vec();
+            kernels::axpy_f32_with(path, &mut y, alpha, b);
+            Ok(y)
+        }
+        "axpy_f16" => {
+            same_len()?;
+            let mut y = a.to_vec();
+            kernels::axpy_f16_with(path, &mut y, alpha, &to_f16(b));
+            Ok(y)
+        }
+        "to_f16" => {
+            let mut h = vec![0u16; a.len()];
+            kernels::f32_to_f16_slice_with(path, a, &mut h);
+            Ok(h.into_iter().map(f32::from).collect())
+        }
+        _ => Err(JsError::new(&format!("unknown vec op {op:?}"))),
+    }
+}

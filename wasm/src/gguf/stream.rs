@@ -1,0 +1,318 @@
+//! Streaming loader: the file arrives in network chunks and every tensor byte is written once, straight
+//! into its final place in the 64-byte-aligned arena. The caller asks for a region (`next_region`), copies
+//! the next bytes of the file into it, and reports how many it wrote (`commit`).
+//!
+//! Phases: header bytes collect in a growable buffer and are parsed when enough have arrived (parse attempts
+//! are spaced geometrically, so a multi-megabyte vocabulary is parsed O(1) times, not once per chunk); once
+//! parsed, the arena for the tensor data is allocated, the tensor bytes that came with the header are moved
+//! into it and the header buffer is freed; then regions point into the arena; padding before the data and
+//! anything after it go to a small discard buffer.
+
+use super::aligned::AlignedBytes;
+use super::error::{GgufError, GgufErrorKind};
+use super::header::{parse_header_limited, GgufHeader, TensorInfo, DEFAULT_MAX_HEADER_BYTES};
+use crate::tensor::{DType, TensorView};
+
+/// Header bytes to gather before the first parse attempt, and the least step between attempts.
+const MIN_PARSE_STEP: usize = 64 << 10;
+const DISCARD_LEN: usize = 4096;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadLimits {
+    /// Largest file accepted (header + tensor data + trailing bytes).
+    pub max_total_bytes: u64,
+    /// Largest header accepted (metadata + tensor infos).
+    pub max_header_bytes: u64,
+}
+
+impl Default for LoadLimits {
+    fn default() -> Self {
+        LoadLimits { max_total_bytes: u32::MAX as u64, max_header_bytes: DEFAULT_MAX_HEADER_BYTES }
+    }
+}
+
+impl LoadLimits {
+    pub fn with_max_total(max_total_bytes: u64) -> Self {
+        LoadLimits { max_total_bytes, max_header_bytes: DEFAULT_MAX_HEADER_BYTES.min(max_total_bytes) }
+    }
+}
+
+/// A fully loaded file: the parsed header and the tensor data section (offset 0 = `header.data_offset`).
+#[derive(Debug)]
+pub struct LoadedGguf {
+    pub header: GgufHeader,
+    pub data: AlignedBytes,
+}
+
+impl LoadedGguf {
+    pub fn tensor(&self, name: &str) -> Option<(&TensorInfo, &[u8])> {
+        let info = self.header.tensor_info(name)?;
+        let start = usize::try_from(info.offset).ok()?;
+        let len = usize::try_from(info.n_bytes).ok()?;
+        Some((info, self.data.get(start..start.checked_add(len)?)?))
+    }
+
+    /// The tensor as a row-major matrix: dims `[cols, rows, 1, 1]` (dims past the second fold into rows).
+    pub fn tensor_view(&self, name: &str) -> Option<TensorView<'_>> {
+        let (info, bytes) = self.tensor(name)?;
+        let (rows, cols) = info.rows_cols();
+        TensorView::new(info.dtype, usize::try_from(rows).ok()?, usize::try_from(cols).ok()?, bytes)
+    }
+
+    /// Dtype of a tensor, if present.
+    pub fn dtype(&self, name: &str) -> Option<DType> {
+        self.header.tensor_info(name).map(|t| t.dtype)
+    }
+}
+
+enum Phase {
+    /// Header bytes so far: `buf[..filled]`; the next parse is tried when `filled` reaches `parse_at`.
+    Header { buf: Vec<u8>, filled: usize, parse_at: usize },
+    Data { header: GgufHeader, arena: AlignedBytes },
+    Failed(GgufError),
+    /// Transient while moving between phases.
+    Empty,
+}
+
+pub struct StreamLoader {
+    limits: LoadLimits,
+    phase: Phase,
+    received: u64,
+    /// Length of the region handed out by the last `next_region` (what `commit` may report).
+    region_len: usize,
+    discard: Vec<u8>,
+}
+
+impl StreamLoader {
+    pub fn new(limits: LoadLimits) -> Self {
+        let parse_at = MIN_PARSE_STEP.min(limits.max_header_bytes.min(usize::MAX as u64) as usize).max(1);
+        StreamLoader {
+            limits,
+            phase: Phase::Header { buf: Vec::new(), filled: 0, parse_at },
+            received: 0,
+            region_len: 0,
+            discard: Vec::new(),
+        }
+    }
+
+    /// Where the next bytes of the file go: a writable region of at most `want` bytes (fewer at phase
+    /// boundaries; never 0 when `want > 0`). Only the newest region is valid, and a `commit` must follow.
+    pub fn next_region(&mut self, want: usize) -> Result<&mut [u8], GgufError> {
+        let received = self.received;
+        let max_total = self.limits.max_total_bytes;
+        match &mut self.phase {
+            Phase::Failed(e) => Err(e.clone()),
+            Phase::Empty => Err(GgufError::invalid("loader", received, "loader is in an inconsistent state")),
+            Phase::Header { buf, filled, parse_at } => {
+                let n = want.min(*parse_at - *filled);
+                if buf.len() < *filled + n {
+                    buf.resize(*filled + n, 0);
+                }
+                self.region_len = n;
+                Ok(&mut buf[*filled..*filled + n])
+            }
+            Phase::Data { header, arena } => {
+                let start = header.data_offset;
+                let end = start + header.data_size;
+                if received < start {
+                    let n = want.min(DISCARD_LEN).min((start - received) as usize);
+                    self.region_len = n;
+                    Ok(discard(&mut self.discard, n))
+                } else if received < end {
+                    let at = (received - start) as usize;
+                    let n = want.min(arena.len() - at);
+                    self.region_len = n;
+                    Ok(&mut arena[at..at + n])
+                } else {
+                    if received >= max_total {
+                        return Err(GgufError::invalid(
+                            "file size",
+                            received,
+                            format!("more than the limit of {max_total} bytes arrived"),
+                        ));
+                    }
+                    let n = want.min(DISCARD_LEN).min((max_total - received).min(usize::MAX as u64) as usize);
+                    self.region_len = n;
+                    Ok(discard(&mut self.discard, n))
+                }
+            }
+        }
+    }
+
+    /// `n` bytes of the last region were filled.
+    pub fn commit(&mut self, n: usize) -> Result<(), GgufError> {
+        if let Phase::Failed(e) = &self.phase {
+            return Err(e.clone());
+        }
+        if n > self.region_len {
+            return Err(GgufError::invalid(
+                "commit",
+                self.received,
+                format!("committed {n} bytes but the last region was {} bytes", self.region_len),
+            ));
+        }
+        self.region_len = 0;
+        self.received += n as u64;
+        if let Phase::Header { filled, parse_at, .. } = &mut self.phase {
+            *filled += n;
+            if *filled >= *parse_at {
+                return self.try_parse(false);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn header(&self) -> Option<&GgufHeader> {
+        match &self.phase {
+            Phase::Data { header, .. } => Some(header),
+            _ => None,
+        }
+    }
+
+    pub fn bytes_received(&self) -> u64 {
+        self.received
+    }
+
+    /// `data_offset + data_size` once the header is parsed: the bytes the loader still needs in total.
+    pub fn expected_size(&self) -> Option<u64> {
+        self.header().map(|h| h.file_size_needed())
+    }
+
+    /// The loaded file; an error if the header or any tensor byte is missing.
+    pub fn finish(mut self) -> Result<LoadedGguf, GgufError> {
+        if matches!(self.phase, Phase::Header { .. }) {
+            self.try_parse(true)?;
+        }
+        match std::mem::replace(&mut self.phase, Phase::Empty) {
+            Phase::Data { header, arena } => {
+                let end = header.file_size_needed();
+                if self.received < end {
+                    return Err(missing_data(&header, self.received, "the stream ended"));
+                }
+                Ok(LoadedGguf { header, data: arena })
+            }
+            Phase::Failed(e) => Err(e),
+            _ => Err(GgufError::invalid("loader", self.received, "loader is in an inconsistent state")),
+        }
+    }
+
+    /// Parses the buffered header. On success switches to the data phase; on truncation schedules the next
+    /// attempt (or, when `at_end`, reports it); any other error poisons the loader.
+    fn try_parse(&mut self, at_end: bool) -> Result<(), GgufError> {
+        let Phase::Header { buf, filled, parse_at } = &mut self.phase else { return Ok(()) };
+        let max_header = self.limits.max_header_bytes;
+        let result = parse_header_limited(&buf[..*filled], max_header);
+        let outcome = match result {
+            Ok(header) => Ok(header),
+            Err(e) if e.kind == GgufErrorKind::Truncated && !at_end => {
+                let need = e.needed_len.unwrap_or(0);
+                if *filled as u64 >= max_header || need > max_header {
+                    Err(GgufError::invalid(
+                        e.field.clone(),
+                        e.offset,
+                        format!("the header is larger than the limit of {max_header} bytes"),
+                    ))
+                } else {
+                    let grow = (*filled + *filled / 2).max(*filled + MIN_PARSE_STEP);
+                    *parse_at = (need as usize).max(grow).min(max_header as usize);
+                    return Ok(());
+                }
+            }
+            Err(e) => Err(e),
+        };
+        let header = match outcome {
+            Ok(h) => h,
+            Err(e) => {
+                self.phase = Phase::Failed(e.clone());
+                return Err(e);
+            }
+        };
+        let Phase::Header { buf, filled, .. } = std::mem::replace(&mut self.phase, Phase::Empty) else {
+            return Ok(());
+        };
+        match start_data_phase(header, &buf[..filled], &self.limits) {
+            Ok(phase) => {
+                self.phase = phase;
+                Ok(())
+            }
+            Err(e) => {
+                self.phase = Phase::Failed(e.clone());
+                Err(e)
+            }
+        }
+    }
+}
+
+fn discard(buf: &mut Vec<u8>, n: usize) -> &mut [u8] {
+    if buf.len() < DISCARD_LEN {
+        buf.resize(DISCARD_LEN, 0);
+    }
+    &mut buf[..n]
+}
+
+/// Allocates the arena and moves the tensor bytes that arrived with the header (`prefix` is the file start).
+fn start_data_phase(header: GgufHeader, prefix: &[u8], limits: &LoadLimits) -> Result<Phase, GgufError> {
+    let arena = allocate_arena(&header, limits)?;
+    let mut phase = Phase::Data { header, arena };
+    if let Phase::Data { header, arena } = &mut phase {
+        let start = header.data_offset as usize; // ≤ header size + alignment, both bounded
+        if prefix.len() > start {
+            let n = (prefix.len() - start).min(arena.len());
+            arena[..n].copy_from_slice(&prefix[start..start + n]);
+        }
+    }
+    Ok(phase)
+}
+
+fn allocate_arena(header: &GgufHeader, limits: &LoadLimits) -> Result<AlignedBytes, GgufError> {
+    let total = header.file_size_needed();
+    if total > limits.max_total_bytes {
+        return Err(GgufError::invalid(
+            "tensor data",
+            header.data_offset,
+            format!("the file needs {total} bytes, more than the limit of {} bytes", limits.max_total_bytes),
+        ));
+    }
+    let size = usize::try_from(header.data_size).map_err(|_| {
+        GgufError::invalid("tensor data", header.data_offset, format!("{} bytes do not fit in memory", header.data_size))
+    })?;
+    AlignedBytes::zeroed(size).ok_or_else(|| {
+        GgufError::invalid("tensor data", header.data_offset, format!("could not allocate {size} bytes for tensor data"))
+    })
+}
+
+/// The error for a file that ends at `have` before the tensor data does: names the first incomplete tensor.
+fn missing_data(header: &GgufHeader, have: u64, why: &str) -> GgufError {
+    let rel = have.saturating_sub(header.data_offset);
+    let culprit = header
+        .tensors()
+        .iter()
+        .filter(|t| t.n_bytes > 0 && t.offset + t.n_bytes > rel)
+        .min_by_key(|t| t.offset)
+        .map(|t| format!("tensor '{}' (data bytes {}..{})", t.name, t.offset, t.offset + t.n_bytes))
+        .unwrap_or_else(|| "tensor data".to_string());
+    let end = header.file_size_needed();
+    let mut e = GgufError::truncated(culprit, have, end - have, 0);
+    e.message = format!("{why} after {have} bytes; the tensors need {end} bytes ({})", e.message);
+    e
+}
+
+/// Whole-buffer load (host tests, small files): parse, check every tensor lies inside `bytes`, copy once.
+pub fn load_from_bytes(bytes: &[u8]) -> Result<LoadedGguf, GgufError> {
+    let header = super::header::parse_header(bytes)?;
+    let end = header.file_size_needed();
+    if (bytes.len() as u64) < end {
+        let mut e = missing_data(&header, bytes.len() as u64, "the file ends");
+        e.kind = GgufErrorKind::InvalidValue;
+        e.message = format!("tensor data past the end of the file: {}", e.message);
+        return Err(e);
+    }
+    let limits = LoadLimits { max_total_bytes: u64::MAX, max_header_bytes: DEFAULT_MAX_HEADER_BYTES };
+    let mut arena = allocate_arena(&header, &limits)?;
+    if !arena.is_empty() {
+        let start = header.data_offset as usize; // ≤ bytes.len() - arena.len(), checked above
+        let len = arena.len();
+        arena.copy_from_slice(&bytes[start..start + len]);
+    }
+    Ok(LoadedGguf { header, data: arena })
+}

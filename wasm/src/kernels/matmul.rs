@@ -1,0 +1,316 @@
+//! The matmul the model calls: quantizes the activations once into the weight format's partner (Q8_0 for
+//! Q4_0/Q8_0, Q8_K for Q4_K/Q6_K, none for float weights), then sweeps the weights in tiles of up to 4 rows ×
+//! 8 tokens so each weight block is read from memory once per token block rather than once per token.
+//! Also the format-generic quantize / dequantize entry points.
+
+use super::error::KernelError;
+use super::{float, q4_0, q4_k, q6_k, q8_0, q8_k};
+use crate::tensor::{DType, TensorView};
+
+/// Which implementation runs the kernels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelPath {
+    /// Portable scalar reference code.
+    Scalar,
+    /// SIMD128 code; the same as `Scalar` on builds without simd128.
+    Simd,
+}
+
+/// The fastest path this build has.
+pub fn default_path() -> KernelPath {
+    if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
+        KernelPath::Simd
+    } else {
+        KernelPath::Scalar
+    }
+}
+
+/// Whether `matmul` has kernels for weights of this type.
+pub fn is_supported(dtype: DType) -> bool {
+    matches!(dtype, DType::F32 | DType::F16 | DType::BF16 | DType::Q4_0 | DType::Q8_0 | DType::Q4_K | DType::Q6_K)
+}
+
+/// Whether `quantize` / `dequantize` / `dequantize_row` handle this type.
+pub fn can_convert(dtype: DType) -> bool {
+    is_supported(dtype) || dtype == DType::Q8_K
+}
+
+/// Reusable buffers for matmul (quantized activations); allocated once per model, never per token.
+pub struct MatmulScratch {
+    activations: Vec<u8>,
+}
+
+impl MatmulScratch {
+    /// Room for `max_tokens` activation rows of up to `max_cols` values in either partner format.
+    pub fn new(max_tokens: usize, max_cols: usize) -> Self {
+        let per_token = activation_row_bytes(DType::Q8_0, max_cols).max(activation_row_bytes(DType::Q8_K, max_cols));
+        MatmulScratch { activations: vec![0; max_tokens.max(1) * per_token] }
+    }
+
+    /// Bytes held, for the memory report.
+    pub fn bytes(&self) -> usize {
+        self.activations.len()
+    }
+}
+
+/// Bytes of one quantized activation row of `cols` values (rounded up to whole blocks).
+fn activation_row_bytes(act: DType, cols: usize) -> usize {
+    cols.div_ceil(act.block_len()) * act.block_bytes()
+}
+
+/// out[t * w.rows + r] = Σ_c w[r, c] · x[t * w.cols + c], for t < n_tokens, on the default path.
+pub fn matmul(w: &TensorView, x: &[f32], n_tokens: usize, out: &mut [f32], scratch: &mut MatmulScratch) {
+    matmul_with(default_path(), w, x, n_tokens, out, scratch)
+}
+
+/// `matmul` on an explicit path.
+///
+/// Panics (caller bugs): `x.len() != n_tokens * w.cols`, `out.len() != n_tokens * w.rows`, or weights of a type
+/// without kernels (check `is_supported` when loading). If the scratch was sized for fewer tokens, the tokens
+/// are processed in several sweeps; if it was sized for fewer columns, it grows once.
+pub fn matmul_with(
+    path: KernelPath,
+    w: &TensorView,
+    x: &[f32],
+    n_tokens: usize,
+    out: &mut [f32],
+    scratch: &mut MatmulScratch,
+) {
+    assert_eq!(x.len(), n_tokens * w.cols, "matmul: x has {} values, expected {} tokens × {} cols", x.len(), n_tokens, w.cols);
+    assert_eq!(out.len(), n_tokens * w.rows, "matmul: out has {} values, expected {} tokens × {} rows", out.len(), n_tokens, w.rows);
+    assert!(is_supported(w.dtype), "matmul: no kernels for {} weights (check kernels::is_supported at load)", w.dtype.name());
+    if n_tokens == 0 || w.rows == 0 {
+        return;
+    }
+    match w.dtype {
+        DType::F32 | DType::F16 | DType::BF16 => sweep(&FloatKernel(w.dtype), path, w, x, w.cols, n_tokens, out),
+        DType::Q4_0 => quantized(&Q4_0Kernel, path, w, x, n_tokens, out, scratch),
+        DType::Q8_0 => quantized(&Q8_0Kernel, path, w, x, n_tokens, out, scratch),
+        DType::Q4_K => quantized(&Q4KKernel, path, w, x, n_tokens, out, scratch),
+        DType::Q6_K => quantized(&Q6KKernel, path, w, x, n_tokens, out, scratch),
+        _ => unreachable!("checked by is_supported"),
+    }
+}
+
+/// Quantizes the activations into the scratch (in token chunks that fit), then sweeps each chunk.
+fn quantized<K: TileKernel<Elem = u8> + ActivationFormat>(
+    kernel: &K,
+    path: KernelPath,
+    w: &TensorView,
+    x: &[f32],
+    n_tokens: usize,
+    out: &mut [f32],
+    scratch: &mut MatmulScratch,
+) {
+    let row_bytes = w.dtype.row_bytes(w.cols).expect("TensorView validated cols");
+    debug_assert_eq!(row_bytes, w.row_bytes());
+    let act_row = activation_row_bytes(K::ACT, w.cols);
+    if scratch.activations.len() < act_row {
+        scratch.activations.resize(act_row, 0); // sized for fewer columns than this matrix: grow once
+    }
+    let chunk = (scratch.activations.len() / act_row).min(n_tokens);
+    let mut t0 = 0;
+    while t0 < n_tokens {
+        let n = chunk.min(n_tokens - t0);
+        let act = &mut scratch.activations[..n * act_row];
+        for (t, dst) in act.chunks_exact_mut(act_row).enumerate() {
+            let src = &x[(t0 + t) * w.cols..(t0 + t + 1) * w.cols];
+            K::quantize_activation(src, dst);
+        }
+        sweep(kernel, path, w, act, act_row, n, &mut out[t0 * w.rows..(t0 + n) * w.rows]);
+        t0 += n;
+    }
+}
+
+/// One format's kernels as the sweep sees them: a scalar reference dot and a SIMD tile.
+trait TileKernel {
+    /// Element of an activation row: u8 for quantized blocks, f32 for float weights.
+    type Elem: Copy;
+    /// Scalar reference: one weight row · one activation row.
+    fn dot(&self, w: &[u8], x: &[Self::Elem]) -> f32;
+    /// out[r][t] = w[r] · x[t] for an R × T tile.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    fn tile<const R: usize, const T: usize>(&self, w: &[&[u8]; R], x: &[&[Self::Elem]; T]) -> [[f32; T]; R];
+}
+
+/// The activation format a quantized weight type is dotted with.
+trait ActivationFormat {
+    const ACT: DType;
+    fn quantize_activation(src: &[f32], dst: &mut [u8]);
+}
+
+struct Q4_0Kernel;
+struct Q8_0Kernel;
+struct Q4KKernel;
+struct Q6KKernel;
+struct FloatKernel(DType);
+
+macro_rules! quant_kernel {
+    ($kernel:ident, $module:ident, $act:ident, $act_module:ident) => {
+        impl TileKernel for $kernel {
+            type Elem = u8;
+            #[inline(always)]
+            fn dot(&self, w: &[u8], x: &[u8]) -> f32 {
+                $module::vec_dot(w, x)
+            }
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            #[inline(always)]
+            fn tile<const R: usize, const T: usize>(&self, w: &[&[u8]; R], x: &[&[u8]; T]) -> [[f32; T]; R] {
+                $module::simd::tile(w, x)
+            }
+        }
+        impl ActivationFormat for $kernel {
+            const ACT: DType = DType::$act;
+            fn quantize_activation(src: &[f32], dst: &mut [u8]) {
+                $act_module::quantize_row(src, dst)
+            }
+        }
+    };
+}
+
+quant_kernel!(Q4_0Kernel, q4_0, Q8_0, q8_0);
+quant_kernel!(Q8_0Kernel, q8_0, Q8_0, q8_0);
+quant_kernel!(Q4KKernel, q4_k, Q8_K, q8_k);
+quant_kernel!(Q6KKernel, q6_k, Q8_K, q8_k);
+
+impl TileKernel for FloatKernel {
+    type Elem = f32;
+    #[inline(always)]
+    fn dot(&self, w: &[u8], x: &[f32]) -> f32 {
+        float::vec_dot(self.0, w, x)
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn tile<const R: usize, const T: usize>(&self, w: &[&[u8]; R], x: &[&[f32]; T]) -> [[f32; T]; R] {
+        float::simd::tile(self.0, w, x)
+    }
+}
+
+/// out[t * rows + r] = w[r] · x[t] for all rows and the `n_tokens` activation rows in `x` (`x_row` elements each).
+fn sweep<K: TileKernel>(
+    kernel: &K,
+    path: KernelPath,
+    w: &TensorView,
+    x: &[K::Elem],
+    x_row: usize,
+    n_tokens: usize,
+    out: &mut [f32],
+) {
+    debug_assert_eq!(x.len(), n_tokens * x_row);
+    debug_assert_eq!(out.len(), n_tokens * w.rows);
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if path == KernelPath::Simd {
+        // Token blocks of 8, then 4, 2, 1 for the remainder; each block sweeps all rows once.
+        let mut t = 0;
+        while t < n_tokens {
+            t += match n_tokens - t {
+                left if left >= 8 => tile_pass::<K, 8>(kernel, w, x, x_row, t, out),
+                left if left >= 4 => tile_pass::<K, 4>(kernel, w, x, x_row, t, out),
+                left if left >= 2 => tile_pass::<K, 2>(kernel, w, x, x_row, t, out),
+                _ => tile_pass::<K, 1>(kernel, w, x, x_row, t, out),
+            };
+        }
+        return;
+    }
+    let _ = path;
+    for t in 0..n_tokens {
+        let xt = &x[t * x_row..(t + 1) * x_row];
+        for r in 0..w.rows {
+            out[t * w.rows + r] = kernel.dot(w.row(r), xt);
+        }
+    }
+}
+
+/// Tokens t0..t0+T against every row, 4 rows per tile (then single rows); returns T.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn tile_pass<K: TileKernel, const T: usize>(
+    kernel: &K,
+    w: &TensorView,
+    x: &[K::Elem],
+    x_row: usize,
+    t0: usize,
+    out: &mut [f32],
+) -> usize {
+    const R: usize = 4;
+    let xs: [&[K::Elem]; T] = core::array::from_fn(|i| &x[(t0 + i) * x_row..(t0 + i + 1) * x_row]);
+    let rows = w.rows;
+    let mut r = 0;
+    while r + R <= rows {
+        let ws: [&[u8]; R] = core::array::from_fn(|i| w.row(r + i));
+        let res = kernel.tile::<R, T>(&ws, &xs);
+        for t in 0..T {
+            out[(t0 + t) * rows + r..(t0 + t) * rows + r + R].copy_from_slice(&core::array::from_fn::<f32, R, _>(|i| res[i][t]));
+        }
+        r += R;
+    }
+    while r < rows {
+        let res = kernel.tile::<1, T>(&[w.row(r)], &xs);
+        for t in 0..T {
+            out[(t0 + t) * rows + r] = res[0][t];
+        }
+        r += 1;
+    }
+    T
+}
+
+/// Row `r` of `w`, dequantized into `out` (`w.cols` values). Used for embedding lookups.
+///
+/// Panics (caller bugs): `r >= w.rows`, `out.len() != w.cols`, or a type `can_convert` rejects.
+pub fn dequantize_row(w: &TensorView, r: usize, out: &mut [f32]) {
+    assert!(r < w.rows, "dequantize_row: row {r} out of {} rows", w.rows);
+    assert_eq!(out.len(), w.cols, "dequantize_row: out has {} values, row has {}", out.len(), w.cols);
+    dequantize_into(w.dtype, w.row(r), out).unwrap_or_else(|e| panic!("dequantize_row: {e}"));
+}
+
+/// f32 → ggml blocks of `dtype`, appended to `out`. `src.len()` must be a multiple of `dtype.block_len()`.
+pub fn quantize(dtype: DType, src: &[f32], out: &mut Vec<u8>) -> Result<(), KernelError> {
+    if !can_convert(dtype) {
+        return Err(KernelError::Unsupported { dtype, op: "quantize" });
+    }
+    let bl = dtype.block_len();
+    if src.len() % bl != 0 {
+        return Err(KernelError::BadLength { dtype, what: "input", len: src.len(), multiple: bl, unit: "values" });
+    }
+    let start = out.len();
+    out.resize(start + src.len() / bl * dtype.block_bytes(), 0);
+    let dst = &mut out[start..];
+    match dtype {
+        DType::F32 | DType::F16 | DType::BF16 => float::quantize_row(dtype, src, dst),
+        DType::Q4_0 => q4_0::quantize_row(src, dst),
+        DType::Q8_0 => q8_0::quantize_row(src, dst),
+        DType::Q4_K => q4_k::quantize_row(src, dst),
+        DType::Q6_K => q6_k::quantize_row(src, dst),
+        DType::Q8_K => q8_k::quantize_row(src, dst),
+        _ => unreachable!("checked by can_convert"),
+    }
+    Ok(())
+}
+
+/// ggml blocks of `dtype` → f32, appended to `out`. `src.len()` must be a multiple of `dtype.block_bytes()`.
+pub fn dequantize(dtype: DType, src: &[u8], out: &mut Vec<f32>) -> Result<(), KernelError> {
+    let bb = dtype.block_bytes();
+    if can_convert(dtype) && src.len() % bb != 0 {
+        return Err(KernelError::BadLength { dtype, what: "input", len: src.len(), multiple: bb, unit: "bytes" });
+    }
+    let start = out.len();
+    out.resize(start + src.len() / bb * dtype.block_len(), 0.0);
+    let result = dequantize_into(dtype, src, &mut out[start..]);
+    if result.is_err() {
+        out.truncate(start);
+    }
+    result
+}
+
+/// Whole blocks `src` → exactly `dst.len()` values.
+fn dequantize_into(dtype: DType, src: &[u8], dst: &mut [f32]) -> Result<(), KernelError> {
+    match dtype {
+        DType::F32 | DType::F16 | DType::BF16 => float::dequantize_row(dtype, src, dst),
+        DType::Q4_0 => q4_0::dequantize_row(src, dst),
+        DType::Q8_0 => q8_0::dequantize_row(src, dst),
+        DType::Q4_K => q4_k::dequantize_row(src, dst),
+        DType::Q6_K => q6_k::dequantize_row(src, dst),
+        DType::Q8_K => q8_k::dequantize_row(src, dst),
+        _ => return Err(KernelError::Unsupported { dtype, op: "dequantize" }),
+    }
+    Ok(())
+}

@@ -1,0 +1,34 @@
+//! Numerical kernels, one module per ggml block format (scalar reference + SIMD128), and the matmul
+//! driver that quantizes activations and tiles rows × tokens.
+//!
+//! Layout: `half` (f16/bf16 conversions), `q4_0` / `q8_0` / `q4_k` / `q6_k` / `q8_k` / `float` (one block format
+//! each: `quantize_row`, `dequantize_row`, scalar `vec_dot`, and a `simd::tile` on wasm SIMD128 builds),
+//! `vec` (attention primitives), `matmul` (the API the model calls). SIMD code is compiled only for
+//! `wasm32` + `simd128`; elsewhere `KernelPath::Simd` runs the scalar code.
+
+pub mod error;
+pub mod float;
+pub mod half;
+pub mod matmul;
+pub mod q4_0;
+pub mod q4_k;
+pub mod q6_k;
+pub mod q8_0;
+pub mod q8_k;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd;
+pub mod vec;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::KernelError;
+pub use half::{bf16_to_f32, bf16_to_f32_slice, f16_to_f32, f16_to_f32_slice, f32_to_bf16, f32_to_bf16_slice, f32_to_f16};
+pub use matmul::{
+    can_convert, default_path, dequantize, dequantize_row, is_supported, matmul, matmul_with, quantize, KernelPath,
+    MatmulScratch,
+};
+pub use vec::{
+    axpy_f16, axpy_f16_with, axpy_f32, axpy_f32_with, dot_f16_f32, dot_f16_f32_with, dot_f32, dot_f32_with,
+    f32_to_f16_slice, f32_to_f16_slice_with,
+};

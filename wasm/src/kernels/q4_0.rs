@@ -1,0 +1,129 @@
+//! Q4_0: blocks of 32 values, `{ f16 d; u8 qs[16] }` (18 bytes). Value j < 16 is the low nibble of qs[j],
+//! value j + 16 the high nibble; value = d · (nibble − 8). Dot partner: Q8_0 activations.
+
+use super::half::{f32_to_f16, f16_to_f32, read_f16};
+use super::q8_0;
+
+pub const BLOCK_LEN: usize = 32;
+pub const BLOCK_BYTES: usize = 18;
+
+/// Quantizes like ggml's reference: d = m / −8 where m is the value of largest magnitude (so m maps to
+/// nibble 0 exactly), q = clamp(round(x / d) + 8, 0, 15). The stored d is rounded to f16.
+pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
+    assert_eq!(src.len() % BLOCK_LEN, 0, "q4_0::quantize_row: length not a multiple of 32");
+    assert_eq!(dst.len(), src.len() / BLOCK_LEN * BLOCK_BYTES, "q4_0::quantize_row: output size");
+    for (x, out) in src.chunks_exact(BLOCK_LEN).zip(dst.chunks_exact_mut(BLOCK_BYTES)) {
+        let extreme = x.iter().fold(0.0f32, |m, &v| if v.abs() > m.abs() { v } else { m });
+        let d16 = f32_to_f16(extreme / -8.0);
+        // Quantize against the scale actually stored, so rounding of d to f16 does not bias every value.
+        let d = f16_to_f32(d16);
+        let inv_d = if d != 0.0 { 1.0 / d } else { 0.0 };
+        out[..2].copy_from_slice(&d16.to_le_bytes());
+        let nibble = |v: f32| ((v * inv_d).round() + 8.0).clamp(0.0, 15.0) as u8;
+        for j in 0..16 {
+            out[2 + j] = nibble(x[j]) | (nibble(x[j + 16]) << 4);
+        }
+    }
+}
+
+/// Dequantizes Q4_0 blocks `src` into `dst` (`src.len() / 18 * 32` values).
+pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
+    assert_eq!(src.len() % BLOCK_BYTES, 0, "q4_0::dequantize_row: not whole blocks");
+    assert_eq!(dst.len(), src.len() / BLOCK_BYTES * BLOCK_LEN, "q4_0::dequantize_row: output size");
+    for (b, out) in src.chunks_exact(BLOCK_BYTES).zip(dst.chunks_exact_mut(BLOCK_LEN)) {
+        let d = read_f16(b, 0);
+        for j in 0..16 {
+            out[j] = d * ((b[2 + j] & 0x0f) as i32 - 8) as f32;
+            out[j + 16] = d * ((b[2 + j] >> 4) as i32 - 8) as f32;
+        }
+    }
+}
+
+/// Scalar reference: Q4_0 weight row · Q8_0 activation row (same number of 32-value blocks).
+pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
+    debug_assert_eq!(w.len() / BLOCK_BYTES, x.len() / q8_0::BLOCK_BYTES);
+    let mut sum = 0.0f32;
+    for (wb, xb) in w.chunks_exact(BLOCK_BYTES).zip(x.chunks_exact(q8_0::BLOCK_BYTES)) {
+        let mut sumi = 0i32;
+        for j in 0..16 {
+            let lo = (wb[2 + j] & 0x0f) as i32 - 8;
+            let hi = (wb[2 + j] >> 4) as i32 - 8;
+            sumi += lo * (xb[2 + j] as i8) as i32 + hi * (xb[18 + j] as i8) as i32;
+        }
+        sum += read_f16(wb, 0) * read_f16(xb, 0) * sumi as f32;
+    }
+    sum
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub mod simd {
+    use super::{read_f16, BLOCK_BYTES};
+    use crate::kernels::q8_0::simd::{tile_with, widen, Widened};
+    use crate::kernels::simd::load;
+    use core::arch::wasm32::*;
+
+    /// Nibbles → signed bytes (−8..7): low nibbles are values 0..16, high nibbles 16..32.
+    #[inline(always)]
+    fn decode(block: &[u8]) -> Widened {
+        let q = load(block, 2);
+        let eight = i8x16_splat(8);
+        let lo = i8x16_sub(v128_and(q, i8x16_splat(0x0f)), eight);
+        let hi = i8x16_sub(u8x16_shr(q, 4), eight);
+        widen(read_f16(block, 0), lo, hi)
+    }
+
+    /// Q4_0 weights × Q8_0 activations.
+    #[inline(never)]
+    pub fn tile<const R: usize, const T: usize>(w: &[&[u8]; R], x: &[&[u8]; T]) -> [[f32; T]; R] {
+        tile_with(w, x, BLOCK_BYTES, decode)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_built_block_dequantizes_exactly() {
+        // d = 2.0 (f16 0x4000); qs[j] = low nibble j, high nibble 15 − j.
+        let mut block = vec![0u8; BLOCK_BYTES];
+        block[..2].copy_from_slice(&0x4000u16.to_le_bytes());
+        for j in 0..16 {
+            block[2 + j] = (j as u8) | ((15 - j as u8) << 4);
+        }
+        let mut out = vec![0.0; 32];
+        dequantize_row(&block, &mut out);
+        for j in 0..16 {
+            assert_eq!(out[j], 2.0 * (j as f32 - 8.0), "value {j}");
+            assert_eq!(out[j + 16], 2.0 * (7.0 - j as f32), "value {}", j + 16);
+        }
+    }
+
+    #[test]
+    fn round_trip_error_is_within_one_step() {
+        // The extreme maps to −8, so the other sign only reaches +7 steps: up to one step of clamping error.
+        let src: Vec<f32> = (0..160).map(|i| ((i * 53 % 97) as f32 - 48.0) * 0.021).collect();
+        let mut q = vec![0u8; 5 * BLOCK_BYTES];
+        quantize_row(&src, &mut q);
+        let mut back = vec![0.0; 160];
+        dequantize_row(&q, &mut back);
+        for (s, b) in src.chunks(32).zip(back.chunks(32)) {
+            let amax = s.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            let step = amax / 8.0;
+            for (a, c) in s.iter().zip(b) {
+                assert!((a - c).abs() <= step + amax * 2e-3, "{a} vs {c} (step {step})");
+            }
+        }
+    }
+
+    #[test]
+    fn the_extreme_value_is_exact() {
+        let mut src = [0.25f32; 32];
+        src[5] = -3.0;
+        let mut q = vec![0u8; BLOCK_BYTES];
+        quantize_row(&src, &mut q);
+        let mut back = vec![0.0; 32];
+        dequantize_row(&q, &mut back);
+        assert_eq!(back[5], -3.0);
+    }
+}

@@ -1,0 +1,169 @@
+//! Q8_0: blocks of 32 values, `{ f16 d; i8 qs[32] }` (34 bytes), value = d · q.
+//! Also the activation format partnered with Q4_0 and Q8_0 weights.
+
+use super::half::{f32_to_f16, read_f16};
+
+pub const BLOCK_LEN: usize = 32;
+pub const BLOCK_BYTES: usize = 34;
+
+/// Quantizes `src` (a multiple of 32 values) into `dst` (`src.len() / 32 * 34` bytes), as ggml's
+/// reference does: d = max|x| / 127, q = round(x / d); the stored d is rounded to f16.
+pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
+    assert_eq!(src.len() % BLOCK_LEN, 0, "q8_0::quantize_row: length not a multiple of 32");
+    assert_eq!(dst.len(), src.len() / BLOCK_LEN * BLOCK_BYTES, "q8_0::quantize_row: output size");
+    for (x, out) in src.chunks_exact(BLOCK_LEN).zip(dst.chunks_exact_mut(BLOCK_BYTES)) {
+        let amax = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let d = amax / 127.0;
+        let inv_d = if d != 0.0 { 1.0 / d } else { 0.0 };
+        out[..2].copy_from_slice(&f32_to_f16(d).to_le_bytes());
+        for (q, &v) in out[2..].iter_mut().zip(x) {
+            // |v · inv_d| ≤ 127 up to rounding; the clamp keeps NaN/rounding from leaving [-127, 127].
+            *q = ((v * inv_d).round().clamp(-127.0, 127.0) as i8) as u8;
+        }
+    }
+}
+
+/// Dequantizes Q8_0 blocks `src` into `dst` (`src.len() / 34 * 32` values).
+pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
+    assert_eq!(src.len() % BLOCK_BYTES, 0, "q8_0::dequantize_row: not whole blocks");
+    assert_eq!(dst.len(), src.len() / BLOCK_BYTES * BLOCK_LEN, "q8_0::dequantize_row: output size");
+    for (b, out) in src.chunks_exact(BLOCK_BYTES).zip(dst.chunks_exact_mut(BLOCK_LEN)) {
+        let d = read_f16(b, 0);
+        for (o, &q) in out.iter_mut().zip(&b[2..]) {
+            *o = d * (q as i8) as f32;
+        }
+    }
+}
+
+/// Scalar reference: Q8_0 weight row · Q8_0 activation row (same number of blocks).
+/// Integer dot per block, then one multiply-add by both scales.
+pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
+    debug_assert_eq!(w.len(), x.len());
+    let mut sum = 0.0f32;
+    for (wb, xb) in w.chunks_exact(BLOCK_BYTES).zip(x.chunks_exact(BLOCK_BYTES)) {
+        let sumi: i32 = wb[2..].iter().zip(&xb[2..]).map(|(&a, &b)| (a as i8) as i32 * (b as i8) as i32).sum();
+        sum += read_f16(wb, 0) * read_f16(xb, 0) * sumi as f32;
+    }
+    sum
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub mod simd {
+    //! Tiles of R weight rows × T tokens against Q8_0 activations. Weight blocks are decoded to i16 once per
+    //! tile and activation blocks once per token, then every (row, token) pair costs four `i32x4_dot_i16x8`.
+
+    use super::{read_f16, BLOCK_BYTES};
+    use crate::kernels::simd::{block_unchecked, hsum_f32x4, load, unroll_rows};
+    use core::arch::wasm32::*;
+
+    /// A 32-value block widened to four i16x8 vectors plus its scale.
+    #[derive(Clone, Copy)]
+    pub struct Widened {
+        pub d: f32,
+        pub v: [v128; 4],
+    }
+
+    /// Widens the signed bytes `lo` (values 0..16) and `hi` (16..32).
+    #[inline(always)]
+    pub fn widen(d: f32, lo: v128, hi: v128) -> Widened {
+        Widened {
+            d,
+            v: [
+                i16x8_extend_low_i8x16(lo),
+                i16x8_extend_high_i8x16(lo),
+                i16x8_extend_low_i8x16(hi),
+                i16x8_extend_high_i8x16(hi),
+            ],
+        }
+    }
+
+    #[inline(always)]
+    fn decode_q8_0(block: &[u8]) -> Widened {
+        widen(read_f16(block, 0), load(block, 2), load(block, 18))
+    }
+
+    /// The shared tile loop for every weight format whose partner is Q8_0 (`weight_bytes` per 32-value block).
+    #[inline(always)]
+    pub fn tile_with<const R: usize, const T: usize>(
+        w: &[&[u8]; R],
+        x: &[&[u8]; T],
+        weight_bytes: usize,
+        decode_weight: impl Fn(&[u8]) -> Widened,
+    ) -> [[f32; T]; R] {
+        let n_blocks = x[0].len() / BLOCK_BYTES;
+        for row in w {
+            assert_eq!(row.len(), n_blocks * weight_bytes, "weight row length");
+        }
+        for row in x {
+            assert_eq!(row.len(), n_blocks * BLOCK_BYTES, "activation row length");
+        }
+        let mut acc = [[f32x4_splat(0.0); T]; R];
+        let mut ws = [Widened { d: 0.0, v: [i16x8_splat(0); 4] }; R];
+        for b in 0..n_blocks {
+            unroll_rows!(R, r => {
+                // SAFETY: every row holds n_blocks blocks (asserted above).
+                ws[r] = decode_weight(unsafe { block_unchecked(w[r], b, weight_bytes) });
+            });
+            for t in 0..T {
+                // SAFETY: as above.
+                let xv = decode_q8_0(unsafe { block_unchecked(x[t], b, BLOCK_BYTES) });
+                for r in 0..R {
+                    let wv = &ws[r];
+                    let s = i32x4_add(
+                        i32x4_add(i32x4_dot_i16x8(wv.v[0], xv.v[0]), i32x4_dot_i16x8(wv.v[1], xv.v[1])),
+                        i32x4_add(i32x4_dot_i16x8(wv.v[2], xv.v[2]), i32x4_dot_i16x8(wv.v[3], xv.v[3])),
+                    );
+                    acc[r][t] = f32x4_add(acc[r][t], f32x4_mul(f32x4_convert_i32x4(s), f32x4_splat(wv.d * xv.d)));
+                }
+            }
+        }
+        core::array::from_fn(|r| core::array::from_fn(|t| hsum_f32x4(acc[r][t])))
+    }
+
+    /// Q8_0 weights × Q8_0 activations.
+    #[inline(never)]
+    pub fn tile<const R: usize, const T: usize>(w: &[&[u8]; R], x: &[&[u8]; T]) -> [[f32; T]; R] {
+        tile_with(w, x, BLOCK_BYTES, decode_q8_0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_built_block_dequantizes_exactly() {
+        let mut block = vec![0u8; BLOCK_BYTES];
+        block[..2].copy_from_slice(&0x3800u16.to_le_bytes()); // d = 0.5
+        for i in 0..32 {
+            block[2 + i] = (i as i8 - 16) as u8;
+        }
+        let mut out = vec![0.0; 32];
+        dequantize_row(&block, &mut out);
+        for (i, v) in out.iter().enumerate() {
+            assert_eq!(*v, 0.5 * (i as f32 - 16.0));
+        }
+    }
+
+    #[test]
+    fn round_trip_error_is_within_half_a_step() {
+        let src: Vec<f32> = (0..96).map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.013).collect();
+        let mut q = vec![0u8; 3 * BLOCK_BYTES];
+        quantize_row(&src, &mut q);
+        let mut back = vec![0.0; 96];
+        dequantize_row(&q, &mut back);
+        for (blk, (s, b)) in src.chunks(32).zip(back.chunks(32)).enumerate() {
+            let amax = s.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            for (a, c) in s.iter().zip(b) {
+                assert!((a - c).abs() <= amax / 127.0 * 0.5 + amax * 1e-3, "block {blk}: {a} vs {c}");
+            }
+        }
+    }
+
+    #[test]
+    fn zero_block_quantizes_to_zero() {
+        let mut q = vec![0xffu8; BLOCK_BYTES];
+        quantize_row(&[0.0; 32], &mut q);
+        assert!(q.iter().all(|&b| b == 0));
+    }
+}

@@ -1,0 +1,173 @@
+//! Q8_K: blocks of 256 values, `{ f32 d; i8 qs[256]; i16 bsums[16] }` (292 bytes), value = d · q.
+//! `bsums[g]` is the sum of qs[16g..16g+16]; K-quant kernels use it to fold in per-sub-block minimums
+//! without touching the activations again. The activation format partnered with Q4_K and Q6_K weights.
+
+pub const BLOCK_LEN: usize = 256;
+pub const BLOCK_BYTES: usize = 292;
+/// Byte offset of qs within a block.
+pub const QS: usize = 4;
+/// Byte offset of bsums within a block.
+pub const BSUMS: usize = 4 + 256;
+
+/// Quantizes `src` (a multiple of 256 values) into `dst`: d = max|x| / 127, q = round(x / d).
+pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
+    assert_eq!(src.len() % BLOCK_LEN, 0, "q8_k::quantize_row: length not a multiple of 256");
+    assert_eq!(dst.len(), src.len() / BLOCK_LEN * BLOCK_BYTES, "q8_k::quantize_row: output size");
+    for (x, out) in src.chunks_exact(BLOCK_LEN).zip(dst.chunks_exact_mut(BLOCK_BYTES)) {
+        let amax = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let d = amax / 127.0;
+        let inv_d = if d != 0.0 { 1.0 / d } else { 0.0 };
+        out[..4].copy_from_slice(&d.to_le_bytes());
+        for (q, &v) in out[QS..BSUMS].iter_mut().zip(x) {
+            *q = ((v * inv_d).round().clamp(-127.0, 127.0) as i8) as u8;
+        }
+        for g in 0..16 {
+            let s: i32 = out[QS + 16 * g..QS + 16 * g + 16].iter().map(|&q| (q as i8) as i32).sum();
+            out[BSUMS + 2 * g..BSUMS + 2 * g + 2].copy_from_slice(&(s as i16).to_le_bytes());
+        }
+    }
+}
+
+/// Dequantizes Q8_K blocks (bsums are not needed to recover the values).
+pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
+    assert_eq!(src.len() % BLOCK_BYTES, 0, "q8_k::dequantize_row: not whole blocks");
+    assert_eq!(dst.len(), src.len() / BLOCK_BYTES * BLOCK_LEN, "q8_k::dequantize_row: output size");
+    for (b, out) in src.chunks_exact(BLOCK_BYTES).zip(dst.chunks_exact_mut(BLOCK_LEN)) {
+        let d = scale(b);
+        for (o, &q) in out.iter_mut().zip(&b[QS..BSUMS]) {
+            *o = d * (q as i8) as f32;
+        }
+    }
+}
+
+/// The block's f32 scale.
+#[inline(always)]
+pub fn scale(block: &[u8]) -> f32 {
+    f32::from_le_bytes([block[0], block[1], block[2], block[3]])
+}
+
+/// The i-th quant of a block.
+#[inline(always)]
+pub fn q(block: &[u8], i: usize) -> i32 {
+    (block[QS + i] as i8) as i32
+}
+
+/// bsums[g] of a block.
+#[inline(always)]
+pub fn bsum(block: &[u8], g: usize) -> i32 {
+    i16::from_le_bytes([block[BSUMS + 2 * g], block[BSUMS + 2 * g + 1]]) as i32
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub mod simd {
+    //! The shared tile loop of K-quant weights × Q8_K activations. Each weight super-block is decoded once per
+    //! tile into 32 i16x8 vectors (values in natural order) plus integer sub-block scales; each activation
+    //! super-block is widened once per token; every (row, token) pair then costs 32 `i32x4_dot_i16x8`.
+
+    use super::{bsum, scale, BLOCK_BYTES, QS};
+    use crate::kernels::simd::{block_unchecked, hsum_i32x4, load};
+    use core::arch::wasm32::*;
+
+    /// One decoded 256-value weight super-block: value i = d · scales[i / group_len] · w[i] − dmin · mins[i / 32].
+    #[derive(Clone, Copy)]
+    pub struct Decoded {
+        pub d: f32,
+        pub dmin: f32,
+        pub w: [v128; 32],
+        /// Per-group integer scale (G groups of 256 / G values).
+        pub scales: [i32; 16],
+        /// Per-32-value integer minimum (only read when the format has minimums).
+        pub mins: [i32; 8],
+    }
+
+    impl Decoded {
+        pub fn zeroed() -> Self {
+            Decoded { d: 0.0, dmin: 0.0, w: [i16x8_splat(0); 32], scales: [0; 16], mins: [0; 8] }
+        }
+    }
+
+    /// R rows × T tokens; `G` scale groups per super-block (8 for Q4_K, 16 for Q6_K); `HAS_MIN` adds the
+    /// `dmin · Σ mins · bsums` correction.
+    #[inline(always)]
+    pub fn tile_with<const R: usize, const T: usize, const G: usize, const HAS_MIN: bool>(
+        w: &[&[u8]; R],
+        x: &[&[u8]; T],
+        weight_bytes: usize,
+        decode_weight: impl Fn(&[u8], &mut Decoded),
+    ) -> [[f32; T]; R] {
+        let vecs_per_group = 32 / G;
+        let n_blocks = x[0].len() / BLOCK_BYTES;
+        for row in w {
+            assert_eq!(row.len(), n_blocks * weight_bytes, "weight row length");
+        }
+        for row in x {
+            assert_eq!(row.len(), n_blocks * BLOCK_BYTES, "activation row length");
+        }
+        let mut acc = [[0.0f32; T]; R];
+        let mut ws = [Decoded::zeroed(); R];
+        for b in 0..n_blocks {
+            for r in 0..R {
+                // SAFETY: every row holds n_blocks blocks (asserted above).
+                decode_weight(unsafe { block_unchecked(w[r], b, weight_bytes) }, &mut ws[r]);
+            }
+            for t in 0..T {
+                // SAFETY: as above.
+                let xb = unsafe { block_unchecked(x[t], b, BLOCK_BYTES) };
+                let xd = scale(xb);
+                let mut isum = [i32x4_splat(0); R];
+                for g in 0..G {
+                    let mut xs = [i16x8_splat(0); 4];
+                    for k in 0..vecs_per_group / 2 {
+                        let v = load(xb, QS + 16 * (g * vecs_per_group / 2 + k));
+                        xs[2 * k] = i16x8_extend_low_i8x16(v);
+                        xs[2 * k + 1] = i16x8_extend_high_i8x16(v);
+                    }
+                    for r in 0..R {
+                        let wv = &ws[r].w[g * vecs_per_group..(g + 1) * vecs_per_group];
+                        let mut s = i32x4_dot_i16x8(wv[0], xs[0]);
+                        for k in 1..vecs_per_group {
+                            s = i32x4_add(s, i32x4_dot_i16x8(wv[k], xs[k]));
+                        }
+                        isum[r] = i32x4_add(isum[r], i32x4_mul(s, i32x4_splat(ws[r].scales[g])));
+                    }
+                }
+                for r in 0..R {
+                    let mut v = ws[r].d * xd * hsum_i32x4(isum[r]) as f32;
+                    if HAS_MIN {
+                        let mut summ = 0i32;
+                        for j in 0..8 {
+                            summ += ws[r].mins[j] * (bsum(xb, 2 * j) + bsum(xb, 2 * j + 1));
+                        }
+                        v -= ws[r].dmin * xd * summ as f32;
+                    }
+                    acc[r][t] += v;
+                }
+            }
+        }
+        acc
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_and_bsums() {
+        let src: Vec<f32> = (0..256).map(|i| (i as f32 - 128.0) / 128.0).collect();
+        let mut b = vec![0u8; BLOCK_BYTES];
+        quantize_row(&src, &mut b);
+        assert_eq!(scale(&b), 1.0 / 127.0);
+        assert_eq!(q(&b, 0), -127);
+        assert_eq!(q(&b, 128), 0);
+        for g in 0..16 {
+            let want: i32 = (0..16).map(|i| q(&b, 16 * g + i)).sum();
+            assert_eq!(bsum(&b, g), want);
+        }
+        let mut back = vec![0.0; 256];
+        dequantize_row(&b, &mut back);
+        for (a, c) in src.iter().zip(&back) {
+            assert!((a - c).abs() <= 0.5 / 127.0 + 1e-6);
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! Cross-format tests of the matmul driver and the quantize/dequantize entry points (host, scalar path).
+
+use super::*;
+use crate::tensor::{DType, TensorView};
+
+/// Deterministic xorshift values in [-1, 1).
+struct Rng(u64);
+impl Rng {
+    fn next_f32(&mut self) -> f32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+    fn vec(&mut self, n: usize) -> Vec<f32> {
+        (0..n).map(|_| self.next_f32()).collect()
+    }
+}
+
+const MATMUL_TYPES: [DType; 7] = [DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K];
+
+fn partner(dtype: DType) -> Option<DType> {
+    match dtype {
+        DType::Q4_0 | DType::Q8_0 => Some(DType::Q8_0),
+        DType::Q4_K | DType::Q6_K => Some(DType::Q8_K),
+        _ => None,
+    }
+}
+
+/// Quantizes `values` and dequantizes them back.
+fn through(dtype: DType, values: &[f32]) -> Vec<f32> {
+    let mut q = Vec::new();
+    quantize(dtype, values, &mut q).unwrap();
+    let mut back = Vec::new();
+    dequantize(dtype, &q, &mut back).unwrap();
+    back
+}
+
+fn check_matmul(dtype: DType, rows: usize, cols: usize, n_tokens: usize, scratch: &mut MatmulScratch, seed: u64) {
+    let mut rng = Rng(seed);
+    let wf = rng.vec(rows * cols);
+    let x = rng.vec(n_tokens * cols);
+    let mut wq = Vec::new();
+    quantize(dtype, &wf, &mut wq).unwrap();
+    let w = TensorView::new(dtype, rows, cols, &wq).unwrap();
+    let mut wd = Vec::new();
+    dequantize(dtype, &wq, &mut wd).unwrap();
+
+    let mut out = vec![f32::NAN; rows * n_tokens];
+    matmul_with(KernelPath::Scalar, &w, &x, n_tokens, &mut out, scratch);
+    let mut out_default = vec![f32::NAN; rows * n_tokens];
+    matmul(&w, &x, n_tokens, &mut out_default, scratch);
+
+    for t in 0..n_tokens {
+        let xt = &x[t * cols..(t + 1) * cols];
+        // What the integer kernels compute exactly: dequantized weights · dequantized quantized activations.
+        let xq = match partner(dtype) {
+            Some(act) => through(act, xt),
+            None => xt.to_vec(),
+        };
+        for r in 0..rows {
+            let wr = &wd[r * cols..(r + 1) * cols];
+            let exact: f64 = wr.iter().zip(&xq).map(|(a, b)| *a as f64 * *b as f64).sum();
+            let magnitude: f64 = wr.iter().zip(&xq).map(|(a, b)| (*a as f64 * *b as f64).abs()).sum();
+            let got = out[t * rows + r] as f64;
+            assert!(
+                (got - exact).abs() <= 1e-5 * magnitude + 1e-6,
+                "{dtype:?} {rows}x{cols} t={t} r={r}: {got} vs {exact}"
+            );
+            assert_eq!(out_default[t * rows + r].to_bits(), out[t * rows + r].to_bits(), "host default path is scalar");
+            // Against unquantized activations: only the activation rounding separates them.
+            let naive: f64 = wr.iter().zip(xt).map(|(a, b)| *a as f64 * *b as f64).sum();
+            assert!((got - naive).abs() <= 0.02 * magnitude + 1e-4, "{dtype:?} vs f32 activations: {got} vs {naive}");
+        }
+    }
+}
+
+#[test]
+fn matmul_matches_reference_for_every_format_and_awkward_shape() {
+    let mut scratch = MatmulScratch::new(9, 768);
+    let mut seed = 1;
+    for dtype in MATMUL_TYPES {
+        let bl = dtype.block_len().max(32);
+        for &(rows, blocks) in &[(1, 1), (7, 5), (4, 3), (13, 2)] {
+            let cols = if bl == 256 { 256 * blocks.min(3) } else { 32 * blocks };
+            for n_tokens in [1, 3, 9] {
+                seed += 1;
+                check_matmul(dtype, rows, cols, n_tokens, &mut scratch, seed * 7919);
+            }
+        }
+    }
+}
+
+#[test]
+fn matmul_with_small_scratch_processes_tokens_in_chunks() {
+    // Scratch for 2 tokens of 32 columns, used for 5 tokens of 512: it grows once and sweeps in chunks.
+    let mut scratch = MatmulScratch::new(2, 32);
+    check_matmul(DType::Q4_K, 3, 512, 5, &mut scratch, 99);
+    check_matmul(DType::Q4_0, 5, 512, 5, &mut scratch, 98);
+}
+
+#[test]
+fn float_columns_need_not_be_block_multiples() {
+    let mut scratch = MatmulScratch::new(4, 64);
+    for dtype in [DType::F32, DType::F16, DType::BF16] {
+        check_matmul(dtype, 5, 13, 3, &mut scratch, 5);
+    }
+}
+
+#[test]
+fn quantized_dot_equals_dot_of_dequantized_blocks() {
+    let mut rng = Rng(42);
+    for (dtype, cols) in [(DType::Q4_0, 160), (DType::Q8_0, 160), (DType::Q4_K, 768), (DType::Q6_K, 768)] {
+        let act = partner(dtype).unwrap();
+        let w = rng.vec(cols);
+        let x = rng.vec(cols);
+        let (mut wq, mut xq) = (Vec::new(), Vec::new());
+        quantize(dtype, &w, &mut wq).unwrap();
+        quantize(act, &x, &mut xq).unwrap();
+        let got = match dtype {
+            DType::Q4_0 => q4_0::vec_dot(&wq, &xq),
+            DType::Q8_0 => q8_0::vec_dot(&wq, &xq),
+            DType::Q4_K => q4_k::vec_dot(&wq, &xq),
+            _ => q6_k::vec_dot(&wq, &xq),
+        };
+        let (mut wd, mut xd) = (Vec::new(), Vec::new());
+        dequantize(dtype, &wq, &mut wd).unwrap();
+        dequantize(act, &xq, &mut xd).unwrap();
+        let want: f64 = wd.iter().zip(&xd).map(|(a, b)| *a as f64 * *b as f64).sum();
+        let magnitude: f64 = wd.iter().zip(&xd).map(|(a, b)| (*a as f64 * *b as f64).abs()).sum();
+        assert!((got as f64 - want).abs() <= 1e-5 * magnitude, "{dtype:?}: {got} vs {want}");
+    }
+}
+
+#[test]
+fn quantize_rejects_bad_lengths_and_types() {
+    let mut out = Vec::new();
+    let err = quantize(DType::Q4_0, &[0.0; 33], &mut out).unwrap_err();
+    assert_eq!(err.to_string(), "input has 33 values, not a multiple of 32 (Q4_0 block size)");
+    assert!(out.is_empty());
+    let err = quantize(DType::Q5_1, &[0.0; 32], &mut out).unwrap_err();
+    assert_eq!(err, KernelError::Unsupported { dtype: DType::Q5_1, op: "quantize" });
+    let mut f = vec![1.0];
+    let err = dequantize(DType::Q6_K, &[0u8; 211], &mut f).unwrap_err();
+    assert!(err.to_string().contains("211 bytes, not a multiple of 210"), "{err}");
+    assert_eq!(f, vec![1.0], "failed dequantize leaves out untouched");
+    assert!(dequantize(DType::Q2_K, &[0u8; 84], &mut f).is_err());
+    assert_eq!(f, vec![1.0]);
+}
+
+#[test]
+fn quantize_appends_and_dequantize_row_reads_one_row() {
+    let mut rng = Rng(3);
+    let values = rng.vec(3 * 256);
+    for dtype in [DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K, DType::Q8_K] {
+        let mut out = vec![0xAB];
+        quantize(dtype, &values, &mut out).unwrap();
+        assert_eq!(out[0], 0xAB);
+        assert_eq!(out.len(), 1 + dtype.row_bytes(values.len()).unwrap());
+        let bytes = &out[1..];
+        let mut all = Vec::new();
+        dequantize(dtype, bytes, &mut all).unwrap();
+        let w = TensorView::new(dtype, 3, 256, bytes).unwrap();
+        let mut row = vec![0.0; 256];
+        dequantize_row(&w, 2, &mut row);
+        assert_eq!(row, all[512..768]);
+    }
+}
+
+#[test]
+fn scratch_reports_its_size() {
+    let s = MatmulScratch::new(8, 1536);
+    // Q8_K is the larger partner: 6 super-blocks × 292 bytes per token.
+    assert_eq!(s.bytes(), 8 * 6 * 292);
+}

@@ -1,0 +1,224 @@
+//! Vector primitives for attention (q·k scores, weighted sums of values, f16 KV-cache writes), each with a
+//! scalar reference and a SIMD128 version. The plain names use `default_path()`; `*_with` pick explicitly.
+
+use super::half::{f16_to_f32, f32_to_f16};
+use super::matmul::{default_path, KernelPath};
+
+/// Σ a[i]·b[i]. Panics if the lengths differ (a caller bug).
+pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+    dot_f32_with(default_path(), a, b)
+}
+
+/// Σ f16(a[i])·b[i]. Panics if the lengths differ.
+pub fn dot_f16_f32(a: &[u16], b: &[f32]) -> f32 {
+    dot_f16_f32_with(default_path(), a, b)
+}
+
+/// y += a·x. Panics if the lengths differ.
+pub fn axpy_f32(y: &mut [f32], a: f32, x: &[f32]) {
+    axpy_f32_with(default_path(), y, a, x)
+}
+
+/// y += a·f16(x). Panics if the lengths differ.
+pub fn axpy_f16(y: &mut [f32], a: f32, x: &[u16]) {
+    axpy_f16_with(default_path(), y, a, x)
+}
+
+/// dst[i] = f16(src[i]), round to nearest even. Panics if the lengths differ.
+pub fn f32_to_f16_slice(src: &[f32], dst: &mut [u16]) {
+    f32_to_f16_slice_with(default_path(), src, dst)
+}
+
+pub fn dot_f32_with(path: KernelPath, a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len(), "dot_f32: length mismatch");
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if path == KernelPath::Simd {
+        return simd::dot_f32(a, b);
+    }
+    let _ = path;
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+pub fn dot_f16_f32_with(path: KernelPath, a: &[u16], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len(), "dot_f16_f32: length mismatch");
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if path == KernelPath::Simd {
+        return simd::dot_f16_f32(a, b);
+    }
+    let _ = path;
+    a.iter().zip(b).map(|(&x, y)| f16_to_f32(x) * y).sum()
+}
+
+pub fn axpy_f32_with(path: KernelPath, y: &mut [f32], a: f32, x: &[f32]) {
+    assert_eq!(y.len(), x.len(), "axpy_f32: length mismatch");
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if path == KernelPath::Simd {
+        return simd::axpy_f32(y, a, x);
+    }
+    let _ = path;
+    for (yv, &xv) in y.iter_mut().zip(x) {
+        *yv += a * xv;
+    }
+}
+
+pub fn axpy_f16_with(path: KernelPath, y: &mut [f32], a: f32, x: &[u16]) {
+    assert_eq!(y.len(), x.len(), "axpy_f16: length mismatch");
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if path == KernelPath::Simd {
+        return simd::axpy_f16(y, a, x);
+    }
+    let _ = path;
+    for (yv, &xv) in y.iter_mut().zip(x) {
+        *yv += a * f16_to_f32(xv);
+    }
+}
+
+pub fn f32_to_f16_slice_with(path: KernelPath, src: &[f32], dst: &mut [u16]) {
+    assert_eq!(src.len(), dst.len(), "f32_to_f16_slice: length mismatch");
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if path == KernelPath::Simd {
+        return simd::f32_to_f16_slice(src, dst);
+    }
+    let _ = path;
+    for (d, &s) in dst.iter_mut().zip(src) {
+        *d = f32_to_f16(s);
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd {
+    use crate::kernels::half::{f16_to_f32, f32_to_f16};
+    use crate::kernels::simd::{f16x8_to_f32x4x2, hsum_f32x4, load_f32x4, load_u16x8, store_f32x4};
+    use core::arch::wasm32::*;
+
+    pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+        let n8 = a.len() - a.len() % 8;
+        // Two accumulators hide the add latency.
+        let (mut s0, mut s1) = (f32x4_splat(0.0), f32x4_splat(0.0));
+        let mut i = 0;
+        while i < n8 {
+            s0 = f32x4_add(s0, f32x4_mul(load_f32x4(a, i), load_f32x4(b, i)));
+            s1 = f32x4_add(s1, f32x4_mul(load_f32x4(a, i + 4), load_f32x4(b, i + 4)));
+            i += 8;
+        }
+        let mut s = hsum_f32x4(f32x4_add(s0, s1));
+        for j in n8..a.len() {
+            s += a[j] * b[j];
+        }
+        s
+    }
+
+    pub fn dot_f16_f32(a: &[u16], b: &[f32]) -> f32 {
+        let n8 = a.len() - a.len() % 8;
+        let (mut s0, mut s1) = (f32x4_splat(0.0), f32x4_splat(0.0));
+        let mut i = 0;
+        while i < n8 {
+            let (lo, hi) = f16x8_to_f32x4x2(load_u16x8(a, i));
+            s0 = f32x4_add(s0, f32x4_mul(lo, load_f32x4(b, i)));
+            s1 = f32x4_add(s1, f32x4_mul(hi, load_f32x4(b, i + 4)));
+            i += 8;
+        }
+        let mut s = hsum_f32x4(f32x4_add(s0, s1));
+        for j in n8..a.len() {
+            s += f16_to_f32(a[j]) * b[j];
+        }
+        s
+    }
+
+    pub fn axpy_f32(y: &mut [f32], a: f32, x: &[f32]) {
+        let n4 = y.len() - y.len() % 4;
+        let av = f32x4_splat(a);
+        let mut i = 0;
+        while i < n4 {
+            let v = f32x4_add(load_f32x4(y, i), f32x4_mul(av, load_f32x4(x, i)));
+            store_f32x4(y, i, v);
+            i += 4;
+        }
+        for j in n4..y.len() {
+            y[j] += a * x[j];
+        }
+    }
+
+    pub fn axpy_f16(y: &mut [f32], a: f32, x: &[u16]) {
+        let n8 = y.len() - y.len() % 8;
+        let av = f32x4_splat(a);
+        let mut i = 0;
+        while i < n8 {
+            let (lo, hi) = f16x8_to_f32x4x2(load_u16x8(x, i));
+            store_f32x4(y, i, f32x4_add(load_f32x4(y, i), f32x4_mul(av, lo)));
+            store_f32x4(y, i + 4, f32x4_add(load_f32x4(y, i + 4), f32x4_mul(av, hi)));
+            i += 8;
+        }
+        for j in n8..y.len() {
+            y[j] += a * f16_to_f32(x[j]);
+        }
+    }
+
+    /// Four f32 → four f16 (in the low half of each u32 lane), round to nearest even, bit-identical to
+    /// `half::f32_to_f16`. Three cases computed branch-free and selected by masks:
+    /// overflow/inf/NaN, f16-subnormal (rounded by adding a magic float whose ulp is 2^-24), normal
+    /// (rebias the exponent, add 0xfff plus the mantissa's odd bit, shift).
+    #[inline(always)]
+    fn f32x4_to_f16x4(v: v128) -> v128 {
+        let sign = v128_and(v, u32x4_splat(0x8000_0000));
+        let abs = v128_xor(v, sign);
+        // Case: |v| ≥ 65520 (rounds to inf), inf, NaN (payload kept like the scalar version).
+        let overflow = u32x4_ge(abs, u32x4_splat((127 + 16) << 23));
+        let is_nan = u32x4_gt(abs, u32x4_splat(0x7f80_0000));
+        let nan_bits = v128_or(u32x4_splat(0x7e00), v128_and(u32x4_shr(abs, 13), u32x4_splat(0x03ff)));
+        let big = v128_bitselect(nan_bits, u32x4_splat(0x7c00), is_nan);
+        // Case: result is an f16 subnormal or zero (|v| < 2^-14).
+        let denorm_magic = u32x4_splat(((127 - 15) + (23 - 10) + 1) << 23);
+        let sub = i32x4_sub(f32x4_add(abs, denorm_magic), denorm_magic);
+        let is_sub = u32x4_lt(abs, u32x4_splat(113 << 23));
+        // Case: normal.
+        let odd = v128_and(u32x4_shr(abs, 13), u32x4_splat(1));
+        let rebias = u32x4_splat(((15u32.wrapping_sub(127)) << 23).wrapping_add(0xfff));
+        let normal = u32x4_shr(i32x4_add(i32x4_add(abs, rebias), odd), 13);
+        let small = v128_bitselect(sub, normal, is_sub);
+        let h = v128_bitselect(big, small, overflow);
+        v128_or(h, u32x4_shr(sign, 16))
+    }
+
+    pub fn f32_to_f16_slice(src: &[f32], dst: &mut [u16]) {
+        let n8 = src.len() - src.len() % 8;
+        let mut i = 0;
+        while i < n8 {
+            let lo = f32x4_to_f16x4(load_f32x4(src, i));
+            let hi = f32x4_to_f16x4(load_f32x4(src, i + 4));
+            let packed = u16x8_narrow_i32x4(lo, hi); // lanes ≤ 0xffff: the saturating narrow is exact
+            let out: &mut [u16; 8] = (&mut dst[i..i + 8]).try_into().expect("8-half slice");
+            // SAFETY: 16 writable bytes; unaligned stores are fine in wasm.
+            unsafe { core::ptr::write_unaligned(out.as_mut_ptr() as *mut v128, packed) };
+            i += 8;
+        }
+        for j in n8..src.len() {
+            dst[j] = f32_to_f16(src[j]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalar_primitives() {
+        let a: Vec<f32> = (0..19).map(|i| i as f32 * 0.5 - 3.0).collect();
+        let b: Vec<f32> = (0..19).map(|i| 1.0 - i as f32 * 0.25).collect();
+        let want: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+        assert_eq!(dot_f32_with(KernelPath::Scalar, &a, &b), want);
+        let mut h = vec![0u16; 19];
+        f32_to_f16_slice_with(KernelPath::Scalar, &a, &mut h);
+        // Every a[i] is a multiple of 0.5 below 2^10, so f16 holds it exactly.
+        assert_eq!(dot_f16_f32_with(KernelPath::Scalar, &h, &b), want);
+        let mut y = b.clone();
+        axpy_f32_with(KernelPath::Scalar, &mut y, 2.0, &a);
+        let mut y16 = b.clone();
+        axpy_f16_with(KernelPath::Scalar, &mut y16, 2.0, &h);
+        for i in 0..19 {
+            assert_eq!(y[i], b[i] + 2.0 * a[i]);
+            assert_eq!(y16[i], y[i]);
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! Binds GGUF tensors to the model's weights: matrices stay in the loaded arena (stored as byte ranges, turned into
+//! `TensorView`s on use, so the model can own the arena without self-referential borrows); the small 1-D norms and
+//! biases are decoded once into f32 vectors (a few KB, and no unaligned casts of arena bytes).
+
+use super::config::ModelConfig;
+use super::error::ModelError;
+use crate::gguf::LoadedGguf;
+use crate::kernels;
+use crate::tensor::{DType, TensorView};
+
+/// A 2-D weight matrix: `rows` rows of `cols` elements at `start..start + len` of the arena.
+#[derive(Clone, Debug)]
+pub struct MatrixRef {
+    pub dtype: DType,
+    pub rows: usize,
+    pub cols: usize,
+    pub start: usize,
+    pub len: usize,
+}
+
+impl MatrixRef {
+    /// The view over `arena`, which must be the arena this reference was bound against.
+    pub fn view<'a>(&self, arena: &'a [u8]) -> TensorView<'a> {
+        TensorView { dtype: self.dtype, rows: self.rows, cols: self.cols, data: &arena[self.start..self.start + self.len] }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct LayerWeights {
+    pub attn_norm: Vec<f32>,
+    pub wq: MatrixRef,
+    pub wk: MatrixRef,
+    pub wv: MatrixRef,
+    pub wo: MatrixRef,
+    pub bq: Option<Vec<f32>>,
+    pub bk: Option<Vec<f32>>,
+    pub bv: Option<Vec<f32>>,
+    pub ffn_norm: Vec<f32>,
+    pub ffn_gate: MatrixRef,
+    pub ffn_up: MatrixRef,
+    pub ffn_down: MatrixRef,
+}
+
+#[derive(Clone, Debug)]
+pub struct ModelWeights {
+    pub token_embd: MatrixRef,
+    pub output_norm: Vec<f32>,
+    /// The classifier; a copy of `token_embd`'s reference when the file ties them (no `output.weight`).
+    pub output: MatrixRef,
+    pub tied_output: bool,
+    pub layers: Vec<LayerWeights>,
+    /// Per-frequency RoPE divisors (`rope_freqs.weight`, Llama 3.1+ style), when the file has them.
+    pub rope_freq_factors: Option<Vec<f32>>,
+}
+
+impl ModelWeights {
+    pub fn bind(gguf: &LoadedGguf, cfg: &ModelConfig) -> Result<ModelWeights, ModelError> {
+        let b = Binder { gguf };
+        let (dim, q_dim, kv_dim, ffn) = (cfg.dim, cfg.q_dim(), cfg.kv_dim(), cfg.ffn_dim);
+        let token_embd = b.matrix("token_embd.weight", cfg.vocab_size, dim)?;
+        let (output, tied_output) = if b.has("output.weight") {
+            (b.matrix("output.weight", cfg.vocab_size, dim)?, false)
+        } else {
+            (token_embd.clone(), true)
+        };
+        let output_norm = b.vector("output_norm.weight", dim)?;
+        let mut layers = Vec::with_capacity(cfg.n_layers);
+        for l in 0..cfg.n_layers {
+            let n = |s: &str| format!("blk.{l}.{s}");
+            let bias = |s: &str, len: usize| -> Result<Option<Vec<f32>>, ModelError> {
+                if cfg.arch.has_qkv_bias() {
+                    b.vector(&n(s), len).map(Some)
+                } else {
+                    Ok(None)
+                }
+            };
+            layers.push(LayerWeights {
+                attn_norm: b.vector(&n("attn_norm.weight"), dim)?,
+                wq: b.matrix(&n("attn_q.weight"), q_dim, dim)?,
+                wk: b.matrix(&n("attn_k.weight"), kv_dim, dim)?,
+                wv: b.matrix(&n("attn_v.weight"), kv_dim, dim)?,
+                wo: b.matrix(&n("attn_output.weight"), dim, q_dim)?,
+                bq: bias("attn_q.bias", q_dim)?,
+                bk: bias("attn_k.bias", kv_dim)?,
+                bv: bias("attn_v.bias", kv_dim)?,
+                ffn_norm: b.vector(&n("ffn_norm.weight"), dim)?,
+                ffn_gate: b.matrix(&n("ffn_gate.weight"), ffn, dim)?,
+                ffn_up: b.matrix(&n("ffn_up.weight"), ffn, dim)?,
+                ffn_down: b.matrix(&n("ffn_down.weight"), dim, ffn)?,
+            });
+        }
+        let rope_freq_factors =
+            if b.has("rope_freqs.weight") { Some(b.vector("rope_freqs.weight", cfg.rope_dim / 2)?) } else { None };
+        Ok(ModelWeights { token_embd, output_norm, output, tied_output, layers, rope_freq_factors })
+    }
+}
+
+struct Binder<'a> {
+    gguf: &'a LoadedGguf,
+}
+
+impl Binder<'_> {
+    fn has(&self, name: &str) -> bool {
+        self.gguf.tensor(name).is_some()
+    }
+
+    /// GGUF dims are innermost first: a matrix of `rows` × `cols` is `[cols, rows]` (trailing 1s allowed).
+    fn matrix(&self, name: &str, rows: usize, cols: usize) -> Result<MatrixRef, ModelError> {
+        let (info, bytes) = self
+            .gguf
+            .tensor(name)
+            .ok_or_else(|| ModelError::format(format!("missing tensor {name} (expected shape [{cols}, {rows}])")))?;
+        if !shape_is(&info.dims, &[cols, rows]) {
+            return Err(ModelError::format(format!(
+                "tensor {name} has shape {:?}, expected [{cols}, {rows}]",
+                info.dims
+            )));
+        }
+        if !kernels::is_supported(info.dtype) {
+            return Err(ModelError::unsupported(format!(
+                "tensor {name} has type {}, which has no matmul kernel",
+                info.dtype.name()
+            )));
+        }
+        let row_bytes = info.dtype.row_bytes(cols).ok_or_else(|| {
+            ModelError::format(format!(
+                "tensor {name}: {cols} columns is not a whole number of {} blocks of {}",
+                info.dtype.name(),
+                info.dtype.block_len()
+            ))
+        })?;
+        let len = row_bytes * rows;
+        if bytes.len() != len {
+            return Err(ModelError::format(format!(
+                "tensor {name} holds {} bytes, expected {len} for {rows} rows of {cols} {}",
+                bytes.len(),
+                info.dtype.name()
+            )));
+        }
+        Ok(MatrixRef { dtype: info.dtype, rows, cols, start: self.offset_of(name, bytes)?, len })
+    }
+
+    /// A 1-D F32 (or F16) tensor of `len` elements, decoded to f32.
+    fn vector(&self, name: &str, len: usize) -> Result<Vec<f32>, ModelError> {
+        let (info, bytes) = self
+            .gguf
+            .tensor(name)
+            .ok_or_else(|| ModelError::format(format!("missing tensor {name} (expected shape [{len}])")))?;
+        if !shape_is(&info.dims, &[len]) {
+            return Err(ModelError::format(format!("tensor {name} has shape {:?}, expected [{len}]", info.dims)));
+        }
+        let elem = match info.dtype {
+            DType::F32 => 4,
+            DType::F16 => 2,
+            other => {
+                return Err(ModelError::unsupported(format!(
+                    "tensor {name} has type {}, expected F32 (or F16)",
+                    other.name()
+                )))
+            }
+        };
+        if bytes.len() != len * elem {
+            return Err(ModelError::format(format!(
+                "tensor {name} holds {} bytes, expected {}",
+                bytes.len(),
+                len * elem
+            )));
+        }
+        Ok(match info.dtype {
+            DType::F32 => bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+            _ => bytes.chunks_exact(2).map(|c| kernels::f16_to_f32(u16::from_le_bytes([c[0], c[1]]))).collect(),
+        })
+    }
+
+    /// Where `bytes` (a sub-slice handed out by `LoadedGguf::tensor`) starts inside the arena.
+    fn offset_of(&self, name: &str, bytes: &[u8]) -> Result<usize, ModelError> {
+        let arena: &[u8] = &self.gguf.data;
+        match (bytes.as_ptr() as usize).checked_sub(arena.as_ptr() as usize) {
+            Some(off) if off + bytes.len() <= arena.len() => Ok(off),
+            _ => Err(ModelError::format(format!("tensor {name}: its data is not inside the loaded tensor arena"))),
+        }
+    }
+}
+
+/// `dims` equals `want`, ignoring trailing dimensions of 1.
+fn shape_is(dims: &[u64], want: &[usize]) -> bool {
+    let mut d = dims.to_vec();
+    while d.len() > want.len() && d.last() == Some(&1) {
+        d.pop();
+    }
+    d.len() == want.len() && d.iter().zip(want).all(|(&a, &b)| a == b as u64)
+}

@@ -1,0 +1,206 @@
+/**
+ * EdgeBackend: runs the completion in this isolate. Takes the isolate's generation slot (or a place in its queue),
+ * makes sure the catalog's model is loaded, then runs the library's streaming generator — returning JSON when it
+ * finishes, or an SSE stream that pulls one token step per chunk so the client's reading paces the generation and
+ * its disconnect stops it.
+ */
+import { EllmError } from "../../lib/errors.js";
+import type { GenerateOptions, GenerationResult, TextDelta } from "../../lib/types.js";
+import type { CatalogEntry } from "../catalog/schema.js";
+import { intVar } from "../env.js";
+import { HttpError, invalidRequest } from "../http/errors.js";
+import { log } from "../http/log.js";
+import {
+  chatChunk,
+  chatCompletionBody,
+  chatLogprobs,
+  completionId,
+  textChunk,
+  textCompletionBody,
+  textLogprobs,
+  usageChunk,
+  type ResponseMeta,
+} from "../openai/format.js";
+import type { CompletionRequest } from "../openai/request.js";
+import { SSE_DONE, SSE_HEADERS, sseData } from "../openai/sse.js";
+import type { ModelStore } from "../runtime/model-store.js";
+import type { GenerationQueue } from "../runtime/queue.js";
+import type { Backend, BackendContext } from "./backend.js";
+import { toHttpError } from "./errors.js";
+
+const DEFAULT_MAX_QUEUE = 8;
+/** KV cache cap when CONTEXT_LENGTH is unset: what a 128 MB isolate can afford next to ~100 MB of weights. */
+const DEFAULT_MAX_CONTEXT = 2048;
+
+export interface GenerationStats {
+  completed: number;
+  aborted: number;
+  failed: number;
+}
+
+type Generator = AsyncGenerator<TextDelta, GenerationResult>;
+type Outcome = "completed" | "aborted" | "failed";
+
+export class EdgeBackend implements Backend {
+  readonly name = "edge" as const;
+  readonly stats: GenerationStats = { completed: 0, aborted: 0, failed: 0 };
+
+  constructor(
+    private readonly queue: GenerationQueue,
+    private readonly models: ModelStore,
+  ) {}
+
+  async complete(req: CompletionRequest, entry: CatalogEntry, ctx: BackendContext): Promise<Response> {
+    const abort = new AbortController();
+    const onClientGone = () => abort.abort(ctx.signal.reason);
+    if (ctx.signal.aborted) onClientGone();
+    else ctx.signal.addEventListener("abort", onClientGone, { once: true });
+
+    const maxQueue = intVar(ctx.env.MAX_QUEUE, "MAX_QUEUE", DEFAULT_MAX_QUEUE);
+    const release = await this.queue.acquire(maxQueue, abort.signal).catch((e) => {
+      ctx.signal.removeEventListener("abort", onClientGone);
+      throw e;
+    });
+    const meta: ResponseMeta = { id: completionId(req.kind), created: Math.floor(Date.now() / 1000), model: entry.id };
+    const started = Date.now();
+    let streaming = false;
+    const done = (outcome: Outcome, result?: GenerationResult, error?: unknown) => {
+      release();
+      ctx.signal.removeEventListener("abort", onClientGone);
+      this.stats[outcome]++;
+      log(outcome === "failed" ? "error" : "info", "generation", {
+        requestId: ctx.requestId, completionId: meta.id, model: entry.id, kind: req.kind, stream: req.stream, outcome,
+        finishReason: result?.finishReason, usage: result?.usage, timings: result?.timings,
+        ms: Date.now() - started, ...(error !== undefined ? { error: String(error) } : {}),
+      });
+    };
+
+    try {
+      const maxContext = intVar(ctx.env.CONTEXT_LENGTH, "CONTEXT_LENGTH", DEFAULT_MAX_CONTEXT, 1);
+      const { model, loaded } = await this.models.acquire(entry, { bucket: ctx.env.MODELS, maxContext });
+      ctx.timing.add("load", loaded ? model.loadMs : 0);
+      const llama = model.llama;
+      checkLogitBias(req, llama.info.vocabSize);
+
+      const options: GenerateOptions = { ...req.sampling, signal: abort.signal };
+      if (req.maxTokens !== undefined) options.maxTokens = req.maxTokens;
+      if (req.stop !== undefined) options.stop = req.stop;
+      if (req.logprobs !== undefined) options.logprobs = req.logprobs;
+
+      const t0 = Date.now();
+      const gen: Generator =
+        req.kind === "chat" ? llama.chatCompletionStream(req.messages, options) : llama.generateStream(req.prompt, options);
+      // The first step runs the prefill: context overflow and template errors surface here, before any byte is sent.
+      const first = await gen.next();
+      const firstMs = Date.now() - t0;
+
+      if (!req.stream) {
+        const result = first.done ? first.value : await drain(gen);
+        ctx.timing.add("prefill", result.timings.prefillMs);
+        ctx.timing.add("decode", result.timings.decodeMs);
+        done("completed", result);
+        const withLogprobs = req.logprobs !== undefined;
+        const body = req.kind === "chat" ? chatCompletionBody(meta, result, withLogprobs) : textCompletionBody(meta, result, withLogprobs);
+        return Response.json(body);
+      }
+
+      ctx.timing.add("prefill", firstMs);
+      streaming = true;
+      return new Response(this.#sse(req, meta, gen, first, abort, done), { headers: SSE_HEADERS });
+    } catch (e) {
+      if (!streaming) {
+        const aborted = abort.signal.aborted;
+        if (e instanceof EllmError && e.code === "engine_failure") this.models.discard();
+        done(aborted ? "aborted" : "failed", undefined, e);
+      }
+      throw toHttpError(e, req.kind === "chat" ? "messages" : "prompt") ?? e;
+    }
+  }
+
+  /** The SSE body: one pull = one generator step, so nothing runs ahead of a client that stopped reading. */
+  #sse(
+    req: CompletionRequest,
+    meta: ResponseMeta,
+    gen: Generator,
+    first: IteratorResult<TextDelta, GenerationResult>,
+    abort: AbortController,
+    done: (outcome: Outcome, result?: GenerationResult, error?: unknown) => void,
+  ): ReadableStream<Uint8Array> {
+    let pending: IteratorResult<TextDelta, GenerationResult> | undefined = first;
+    let textOffset = 0;
+    let finished = false;
+    const finish = (outcome: Outcome, result?: GenerationResult, error?: unknown) => {
+      if (finished) return;
+      finished = true;
+      done(outcome, result, error);
+    };
+    const withLogprobs = req.logprobs !== undefined;
+    const models = this.models;
+    const chunk = (text: string, finishReason: GenerationResult["finishReason"] | null, delta?: TextDelta) => {
+      if (req.kind === "chat") {
+        const lp = withLogprobs ? chatLogprobs(delta?.logprobs ?? []) : null;
+        return sseData(chatChunk(meta, finishReason ? {} : { content: text }, finishReason, lp, req.includeUsage));
+      }
+      const lp = withLogprobs ? textLogprobs(delta?.logprobs ?? [], textOffset) : null;
+      return sseData(textChunk(meta, text, finishReason, lp, req.includeUsage));
+    };
+
+    return new ReadableStream<Uint8Array>({
+      start(controller) {
+        // OpenAI sends the role alone in the first chat delta.
+        if (req.kind === "chat") controller.enqueue(sseData(chatChunk(meta, { role: "assistant", content: "" }, null, null, req.includeUsage)));
+      },
+      async pull(controller) {
+        try {
+          const step = pending ?? (await gen.next());
+          pending = undefined;
+          if (!step.done) {
+            controller.enqueue(chunk(step.value.text, null, step.value));
+            textOffset += step.value.text.length;
+            return;
+          }
+          const result = step.value;
+          controller.enqueue(chunk("", result.finishReason));
+          if (req.includeUsage) controller.enqueue(sseData(usageChunk(meta, req.kind, result.usage)));
+          controller.enqueue(SSE_DONE);
+          controller.close();
+          finish("completed", result);
+        } catch (e) {
+          if (abort.signal.aborted) {
+            finish("aborted", undefined, e);
+            controller.close();
+            return;
+          }
+          if (e instanceof EllmError && e.code === "engine_failure") models.discard();
+          // Headers are gone: report the failure in-band (as llama.cpp and vLLM do), then end the stream.
+          const http = toHttpError(e, req.kind === "chat" ? "messages" : "prompt");
+          const body = (http ?? new HttpError(500, "server_error", "Generation failed.", null, "generation_failed")).body();
+          controller.enqueue(sseData(body));
+          controller.enqueue(SSE_DONE);
+          controller.close();
+          finish("failed", undefined, e);
+        }
+      },
+      async cancel(reason) {
+        abort.abort(reason);
+        await gen.return(undefined as unknown as GenerationResult).catch(() => undefined);
+        finish("aborted", undefined, reason ?? "client disconnected");
+      },
+    });
+  }
+}
+
+async function drain(gen: Generator): Promise<GenerationResult> {
+  for (;;) {
+    const step = await gen.next();
+    if (step.done) return step.value;
+  }
+}
+
+function checkLogitBias(req: CompletionRequest, vocabSize: number): void {
+  for (const id of Object.keys(req.sampling.logitBias ?? {})) {
+    if (Number(id) >= vocabSize) {
+      throw invalidRequest(`'logit_bias' token id ${id} is outside this model's vocabulary (size ${vocabSize}).`, "logit_bias");
+    }
+  }
+}

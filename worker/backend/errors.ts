@@ -1,0 +1,33 @@
+/** Library and runtime failures → OpenAI errors with the right status. Internals never reach the client. */
+import { ContextOverflowError, EllmError, InvalidArgumentError } from "../../lib/errors.js";
+import { HttpError, invalidRequest } from "../http/errors.js";
+import { QueueFullError } from "../runtime/queue.js";
+import { ModelLoadError } from "../runtime/model-store.js";
+
+/** Seconds a client should wait before retrying after a failed load (a fix to R2/the catalog is needed or in flight). */
+const LOAD_RETRY_AFTER = 30;
+
+export function toHttpError(err: unknown, promptParam: "messages" | "prompt"): HttpError | undefined {
+  if (err instanceof HttpError) return err;
+  if (err instanceof QueueFullError) {
+    return new HttpError(429, "rate_limit_error", err.message, null, "queue_full", err.retryAfterSeconds);
+  }
+  if (err instanceof ModelLoadError) {
+    return new HttpError(503, "service_unavailable", err.message, "model", "model_load_failed", LOAD_RETRY_AFTER);
+  }
+  if (err instanceof ContextOverflowError) {
+    return new HttpError(
+      400,
+      "invalid_request_error",
+      `This model's maximum context length is ${err.contextLength} tokens; the request needs ${err.requested} ` +
+        `(prompt plus max_tokens). Shorten the ${promptParam} or lower max_tokens.`,
+      promptParam,
+      "context_length_exceeded",
+    );
+  }
+  if (err instanceof InvalidArgumentError) return invalidRequest(err.message, err.param ?? null);
+  if (err instanceof EllmError && err.code === "template_error") {
+    return invalidRequest(`The chat template rejected these messages: ${err.message}`, "messages", "template_error");
+  }
+  return undefined;
+}

@@ -1,0 +1,129 @@
+/** OpenAI response shapes (chat.completion, chat.completion.chunk, text_completion, usage, logprobs) from library results. */
+import type { FinishReason, GenerationResult, TokenLogprob, Usage } from "../../lib/types.js";
+
+export interface ResponseMeta {
+  id: string;
+  created: number;
+  model: string;
+}
+
+export function completionId(kind: "chat" | "text"): string {
+  const hex = crypto.randomUUID().replace(/-/g, "");
+  return kind === "chat" ? `chatcmpl-${hex}` : `cmpl-${hex}`;
+}
+
+export function usageBody(u: Usage) {
+  return { prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens, total_tokens: u.totalTokens };
+}
+
+/** Chat logprobs: `{content: [{token, logprob, bytes, top_logprobs: [...]}], refusal: null}`. */
+export function chatLogprobs(items: readonly TokenLogprob[]) {
+  return {
+    content: items.map((t) => ({
+      token: t.token,
+      logprob: t.logprob,
+      bytes: t.bytes,
+      top_logprobs: t.topLogprobs.map((a) => ({ token: a.token, logprob: a.logprob, bytes: a.bytes })),
+    })),
+    refusal: null,
+  };
+}
+
+/** Legacy completions logprobs: parallel arrays; `textOffset` is where this piece of text starts in the completion. */
+export function textLogprobs(items: readonly TokenLogprob[], textOffset: number) {
+  const text_offset: number[] = [];
+  let offset = textOffset;
+  for (const t of items) {
+    text_offset.push(offset);
+    offset += t.token.length;
+  }
+  return {
+    tokens: items.map((t) => t.token),
+    token_logprobs: items.map((t) => t.logprob),
+    top_logprobs: items.map((t) => Object.fromEntries(t.topLogprobs.map((a) => [a.token, a.logprob]))),
+    text_offset,
+  };
+}
+
+export function chatCompletionBody(meta: ResponseMeta, result: GenerationResult, withLogprobs: boolean) {
+  return {
+    id: meta.id,
+    object: "chat.completion",
+    created: meta.created,
+    model: meta.model,
+    choices: [
+      {
+        index: 0,
+        message: { role: "assistant", content: result.text, refusal: null },
+        logprobs: withLogprobs ? chatLogprobs(result.logprobs ?? []) : null,
+        finish_reason: result.finishReason,
+      },
+    ],
+    usage: usageBody(result.usage),
+  };
+}
+
+export function textCompletionBody(meta: ResponseMeta, result: GenerationResult, withLogprobs: boolean) {
+  return {
+    id: meta.id,
+    object: "text_completion",
+    created: meta.created,
+    model: meta.model,
+    choices: [
+      {
+        index: 0,
+        text: result.text,
+        logprobs: withLogprobs ? textLogprobs(result.logprobs ?? [], 0) : null,
+        finish_reason: result.finishReason,
+      },
+    ],
+    usage: usageBody(result.usage),
+  };
+}
+
+/** One `chat.completion.chunk`; `usage: null` on every chunk when the client asked for a final usage chunk. */
+export function chatChunk(
+  meta: ResponseMeta,
+  delta: { role?: "assistant"; content?: string },
+  finishReason: FinishReason | null,
+  logprobs: ReturnType<typeof chatLogprobs> | null,
+  includeUsage: boolean,
+) {
+  return {
+    id: meta.id,
+    object: "chat.completion.chunk",
+    created: meta.created,
+    model: meta.model,
+    choices: [{ index: 0, delta, logprobs, finish_reason: finishReason }],
+    ...(includeUsage ? { usage: null } : {}),
+  };
+}
+
+export function textChunk(
+  meta: ResponseMeta,
+  text: string,
+  finishReason: FinishReason | null,
+  logprobs: ReturnType<typeof textLogprobs> | null,
+  includeUsage: boolean,
+) {
+  return {
+    id: meta.id,
+    object: "text_completion",
+    created: meta.created,
+    model: meta.model,
+    choices: [{ index: 0, text, logprobs, finish_reason: finishReason }],
+    ...(includeUsage ? { usage: null } : {}),
+  };
+}
+
+/** The final usage chunk (`choices: []`), sent only with stream_options.include_usage. */
+export function usageChunk(meta: ResponseMeta, kind: "chat" | "text", usage: Usage) {
+  return {
+    id: meta.id,
+    object: kind === "chat" ? "chat.completion.chunk" : "text_completion",
+    created: meta.created,
+    model: meta.model,
+    choices: [],
+    usage: usageBody(usage),
+  };
+}

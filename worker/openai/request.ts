@@ -1,0 +1,27 @@
+/** The validated form of an OpenAI chat or text completion request: what the backends consume. */
+import type { ChatMessage, SamplingOptions } from "../../lib/types.js";
+
+interface CompletionRequestBase {
+  model: string;
+  /** Undefined → the rest of the context (no silent small cap). */
+  maxTokens: number | undefined;
+  sampling: SamplingOptions;
+  stop: string[] | undefined;
+  /** Top alternatives per token when logprobs were requested (0 = only the chosen token); undefined = not requested. */
+  logprobs: number | undefined;
+  stream: boolean;
+  includeUsage: boolean;
+  user: string | undefined;
+}
+
+export interface ChatCompletionRequest extends CompletionRequestBase {
+  kind: "chat";
+  messages: ChatMessage[];
+}
+
+export interface TextCompletionRequest extends CompletionRequestBase {
+  kind: "text";
+  prompt: string;
+}
+
+export type CompletionRequest = ChatCompletionRequest | TextCompletionRequest;

@@ -1,0 +1,212 @@
+/**
+ * Hand-written validators for POST /v1/chat/completions and /v1/completions. Every accepted field is mapped onto the
+ * library's options; every field we cannot honour is refused with a 400 naming it — never silently ignored.
+ */
+import type { ChatMessage, ChatRole, SamplingOptions } from "../../lib/types.js";
+import { invalidRequest, unsupportedParameter } from "../http/errors.js";
+import { isObject, optBoolean, optInteger, optNumber, optString, requiredString, type Json } from "./fields.js";
+import type { ChatCompletionRequest, TextCompletionRequest } from "./request.js";
+
+/** Fields both endpoints accept. */
+const COMMON_FIELDS = [
+  "model", "max_tokens", "temperature", "top_p", "top_k", "min_p", "stop", "seed", "presence_penalty",
+  "frequency_penalty", "repetition_penalty", "logit_bias", "logprobs", "n", "stream", "stream_options", "user",
+];
+const CHAT_FIELDS = new Set([...COMMON_FIELDS, "messages", "max_completion_tokens", "top_logprobs", "response_format"]);
+const TEXT_FIELDS = new Set([...COMMON_FIELDS, "prompt", "echo", "best_of"]);
+
+/** Known OpenAI/vLLM parameters we do not implement: named explicitly so the error says why. */
+const UNSUPPORTED: Record<string, string> = {
+  tools: "is not supported: this server does not do tool calling",
+  tool_choice: "is not supported: this server does not do tool calling",
+  parallel_tool_calls: "is not supported: this server does not do tool calling",
+  functions: "is not supported: this server does not do function calling",
+  function_call: "is not supported: this server does not do function calling",
+  suffix: "is not supported (no fill-in-the-middle)",
+  modalities: "is not supported (text only)",
+  audio: "is not supported (text only)",
+  prediction: "is not supported",
+  reasoning_effort: "is not supported",
+  guided_json: "is not supported (no constrained decoding)",
+  guided_regex: "is not supported (no constrained decoding)",
+  grammar: "is not supported (no constrained decoding)",
+};
+
+const MAX_STOP = 4;
+const MAX_TOP_LOGPROBS = 20;
+const ROLES: readonly ChatRole[] = ["system", "user", "assistant", "tool"];
+
+export function validateChatRequest(body: unknown): ChatCompletionRequest {
+  const b = requireObject(body);
+  rejectUnknown(b, CHAT_FIELDS);
+  const rf = b.response_format;
+  if (rf !== undefined && rf !== null && !(isObject(rf) && rf.type === "text")) {
+    throw unsupportedParameter("response_format", "is only supported as {\"type\":\"text\"} (no JSON mode)");
+  }
+  const maxTokens = optInteger(b, "max_tokens", 1, Number.MAX_SAFE_INTEGER);
+  const maxCompletion = optInteger(b, "max_completion_tokens", 1, Number.MAX_SAFE_INTEGER);
+  const wantLogprobs = optBoolean(b, "logprobs") ?? false;
+  const top = optInteger(b, "top_logprobs", 0, MAX_TOP_LOGPROBS);
+  if (top !== undefined && !wantLogprobs) throw invalidRequest("'top_logprobs' requires 'logprobs' to be true.", "top_logprobs");
+  return {
+    kind: "chat",
+    ...common(b),
+    messages: readMessages(b.messages),
+    maxTokens: maxCompletion ?? maxTokens,
+    logprobs: wantLogprobs ? (top ?? 0) : undefined,
+  };
+}
+
+export function validateTextRequest(body: unknown): TextCompletionRequest {
+  const b = requireObject(body);
+  rejectUnknown(b, TEXT_FIELDS);
+  if (optBoolean(b, "echo")) throw unsupportedParameter("echo", "is only supported as false");
+  const bestOf = optInteger(b, "best_of", 1, 1_000);
+  if (bestOf !== undefined && bestOf !== 1) throw unsupportedParameter("best_of", "must be 1 (one completion per request)");
+  const logprobs = optInteger(b, "logprobs", 0, MAX_TOP_LOGPROBS);
+  return {
+    kind: "text",
+    ...common(b),
+    prompt: readPrompt(b.prompt),
+    maxTokens: optInteger(b, "max_tokens", 1, Number.MAX_SAFE_INTEGER),
+    logprobs,
+  };
+}
+
+function requireObject(body: unknown): Json {
+  if (!isObject(body)) throw invalidRequest("Request body must be a JSON object.", null, "invalid_type");
+  return body;
+}
+
+function rejectUnknown(b: Json, allowed: ReadonlySet<string>): void {
+  for (const key of Object.keys(b)) {
+    if (allowed.has(key)) continue;
+    const why = UNSUPPORTED[key];
+    if (why !== undefined) throw unsupportedParameter(key, why);
+    throw invalidRequest(`Unrecognized request argument supplied: ${key}`, key, "unknown_parameter");
+  }
+}
+
+/** The fields both endpoints share (max tokens and logprobs differ in shape and are read by each endpoint). */
+function common(b: Json) {
+  const model = requiredString(b, "model");
+  const n = optInteger(b, "n", 1, 128);
+  if (n !== undefined && n !== 1) throw unsupportedParameter("n", "must be 1 (one choice per request)");
+  const stream = optBoolean(b, "stream") ?? false;
+  return {
+    model,
+    sampling: readSampling(b),
+    stop: readStop(b.stop),
+    stream,
+    includeUsage: readStreamOptions(b.stream_options, stream),
+    user: optString(b, "user"),
+  };
+}
+
+function readSampling(b: Json): SamplingOptions {
+  const s: SamplingOptions = {};
+  const set = <K extends keyof SamplingOptions>(k: K, v: SamplingOptions[K] | undefined) => {
+    if (v !== undefined) s[k] = v;
+  };
+  set("temperature", optNumber(b, "temperature", 0, 2));
+  set("topP", optNumber(b, "top_p", 0, 1));
+  // -1 and 0 both mean "no top-k" (vLLM uses -1, llama.cpp 0).
+  const topK = optInteger(b, "top_k", -1, 1_000_000);
+  if (topK !== undefined && topK > 0) s.topK = topK;
+  set("minP", optNumber(b, "min_p", 0, 1));
+  set("presencePenalty", optNumber(b, "presence_penalty", -2, 2));
+  set("frequencyPenalty", optNumber(b, "frequency_penalty", -2, 2));
+  const rep = optNumber(b, "repetition_penalty", 0, 10);
+  if (rep === 0) throw invalidRequest("'repetition_penalty' must be greater than 0 (1 = off).", "repetition_penalty");
+  set("repetitionPenalty", rep);
+  set("seed", optInteger(b, "seed", Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER));
+  set("logitBias", readLogitBias(b.logit_bias));
+  return s;
+}
+
+function readStop(v: unknown): string[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  const list = typeof v === "string" ? [v] : v;
+  if (!Array.isArray(list) || list.some((s) => typeof s !== "string")) {
+    throw invalidRequest("'stop' must be a string or an array of strings.", "stop", "invalid_type");
+  }
+  if (list.length > MAX_STOP) throw invalidRequest(`'stop' accepts at most ${MAX_STOP} sequences.`, "stop");
+  if (list.some((s) => s.length === 0)) throw invalidRequest("'stop' sequences must not be empty.", "stop");
+  return list.length > 0 ? (list as string[]) : undefined;
+}
+
+function readStreamOptions(v: unknown, stream: boolean): boolean {
+  if (v === undefined || v === null) return false;
+  if (!stream) throw invalidRequest("'stream_options' is only allowed when 'stream' is true.", "stream_options");
+  if (!isObject(v)) throw invalidRequest("'stream_options' must be an object.", "stream_options", "invalid_type");
+  for (const key of Object.keys(v)) {
+    if (key !== "include_usage") throw unsupportedParameter(`stream_options.${key}`);
+  }
+  const inc = v.include_usage;
+  if (inc === undefined || inc === null) return false;
+  if (typeof inc !== "boolean") throw invalidRequest("'stream_options.include_usage' must be a boolean.", "stream_options.include_usage", "invalid_type");
+  return inc;
+}
+
+/** `{"<token id>": bias}`; ids are checked against the vocabulary once the model is known. */
+function readLogitBias(v: unknown): Record<number, number> | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!isObject(v)) throw invalidRequest("'logit_bias' must be an object mapping token ids to biases.", "logit_bias", "invalid_type");
+  const out: Record<number, number> = {};
+  for (const [key, bias] of Object.entries(v)) {
+    if (!/^\d+$/.test(key)) throw invalidRequest(`'logit_bias' key "${key}" is not a token id.`, "logit_bias");
+    if (typeof bias !== "number" || !Number.isFinite(bias) || bias < -100 || bias > 100) {
+      throw invalidRequest(`'logit_bias' value for token ${key} must be a number between -100 and 100.`, "logit_bias");
+    }
+    out[Number(key)] = bias;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+function readMessages(v: unknown): ChatMessage[] {
+  if (v === undefined || v === null) throw invalidRequest("'messages' is required.", "messages", "missing_required_parameter");
+  if (!Array.isArray(v) || v.length === 0) throw invalidRequest("'messages' must be a non-empty array.", "messages", "invalid_type");
+  return v.map((m, i) => readMessage(m, `messages[${i}]`));
+}
+
+function readMessage(m: unknown, at: string): ChatMessage {
+  if (!isObject(m)) throw invalidRequest(`'${at}' must be an object.`, at, "invalid_type");
+  for (const key of Object.keys(m)) {
+    if (key === "tool_calls" || key === "function_call" || key === "audio") throw unsupportedParameter(`${at}.${key}`);
+    if (key !== "role" && key !== "content" && key !== "name" && key !== "tool_call_id") {
+      throw invalidRequest(`Unrecognized field '${at}.${key}'.`, `${at}.${key}`, "unknown_parameter");
+    }
+  }
+  const role = m.role === "developer" ? "system" : m.role; // OpenAI's newer name for the system role
+  if (typeof role !== "string" || !ROLES.includes(role as ChatRole)) {
+    throw invalidRequest(`'${at}.role' must be one of ${[...ROLES, "developer"].join(", ")}.`, `${at}.role`);
+  }
+  const msg: ChatMessage = { role: role as ChatRole, content: readContent(m.content, `${at}.content`, role === "assistant") };
+  if (m.name !== undefined && m.name !== null) {
+    if (typeof m.name !== "string") throw invalidRequest(`'${at}.name' must be a string.`, `${at}.name`, "invalid_type");
+    msg.name = m.name;
+  }
+  return msg;
+}
+
+function readContent(v: unknown, at: string, nullable: boolean): ChatMessage["content"] {
+  if (typeof v === "string") return v;
+  if ((v === null || v === undefined) && nullable) return "";
+  if (!Array.isArray(v)) throw invalidRequest(`'${at}' must be a string or an array of text parts.`, at, "invalid_type");
+  return v.map((part, i) => {
+    if (!isObject(part) || typeof part.type !== "string") throw invalidRequest(`'${at}[${i}]' must be a content part object.`, `${at}[${i}]`);
+    if (part.type !== "text") throw unsupportedParameter(`${at}[${i}].type`, `"${part.type}" is not supported (text only)`);
+    if (typeof part.text !== "string") throw invalidRequest(`'${at}[${i}].text' must be a string.`, `${at}[${i}].text`, "invalid_type");
+    return { type: "text" as const, text: part.text };
+  });
+}
+
+function readPrompt(v: unknown): string {
+  if (typeof v === "string") return v;
+  if (v === undefined || v === null) throw invalidRequest("'prompt' is required.", "prompt", "missing_required_parameter");
+  if (Array.isArray(v) && v.length === 1 && typeof v[0] === "string") return v[0];
+  if (Array.isArray(v) && v.every((x) => typeof x === "string")) {
+    throw unsupportedParameter("prompt", "must be a single string (batched prompts are not supported)");
+  }
+  throw invalidRequest("'prompt' must be a string (token-id prompts are not supported).", "prompt", "invalid_type");
+}

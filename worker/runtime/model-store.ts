@@ -1,0 +1,105 @@
+/**
+ * The isolate's loaded model: one at a time (128 MB), loaded from R2 on first use, verified against the catalog's
+ * sha256 while it streams, shared by concurrent first requests, and forgotten after any failure so the next
+ * request retries. Callers hold the generation slot while using it, so swapping models never frees one in use.
+ */
+import { Llama } from "../../lib/llama.js";
+import type { CatalogEntry } from "../catalog/schema.js";
+import { log } from "../http/log.js";
+import { hashedChunks } from "./r2-source.js";
+
+/** Why a model could not be loaded; the HTTP layer turns it into a 503 that names the model and the reason. */
+export class ModelLoadError extends Error {
+  constructor(readonly modelId: string, reason: string, options?: { cause?: unknown }) {
+    super(`Model '${modelId}' could not be loaded: ${reason}`, options);
+    this.name = "ModelLoadError";
+  }
+}
+
+export interface LoadedModel {
+  id: string;
+  llama: Llama;
+  loadMs: number;
+}
+
+export interface LoadSettings {
+  bucket: R2Bucket;
+  /** Upper bound on KV cache positions (the catalog's contextLength may be larger than an isolate can hold). */
+  maxContext: number;
+}
+
+export class ModelStore {
+  #current: LoadedModel | undefined;
+  #pending: { id: string; promise: Promise<LoadedModel> } | undefined;
+  readonly stats = { loads: 0, loadFailures: 0, lastLoadMs: 0 };
+
+  get currentId(): string | undefined {
+    return this.#current?.id;
+  }
+
+  /** The loaded model for `entry`; `loaded` says whether this call did the load (for Server-Timing). */
+  async acquire(entry: CatalogEntry, settings: LoadSettings): Promise<{ model: LoadedModel; loaded: boolean }> {
+    if (this.#current?.id === entry.id) return { model: this.#current, loaded: false };
+    if (this.#pending?.id === entry.id) return { model: await this.#pending.promise, loaded: false };
+    this.discard();
+    const promise = this.#load(entry, settings);
+    this.#pending = { id: entry.id, promise };
+    try {
+      const model = await promise;
+      this.#current = model;
+      return { model, loaded: true };
+    } finally {
+      if (this.#pending?.promise === promise) this.#pending = undefined;
+    }
+  }
+
+  /** Frees the current model (after an engine failure, or to make room for another). */
+  discard(): void {
+    if (!this.#current) return;
+    const old = this.#current;
+    this.#current = undefined;
+    try {
+      old.llama.dispose();
+    } catch (e) {
+      log("warn", "model_dispose_failed", { model: old.id, error: String(e) });
+    }
+  }
+
+  async #load(entry: CatalogEntry, settings: LoadSettings): Promise<LoadedModel> {
+    const started = Date.now();
+    this.stats.loads++;
+    try {
+      const object = await settings.bucket.get(entry.r2Key);
+      if (!object) throw new ModelLoadError(entry.id, `R2 object '${entry.r2Key}' does not exist`);
+      if (object.size !== entry.bytes) {
+        await object.body.cancel().catch(() => undefined);
+        throw new ModelLoadError(entry.id, `R2 object '${entry.r2Key}' is ${object.size} bytes, the catalog says ${entry.bytes}`);
+      }
+      const source = hashedChunks(object.body);
+      let llama: Llama;
+      try {
+        llama = await Llama.load({
+          model: source.chunks,
+          contextLength: Math.min(entry.contextLength, settings.maxContext),
+          ...(entry.chatTemplate !== undefined ? { chatTemplate: entry.chatTemplate } : {}),
+        });
+      } catch (e) {
+        throw new ModelLoadError(entry.id, `R2 object '${entry.r2Key}' is not a usable GGUF: ${(e as Error).message}`, { cause: e });
+      }
+      const got = await source.result().catch((e: Error) => ({ sha256: `unknown (${e.message})`, bytes: -1 }));
+      if (got.sha256 !== entry.sha256) {
+        llama.dispose();
+        throw new ModelLoadError(entry.id, `sha256 mismatch for R2 object '${entry.r2Key}': expected ${entry.sha256}, got ${got.sha256}`);
+      }
+      const loadMs = Date.now() - started;
+      this.stats.lastLoadMs = loadMs;
+      log("info", "model_loaded", { model: entry.id, r2Key: entry.r2Key, bytes: entry.bytes, loadMs, memory: llama.info.memory });
+      return { id: entry.id, llama, loadMs };
+    } catch (e) {
+      this.stats.loadFailures++;
+      const err = e instanceof ModelLoadError ? e : new ModelLoadError(entry.id, (e as Error).message, { cause: e });
+      log("error", "model_load_failed", { model: entry.id, r2Key: entry.r2Key, error: err.message });
+      throw err;
+    }
+  }
+}

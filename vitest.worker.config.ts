@@ -1,16 +1,76 @@
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { defineWorkersProject } from "@cloudflare/vitest-pool-workers/config";
+import { makeFixture } from "./scripts/make-fixtures.mjs";
 
 // Worker tests run inside workerd with the bindings of wrangler.toml; R2 is miniflare's local R2 (real, not a mock).
-export default defineWorkersProject({
-  test: {
-    name: "worker",
-    include: ["test/worker/**/*.test.ts"],
-    testTimeout: 120_000,
-    poolOptions: {
-      workers: {
-        singleWorker: true,
-        wrangler: { configPath: "./wrangler.toml" },
+// workerd has no file system, so GGUF fixtures reach it through a test-only service binding (FIXTURES, run in Node)
+// that the tests copy into env.MODELS; the test catalog (CATALOG) points at them with their real sizes and hashes.
+const FIXTURE_DIR = resolve("test/.fixtures");
+const STORIES = resolve("../shared/models/stories260K.gguf");
+
+const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
+export default defineWorkersProject(async () => {
+  const tinyPath = await makeFixture("tiny-llama", FIXTURE_DIR);
+  const tiny = readFileSync(tinyPath);
+  // A GGUF cut in half: the header parses, the tensor data ends early.
+  const truncatedPath = resolve(FIXTURE_DIR, "tiny-llama-truncated.gguf");
+  const truncated = tiny.subarray(0, Math.floor(tiny.byteLength / 2));
+  if (!existsSync(truncatedPath) || sha256(readFileSync(truncatedPath)) !== sha256(truncated)) writeFileSync(truncatedPath, truncated);
+
+  const files: Record<string, string> = { "tiny-llama.gguf": tinyPath, "tiny-llama-truncated.gguf": truncatedPath };
+  const entry = (id: string, file: string, bytes: Uint8Array, contextLength: number, extra: object = {}) => ({
+    id, r2Key: `test/${file}`, bytes: bytes.byteLength, sha256: sha256(bytes), format: "gguf", quantization: "F32", contextLength,
+    backend: "edge", ...extra,
+  });
+  const catalog: object[] = [
+    entry("tiny-llama", "tiny-llama.gguf", tiny, 256, { description: "random-weight llama fixture" }),
+    { ...entry("bad-hash", "tiny-llama.gguf", tiny, 256), sha256: "0".repeat(64) },
+    entry("missing-object", "not-uploaded.gguf", tiny, 256),
+    entry("truncated", "tiny-llama-truncated.gguf", truncated, 256),
+    { ...entry("origin-only", "none.gguf", tiny, 4096), backend: "origin", origin: { model: "big-model" } },
+    { ...entry("huge-auto", "none.gguf", tiny, 4096), bytes: 2_000_000_000, backend: "auto" },
+  ];
+  if (existsSync(STORIES)) {
+    const stories = readFileSync(STORIES);
+    files["stories260K.gguf"] = STORIES;
+    files["stories260K.reference.json"] = resolve("../shared/models/stories260K.reference.json");
+    catalog.push(entry("stories", "stories260K.gguf", stories, 512));
+  }
+
+  return {
+    test: {
+      name: "worker",
+      include: ["test/worker/**/*.test.ts"],
+      testTimeout: 120_000,
+      hookTimeout: 120_000,
+      poolOptions: {
+        workers: {
+          singleWorker: true,
+          // Streams that a test cancels on purpose would trip isolated storage's "all bodies consumed" check.
+          isolatedStorage: false,
+          wrangler: { configPath: "./wrangler.toml" },
+          miniflare: {
+            bindings: {
+              API_KEYS: "test-key-1, test-key-2",
+              CORS_ORIGINS: "https://app.example",
+              MAX_QUEUE: "2",
+              MAX_BODY_BYTES: "65536",
+              CATALOG: JSON.stringify(catalog),
+            },
+            serviceBindings: {
+              FIXTURES: (req: Request) => {
+                const name = new URL(req.url).pathname.slice(1);
+                const path = files[name];
+                if (!path) return new Response(`no fixture ${name}`, { status: 404 });
+                return new Response(readFileSync(path));
+              },
+            },
+          },
+        },
       },
     },
-  },
+  };
 });

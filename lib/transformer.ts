@@ -6,7 +6,7 @@
 import { EngineModel } from "./engine/model.js";
 import type { EngineBindings } from "./engine/wasm.js";
 import { InvalidArgumentError } from "./errors.js";
-import { GgufWriter, type GgmlTypeName } from "./gguf/writer.js";
+import { GGML_TYPES, GgufWriter, type GgmlTypeName } from "./gguf/writer.js";
 import { ModelArgs, type ModelArgsInit } from "./model-args.js";
 import { SafetensorsReader } from "./safetensors.js";
 import { Sampler } from "./sampling/index.js";
@@ -325,7 +325,8 @@ export class Transformer {
     let bytes = input.bytes;
     const isMatrix = rows > 1;
     const target = this.options.weightType;
-    if (isMatrix && target && target !== dtype) {
+    // Like llama.cpp, a matrix whose rows do not split into whole blocks keeps its float type.
+    if (isMatrix && target && target !== dtype && cols % GGML_TYPES[target].blockLen === 0) {
       const values = dtype === "F32" ? new Float32Array(bytes.slice().buffer) : bindings.dequantize(dtype, bytes);
       bytes = dtype === target ? bytes : target === "F32" ? asBytes(values) : bindings.quantize(target, values);
       dtype = target;

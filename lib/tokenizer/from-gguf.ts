@@ -100,7 +100,7 @@ export function tokenizerFromGguf(meta: GgufMetadata): TextTokenizer {
         cutBeforeSpaces: canCutBeforeSpaces(pieces, mergeable),
       }),
       added,
-      stripLeadingSpaceOnDecode: addDummyPrefix,
+      leadingSpace: addDummyPrefix ? "strip-first-token" : "keep", // as llama.cpp detokenizes
       ...ids,
       addBos: optionalBool(meta, "tokenizer.ggml.add_bos_token") ?? true,
       addEos: optionalBool(meta, "tokenizer.ggml.add_eos_token") ?? false,
@@ -132,7 +132,7 @@ export function tokenizerFromGguf(meta: GgufMetadata): TextTokenizer {
     alphabet: "byte-level",
     toWords: (text) => runSteps(steps, nfc ? text.normalize("NFC") : text),
     added,
-    stripLeadingSpaceOnDecode: false,
+    leadingSpace: "keep",
     ...ids,
     addBos: optionalBool(meta, "tokenizer.ggml.add_bos_token") ?? false,
     addEos: optionalBool(meta, "tokenizer.ggml.add_eos_token") ?? false,

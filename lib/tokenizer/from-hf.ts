@@ -239,7 +239,7 @@ export function tokenizerFromHfJson(tokenizerJson: unknown, configJson?: unknown
     alphabet: byteLevel ? "byte-level" : "sentencepiece",
     toWords,
     added,
-    stripLeadingSpaceOnDecode: !byteLevel && decoderStripsLeadingSpace(decoder),
+    leadingSpace: !byteLevel && decoderStripsLeadingSpace(decoder) ? "strip-first-token" : "keep",
     bosId,
     eosId: idOf(config.eos_token, "eos_token"),
     padId: idOf(config.pad_token, "pad_token"),

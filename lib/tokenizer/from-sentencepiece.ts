@@ -8,7 +8,27 @@ import { findByteTokens, WordEncoder } from "./word-encoder.js";
 
 const WHAT = "SentencePiece model";
 
-export function tokenizerFromSentencePieceModel(bytes: Uint8Array): TextTokenizer {
+/** The parts of a SentencePiece ModelProto this library uses. */
+export interface SentencePieceModel {
+  pieces: string[];
+  scores: number[];
+  /** TokenType numbering (the proto's Type enum). */
+  types: number[];
+  /** 1 = unigram, 2 = BPE, 3 = word, 4 = char. */
+  modelType: number;
+  byteFallback: boolean;
+  unkId: number;
+  bosId: number;
+  eosId: number;
+  padId: number;
+  addDummyPrefix: boolean;
+  removeExtraWhitespace: boolean;
+  normalizerName: string;
+  /** Size of the precompiled normalization map (0 for the "identity" normalizer). */
+  charsmapBytes: number;
+}
+
+export function readSentencePieceModel(bytes: Uint8Array): SentencePieceModel {
   const pieces: string[] = [];
   const scores: number[] = [];
   const types: number[] = [];
@@ -57,6 +77,26 @@ export function tokenizerFromSentencePieceModel(bytes: Uint8Array): TextTokenize
     }
   }
   if (pieces.length === 0) throw new ModelFormatError(`${WHAT}: no pieces`);
+  return {
+    pieces,
+    scores,
+    types,
+    modelType,
+    byteFallback,
+    unkId,
+    bosId,
+    eosId,
+    padId,
+    addDummyPrefix,
+    removeExtraWhitespace,
+    normalizerName,
+    charsmapBytes,
+  };
+}
+
+export function tokenizerFromSentencePieceModel(bytes: Uint8Array): TextTokenizer {
+  const { pieces, scores, types, modelType, byteFallback, unkId, bosId, eosId, padId, addDummyPrefix, removeExtraWhitespace, normalizerName, charsmapBytes } =
+    readSentencePieceModel(bytes);
   if (modelType !== 2) throw new UnsupportedModelError(`${WHAT}: model_type ${modelType} is not BPE (2); only BPE SentencePiece models are supported`);
   if (charsmapBytes > 0) {
     throw new UnsupportedModelError(`${WHAT}: normalizer "${normalizerName}" uses a precompiled character map, which is not supported`);
@@ -86,7 +126,8 @@ export function tokenizerFromSentencePieceModel(bytes: Uint8Array): TextTokenize
     added: pieces.flatMap((text, id) =>
       typeArr[id] === TokenType.Control || typeArr[id] === TokenType.UserDefined ? [{ text, id, special: typeArr[id] === TokenType.Control }] : [],
     ),
-    stripLeadingSpaceOnDecode: addDummyPrefix,
+    // SentencePiece decodes as its own decoder does (see LeadingSpaceRule).
+    leadingSpace: addDummyPrefix ? "strip-while-empty" : "keep",
     bosId: inRange(bosId),
     eosId: inRange(eosId),
     padId: inRange(padId),

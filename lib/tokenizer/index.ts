@@ -3,4 +3,4 @@ export { TokenType } from "./types.js";
 export { TextTokenizer } from "./text-tokenizer.js";
 export { tokenizerFromGguf, type GgufMetadata } from "./from-gguf.js";
 export { tokenizerFromHfJson } from "./from-hf.js";
-export { tokenizerFromSentencePieceModel } from "./from-sentencepiece.js";
+export { tokenizerFromSentencePieceModel, readSentencePieceModel, type SentencePieceModel } from "./from-sentencepiece.js";

@@ -13,11 +13,13 @@ import {
   type StreamDecoder,
   type Tokenizer,
 } from "./types.js";
-import { Utf8Accumulator, utf8DecodeLossy, utf8Encode } from "./utf8.js";
+import { Utf8Accumulator, utf8Encode } from "./utf8.js";
 import type { WordEncoder } from "./word-encoder.js";
 
 /** How vocabulary pieces spell bytes: GPT-2's byte-level alphabet, or SentencePiece's `▁` + `<0xNN>` pieces. */
 export type PieceAlphabet = "byte-level" | "sentencepiece";
+
+export type LeadingSpaceRule = "keep" | "strip-first-token" | "strip-while-empty";
 
 export interface TokenizerParts {
   /** Piece string per id ("" for ids the vocabulary leaves empty). */
@@ -36,8 +38,12 @@ export interface TokenizerParts {
    */
   toWords: (text: string, atStart: boolean) => string[];
   added: readonly AddedToken[];
-  /** Decoding drops the one space the encoder's dummy prefix added at the start. */
-  stripLeadingSpaceOnDecode: boolean;
+  /**
+   * How decoding removes the space the encoder's dummy prefix added: not at all; from the first token only
+   * (llama.cpp, Hugging Face's Strip decoder); or one `▁` from every token while the output is still empty
+   * (SentencePiece's own decoder, so `▁ ▁ ▁s` decodes to "s").
+   */
+  leadingSpace: LeadingSpaceRule;
   bosId?: number | undefined;
   eosId?: number | undefined;
   eotId?: number | undefined;
@@ -136,50 +142,29 @@ export class TextTokenizer implements Tokenizer {
   }
 
   decode(ids: readonly number[], opts: DecodeOptions = {}): string {
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    let atStart = true;
-    const skip = opts.skipSpecialTokens ?? false;
-    for (const id of ids) {
-      if (skip && this.isSpecial(id)) continue;
-      const bytes = this.outputBytes(id, atStart);
-      atStart = false;
-      if (bytes.length === 0) continue;
-      chunks.push(bytes);
-      total += bytes.length;
-    }
-    const all = new Uint8Array(total);
-    let at = 0;
-    for (const c of chunks) {
-      all.set(c, at);
-      at += c.length;
-    }
-    return utf8DecodeLossy(all);
+    const dec = this.createStreamDecoder(opts);
+    let out = "";
+    for (const id of ids) out += dec.push(id);
+    return out + dec.flush();
   }
 
   createStreamDecoder(opts: DecodeOptions = {}): StreamDecoder {
     const acc = new Utf8Accumulator();
     const skip = opts.skipSpecialTokens ?? false;
-    let atStart = true;
+    const rule = this.parts.leadingSpace;
+    let stripping = rule !== "keep";
     return {
       push: (id: number): string => {
         if (skip && this.isSpecial(id)) return "";
-        const bytes = this.outputBytes(id, atStart);
-        atStart = false;
+        let bytes = this.tokenToBytes(id);
+        if (stripping) {
+          if (bytes[0] === 0x20 && !this.isSpecial(id)) bytes = bytes.subarray(1);
+          if (rule === "strip-first-token" || bytes.length > 0) stripping = false;
+        }
         return bytes.length === 0 ? "" : acc.push(bytes);
       },
       flush: (): string => acc.flush(),
     };
-  }
-
-  /**
-   * Bytes a token contributes at this point of the output. The first token loses the leading space the encoder's
-   * dummy prefix added (SentencePiece drops it from the first piece only: "▁" + "▁Hello" decodes to " Hello").
-   */
-  private outputBytes(id: number, atStart: boolean): Uint8Array {
-    const bytes = this.tokenToBytes(id);
-    if (atStart && this.parts.stripLeadingSpaceOnDecode && bytes[0] === 0x20 && !this.isSpecial(id)) return bytes.subarray(1);
-    return bytes;
   }
 
   tokenToPiece(id: number): string {

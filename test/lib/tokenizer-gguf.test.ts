@@ -97,3 +97,53 @@ describe("GGUF gpt2 (byte-level BPE) vocabulary", () => {
     }
   });
 });
+
+/** GGUF metadata the way llama.cpp's converter writes it for a byte-level tokenizer.json. */
+function ggufMetaFromTokenizerJson(name: string, pre: string): GgufMetadata {
+  const json = readJson(`${name}-tokenizer.json`);
+  const size = Math.max(...(Object.values(json.model.vocab) as number[]), ...json.added_tokens.map((a: { id: number }) => a.id)) + 1;
+  const tokens = new Array<string>(size).fill("");
+  const types = new Array<number>(size).fill(1);
+  for (const [piece, id] of Object.entries(json.model.vocab as Record<string, number>)) tokens[id] = piece;
+  for (const a of json.added_tokens as { id: number; content: string; special: boolean }[]) {
+    tokens[a.id] = a.content;
+    types[a.id] = a.special ? 3 : 4;
+  }
+  return {
+    "tokenizer.ggml.model": "gpt2",
+    "tokenizer.ggml.pre": pre,
+    "tokenizer.ggml.tokens": tokens,
+    "tokenizer.ggml.token_type": types,
+    "tokenizer.ggml.merges": (json.model.merges as (string | string[])[]).map((m) => (Array.isArray(m) ? m.join(" ") : m)),
+  };
+}
+
+describe("GGUF gpt2 pre-tokenizer presets on the real Llama 3 and Qwen vocabularies", () => {
+  for (const [name, pre, nfc] of [
+    ["llama3", "llama-bpe", false],
+    ["qwen3", "qwen2", true],
+  ] as const) {
+    it(`pre=${pre} equals Hugging Face on the ${name} reference cases and the corpus`, () => {
+      const tok = tokenizerFromGguf(ggufMetaFromTokenizerJson(name, pre));
+      const ref = readJson(`${name}-tokenizer.reference.json`) as { cases: { text: string; ids: number[]; decoded: string }[] };
+      for (const c of ref.cases) {
+        expect(tok.encode(c.text), JSON.stringify(c.text)).toEqual(c.ids);
+        expect(tok.decode(c.ids), JSON.stringify(c.text)).toBe(c.decoded);
+      }
+      const hf = new HfTokenizer(readJson(`${name}-tokenizer.json`), {});
+      for (const text of corpus) {
+        const got = tok.encode(text);
+        expect(got, JSON.stringify(text)).toEqual(hf.encode(text, { add_special_tokens: false }).ids);
+        expect(tok.decode(got)).toBe(nfc ? text.normalize("NFC") : text);
+      }
+    });
+  }
+
+  it("pre=smollm splits every digit before GPT-2's regex", () => {
+    const gpt2 = ggufMetaFromTokenizerJson("qwen3", "smollm");
+    const tok = tokenizerFromGguf(gpt2);
+    const single = (s: string): number[] => tok.encode(s);
+    expect(tok.encode("12345")).toEqual(["1", "2", "3", "4", "5"].flatMap(single));
+    expect(tok.encode("a 42b")).toEqual([...single("a"), ...single(" "), ...single("4"), ...single("2"), ...single("b")]);
+  });
+});

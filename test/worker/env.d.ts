@@ -1,4 +1,8 @@
 /// <reference types="@cloudflare/vitest-pool-workers" />
 declare module "cloudflare:test" {
-  interface ProvidedEnv extends import("../../worker/env.js").Env {}
+  type WorkerEnv = import("../../worker/env.js").Env;
+  interface ProvidedEnv extends WorkerEnv {
+    /** Test-only service binding (vitest.worker.config.ts): serves fixture files from the Node side. */
+    FIXTURES: Fetcher;
+  }
 }

@@ -5,6 +5,7 @@
  */
 import { Llama } from "../../lib/llama.js";
 import type { CatalogEntry } from "../catalog/schema.js";
+import { workerEngine } from "../engine.js";
 import { log } from "../http/log.js";
 import { hashedChunks } from "./r2-source.js";
 
@@ -69,6 +70,7 @@ export class ModelStore {
     const started = Date.now();
     this.stats.loads++;
     try {
+      workerEngine(); // instantiates the bundled module once; Llama.load then finds the engine ready
       const object = await settings.bucket.get(entry.r2Key);
       if (!object) throw new ModelLoadError(entry.id, `R2 object '${entry.r2Key}' does not exist`);
       if (object.size !== entry.bytes) {

@@ -457,7 +457,7 @@ fn truncation_names_the_exact_field() {
     // magic+version+counts (24) + name (8+1) + n_dims (4) + dims[0] (8) → dims[1] starts at 45.
     let e = parse_header(&b[..47]).unwrap_err();
     assert_eq!(e.to_string(), "GGUF: truncated while reading tensor_info[0].dims[1] at offset 45 (need 8 bytes, have 2)");
-    let strs = Builder::new().kv_str("a", "x").kv_str("b", "hello").build();
+    let strs = Builder::new().kv_str("a", "x").kv_str("b", "hello").header_bytes();
     let e = parse_header(&strs[..strs.len() - 2]).unwrap_err();
     assert_eq!((e.kind, e.field.as_str()), (GgufErrorKind::Truncated, "metadata[1] 'b'"));
 }

@@ -110,7 +110,7 @@ function inferType(value: MetadataValue): TypeSpec {
       if (!value.every((v) => Number.isInteger(v))) return { type: "array", elem: { type: "f32" } };
       return { type: "array", elem: { type: value.some((v) => (v as number) < 0) ? "i32" : "u32" } };
     }
-    if (value.every((v) => Array.isArray(v) || ArrayBuffer.isView(v))) return { type: "array", elem: inferType(value[0]!) };
+    if (value.every((v) => Array.isArray(v) || ArrayBuffer.isView(v))) return { type: "array", elem: inferType(value[0] as MetadataValue) };
   }
   return fail(`cannot infer the GGUF type of ${Object.prototype.toString.call(value)}`);
 }

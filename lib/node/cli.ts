@@ -57,9 +57,16 @@ export async function main(argv: string[]): Promise<number> {
   });
   process.stderr.write("\n");
 
-  const controller = new AbortController();
-  process.on("SIGINT", () => controller.abort());
-  options.signal = controller.signal;
+  // Ctrl-C stops the reply being generated; a second one (or one at the prompt) exits.
+  let generating: AbortController | undefined;
+  process.on("SIGINT", () => {
+    if (generating && !generating.signal.aborted) generating.abort();
+    else process.exit(130);
+  });
+  const turn = () => {
+    generating = new AbortController();
+    return { ...options, signal: generating.signal };
+  };
 
   if (command === "run") {
     const prompt = rest.join(" ");
@@ -68,8 +75,7 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     process.stdout.write(prompt);
-    const stream = llama.generateStream(prompt, options);
-    await pipeToStdout(stream);
+    await pipeToStdout(llama.generateStream(prompt, turn()));
     return 0;
   }
 
@@ -81,7 +87,10 @@ export async function main(argv: string[]): Promise<number> {
       if (line === null || line.trim() === "/exit") return 0;
       if (line.trim() === "") continue;
       history.push({ role: "user", content: line });
-      const reply = await pipeToStdout(llama.chatCompletionStream(history, { ...options, signal: new AbortController().signal }));
+      const reply = await pipeToStdout(llama.chatCompletionStream(history, turn())).catch((e: unknown) => {
+        if (e instanceof EllmError && e.code === "aborted") return "";
+        throw e;
+      });
       history.push({ role: "assistant", content: reply });
     }
   } finally {

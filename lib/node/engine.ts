@@ -3,15 +3,66 @@ import { readFile } from "node:fs/promises";
 import { initEngine, isEngineInitialised, type EngineBindings } from "../engine/wasm.js";
 import * as bindings from "../../wasm/pkg/ellm_engine.js";
 
-/** Path of the engine binary shipped next to the glue code. */
+/** Path of the SIMD128 engine binary shipped next to the glue code. */
 export const ENGINE_WASM_URL = new URL("../../wasm/pkg/ellm_engine_bg.wasm", import.meta.url);
+/** The same engine built with relaxed SIMD as well (same glue, same exports); used where the runtime validates it. */
+export const ENGINE_RELAXED_WASM_URL = new URL("../../wasm/pkg/ellm_engine_relaxed_bg.wasm", import.meta.url);
+
+/** Which binary `loadEngineNode` picks: "auto" (relaxed if this runtime supports it), "simd" or "relaxed". */
+export type EngineBuild = "auto" | "simd" | "relaxed";
 
 let loading: Promise<EngineBindings> | undefined;
+let chosen: "simd" | "relaxed" | undefined;
 
-export function loadEngineNode(): Promise<EngineBindings> {
-  if (isEngineInitialised()) return Promise.resolve(bindings);
-  loading ??= readFile(ENGINE_WASM_URL)
-    .then((bytes) => WebAssembly.compile(bytes))
+/** The build `loadEngineNode` loaded (undefined before it has). */
+export function loadedEngineBuild(): "simd" | "relaxed" | undefined {
+  return chosen;
+}
+
+async function readOptional(url: URL): Promise<Uint8Array | undefined> {
+  try {
+    return await readFile(url);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
+}
+
+/** Picks the engine binary: relaxed SIMD when present and `WebAssembly.validate` accepts it, else SIMD128. */
+async function pickBinary(build: EngineBuild): Promise<{ build: "simd" | "relaxed"; bytes: Uint8Array }> {
+  // A binary of one's own (dev: profiling builds with names, other target dirs); it must share the glue.
+  const override = process.env.ELLM_ENGINE_WASM;
+  if (override) return { build: override.includes("relaxed") ? "relaxed" : "simd", bytes: await readFile(override) };
+  if (build !== "simd") {
+    const relaxed = await readOptional(ENGINE_RELAXED_WASM_URL);
+    if (relaxed && WebAssembly.validate(relaxed)) return { build: "relaxed", bytes: relaxed };
+    if (build === "relaxed") {
+      throw new Error(
+        relaxed
+          ? "this runtime does not support wasm relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd)"
+          : `relaxed-SIMD engine binary missing: ${ENGINE_RELAXED_WASM_URL.pathname} (run scripts/build-wasm)`,
+      );
+    }
+  }
+  return { build: "simd", bytes: await readFile(ENGINE_WASM_URL) };
+}
+
+/**
+ * Loads the engine once per process. `build` (default: env ELLM_ENGINE_BUILD, else "auto") forces one binary,
+ * for benchmarks and tests; the first call decides for the process. Env ELLM_ENGINE_WASM=<path> loads that file instead.
+ */
+export function loadEngineNode(build?: EngineBuild): Promise<EngineBindings> {
+  if (isEngineInitialised() && !loading) return Promise.resolve(bindings);
+  const requested = build ?? (process.env.ELLM_ENGINE_BUILD as EngineBuild | undefined) ?? "auto";
+  if (!["auto", "simd", "relaxed"].includes(requested)) {
+    return Promise.reject(new Error(`ELLM_ENGINE_BUILD must be auto, simd or relaxed, got ${JSON.stringify(requested)}`));
+  }
+  loading ??= pickBinary(requested)
+    .then(async ({ build: picked, bytes }) => {
+      const module = await WebAssembly.compile(bytes);
+      chosen = picked;
+      return module;
+    })
     .then((module) => initEngine(module));
   return loading;
 }

@@ -62,5 +62,7 @@ export interface Tokenizer {
   isSpecial(id: number): boolean;
   /** True for EOS, EOT and the other end-of-generation markers of the model. */
   isEndOfGeneration(id: number): boolean;
+  /** Every id for which isEndOfGeneration is true, ascending. */
+  endOfGenerationIds(): number[];
   createStreamDecoder(opts?: DecodeOptions): StreamDecoder;
 }

@@ -2,14 +2,19 @@
 import { readFileSync } from "node:fs";
 import * as glue from "../../wasm/pkg/ellm_engine.js";
 
-let engine;
+let memory;
 
 /** The initialised wasm-bindgen module (same instance on every call). */
 export function loadEngine() {
-  if (!engine) {
+  if (!memory) {
     const bytes = readFileSync(new URL("../../wasm/pkg/ellm_engine_bg.wasm", import.meta.url));
-    glue.initSync({ module: new WebAssembly.Module(bytes) });
-    engine = glue;
+    memory = glue.initSync({ module: new WebAssembly.Module(bytes) }).memory;
   }
-  return engine;
+  return glue;
+}
+
+/** The engine's linear memory (for views over regions such as `GgufLoader.nextRegion`). */
+export function engineMemory() {
+  loadEngine();
+  return memory;
 }

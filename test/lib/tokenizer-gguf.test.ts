@@ -23,6 +23,12 @@ beforeAll(async () => {
 });
 
 describe("GGUF llama (SentencePiece) vocabularies", () => {
+  it("decodes like llama.cpp: only the first token loses its dummy-prefix space", () => {
+    const tok = tokenizerFromGguf(metadata("ggml-vocab-llama-spm.gguf"));
+    expect(tok.encode(" Hello World", { addBos: false })).toEqual([29871, 15043, 2787]);
+    expect(tok.decode([29871, 15043, 2787])).toBe(" Hello World");
+  });
+
   it("ggml-vocab-llama-spm.gguf equals sentencepiece on every llama2-tokenizer case", () => {
     const meta = metadata("ggml-vocab-llama-spm.gguf");
     expect(meta["tokenizer.ggml.model"]).toBe("llama");
@@ -50,7 +56,9 @@ describe("GGUF llama (SentencePiece) vocabularies", () => {
       const collapsed = c.text.replace(/ {2,}/g, " ").replace(/^ | $/g, "");
       if (collapsed !== c.text) continue; // the GGUF cannot say remove_extra_whitespaces (see README)
       expect(tok.encode(c.text, { addBos: false, parseSpecial: false }), JSON.stringify(c.text)).toEqual(c.ids);
-      expect(tok.decode(c.ids), JSON.stringify(c.text)).toBe(c.decoded);
+      // A literal "▁" at the start decodes differently: llama.cpp strips the first token's space only, SentencePiece
+      // every leading one while the output is empty.
+      if (!c.text.startsWith("\u2581")) expect(tok.decode(c.ids), JSON.stringify(c.text)).toBe(c.decoded);
       compared++;
     }
     expect(compared).toBeGreaterThan(40);
@@ -101,7 +109,8 @@ describe("GGUF gpt2 (byte-level BPE) vocabulary", () => {
 /** GGUF metadata the way llama.cpp's converter writes it for a byte-level tokenizer.json. */
 function ggufMetaFromTokenizerJson(name: string, pre: string): GgufMetadata {
   const json = readJson(`${name}-tokenizer.json`);
-  const size = Math.max(...(Object.values(json.model.vocab) as number[]), ...json.added_tokens.map((a: { id: number }) => a.id)) + 1;
+  const ids = [...(Object.values(json.model.vocab) as number[]), ...json.added_tokens.map((a: { id: number }) => a.id)];
+  const size = ids.reduce((m, id) => Math.max(m, id), 0) + 1;
   const tokens = new Array<string>(size).fill("");
   const types = new Array<number>(size).fill(1);
   for (const [piece, id] of Object.entries(json.model.vocab as Record<string, number>)) tokens[id] = piece;
@@ -140,10 +149,14 @@ describe("GGUF gpt2 pre-tokenizer presets on the real Llama 3 and Qwen vocabular
   }
 
   it("pre=smollm splits every digit before GPT-2's regex", () => {
-    const gpt2 = ggufMetaFromTokenizerJson("qwen3", "smollm");
-    const tok = tokenizerFromGguf(gpt2);
-    const single = (s: string): number[] => tok.encode(s);
-    expect(tok.encode("12345")).toEqual(["1", "2", "3", "4", "5"].flatMap(single));
-    expect(tok.encode("a 42b")).toEqual([...single("a"), ...single(" "), ...single("4"), ...single("2"), ...single("b")]);
+    const meta = metadata("ggml-vocab-gpt-2.gguf");
+    const gpt2 = tokenizerFromGguf(meta);
+    const smollm = tokenizerFromGguf({ ...meta, "tokenizer.ggml.pre": "smollm" });
+    const single = (s: string): number[] => gpt2.encode(s);
+    expect(gpt2.encode("12345")).toEqual([10163, 2231]); // GPT-2 itself keeps digit runs: "123" "45"
+    expect(smollm.encode("12345")).toEqual(["1", "2", "3", "4", "5"].flatMap(single));
+    // " 42" loses its space-digit pairing: the space stands alone once digits are cut out first.
+    expect(smollm.encode("a 42b")).toEqual([...single("a"), ...single(" "), ...single("4"), ...single("2"), ...single("b")]);
+    expect(smollm.encode("Hello world")).toEqual(gpt2.encode("Hello world"));
   });
 });

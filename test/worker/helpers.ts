@@ -50,7 +50,7 @@ export async function health(): Promise<{
   auth: string;
   model: { loaded: string | null; loads: number; loadFailures: number };
   queue: { running: number; waiting: number; max: number };
-  generations: { completed: number; aborted: number; failed: number };
+  generations: { completed: number; aborted: number; rejected: number; failed: number };
 }> {
   const res = await SELF.fetch(`${BASE}/healthz`);
   return res.json();

@@ -34,16 +34,19 @@ const DEFAULT_MAX_CONTEXT = 2048;
 
 export interface GenerationStats {
   completed: number;
+  /** The client went away (disconnect, cancel) before the end. */
   aborted: number;
+  /** Refused after admission with a 4xx (context overflow, bad logit_bias, template error). */
+  rejected: number;
   failed: number;
 }
 
 type Generator = AsyncGenerator<TextDelta, GenerationResult>;
-type Outcome = "completed" | "aborted" | "failed";
+type Outcome = keyof GenerationStats;
 
 export class EdgeBackend implements Backend {
   readonly name = "edge" as const;
-  readonly stats: GenerationStats = { completed: 0, aborted: 0, failed: 0 };
+  readonly stats: GenerationStats = { completed: 0, aborted: 0, rejected: 0, failed: 0 };
 
   constructor(
     private readonly queue: GenerationQueue,
@@ -57,9 +60,9 @@ export class EdgeBackend implements Backend {
     else ctx.signal.addEventListener("abort", onClientGone, { once: true });
 
     const maxQueue = intVar(ctx.env.MAX_QUEUE, "MAX_QUEUE", DEFAULT_MAX_QUEUE);
-    const release = await this.queue.acquire(maxQueue, abort.signal).catch((e) => {
+    const release = await this.queue.acquire(maxQueue, abort.signal).catch((e: unknown) => {
       ctx.signal.removeEventListener("abort", onClientGone);
-      throw e;
+      throw toHttpError(e, req.kind === "chat" ? "messages" : "prompt") ?? e;
     });
     const meta: ResponseMeta = { id: completionId(req.kind), created: Math.floor(Date.now() / 1000), model: entry.id };
     const started = Date.now();
@@ -108,12 +111,12 @@ export class EdgeBackend implements Backend {
       streaming = true;
       return new Response(this.#sse(req, meta, gen, first, abort, done), { headers: SSE_HEADERS });
     } catch (e) {
+      const http = toHttpError(e, req.kind === "chat" ? "messages" : "prompt");
       if (!streaming) {
-        const aborted = abort.signal.aborted;
         if (e instanceof EllmError && e.code === "engine_failure") this.models.discard();
-        done(aborted ? "aborted" : "failed", undefined, e);
+        done(abort.signal.aborted ? "aborted" : http && http.status < 500 ? "rejected" : "failed", undefined, e);
       }
-      throw toHttpError(e, req.kind === "chat" ? "messages" : "prompt") ?? e;
+      throw http ?? e;
     }
   }
 

@@ -1,7 +1,9 @@
 /**
  * The isolate's loaded model: one at a time (128 MB), loaded from R2 on first use, verified against the catalog's
- * sha256 while it streams, shared by concurrent first requests, and forgotten after any failure so the next
- * request retries. Callers hold the generation slot while using it, so swapping models never frees one in use.
+ * sha256 while it streams, and forgotten after any failure so the next request retries. Callers hold the isolate's
+ * generation slot while they acquire and use it: concurrent first requests therefore queue behind the one load and
+ * find the model ready (no cross-request promise, which workerd would cancel as hung), and swapping models never
+ * frees one that is in use.
  */
 import { Llama } from "../../lib/llama.js";
 import type { CatalogEntry } from "../catalog/schema.js";
@@ -31,7 +33,6 @@ export interface LoadSettings {
 
 export class ModelStore {
   #current: LoadedModel | undefined;
-  #pending: { id: string; promise: Promise<LoadedModel> } | undefined;
   readonly stats = { loads: 0, loadFailures: 0, lastLoadMs: 0 };
 
   get currentId(): string | undefined {
@@ -41,17 +42,9 @@ export class ModelStore {
   /** The loaded model for `entry`; `loaded` says whether this call did the load (for Server-Timing). */
   async acquire(entry: CatalogEntry, settings: LoadSettings): Promise<{ model: LoadedModel; loaded: boolean }> {
     if (this.#current?.id === entry.id) return { model: this.#current, loaded: false };
-    if (this.#pending?.id === entry.id) return { model: await this.#pending.promise, loaded: false };
     this.discard();
-    const promise = this.#load(entry, settings);
-    this.#pending = { id: entry.id, promise };
-    try {
-      const model = await promise;
-      this.#current = model;
-      return { model, loaded: true };
-    } finally {
-      if (this.#pending?.promise === promise) this.#pending = undefined;
-    }
+    this.#current = await this.#load(entry, settings);
+    return { model: this.#current, loaded: true };
   }
 
   /** Frees the current model (after an engine failure, or to make room for another). */

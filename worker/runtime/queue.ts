@@ -1,6 +1,9 @@
 /**
  * The isolate's generation slot: one generation computes at a time (they share the CPU, the engine and 128 MB), up
  * to `maxWaiting` requests wait in FIFO order, anything beyond is refused at once so clients can retry elsewhere.
+ *
+ * Waiters poll a flag on a short timer instead of awaiting a promise that another request resolves: workerd treats
+ * a request whose only pending work is a promise owned by a different request as hung and cancels it.
  */
 import { AbortError } from "../../lib/errors.js";
 
@@ -11,11 +14,14 @@ export class QueueFullError extends Error {
   }
 }
 
+/** How often a waiting request checks whether the slot was handed to it. */
+const POLL_MS = 5;
+
 interface Waiter {
-  grant: (release: () => void) => void;
-  signal: AbortSignal | undefined;
-  onAbort: () => void;
+  granted: boolean;
 }
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class GenerationQueue {
   #busy = false;
@@ -32,34 +38,29 @@ export class GenerationQueue {
   }
 
   /** Resolves with a release function once the slot is ours; rejects with QueueFullError or AbortError. */
-  acquire(maxWaiting: number, signal?: AbortSignal): Promise<() => void> {
-    if (signal?.aborted) return Promise.reject(new AbortError("request aborted while queued"));
+  async acquire(maxWaiting: number, signal?: AbortSignal): Promise<() => void> {
+    if (signal?.aborted) throw new AbortError("request aborted while queued");
     if (!this.#busy) {
       this.#busy = true;
-      return Promise.resolve(this.#releaser());
+      return this.#releaser();
     }
     if (this.#waiting.length >= maxWaiting) {
       const seconds = Math.max(1, Math.ceil(((this.#waiting.length + 1) * this.#avgHoldMs) / 1000));
-      return Promise.reject(new QueueFullError(this.#waiting.length, seconds));
+      throw new QueueFullError(this.#waiting.length, seconds);
     }
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        grant: (release) => {
-          signal?.removeEventListener("abort", waiter.onAbort);
-          resolve(release);
-        },
-        signal,
-        onAbort: () => {
-          this.#waiting = this.#waiting.filter((w) => w !== waiter);
-          reject(new AbortError("request aborted while queued"));
-        },
-      };
-      signal?.addEventListener("abort", waiter.onAbort, { once: true });
-      this.#waiting.push(waiter);
-    });
+    const waiter: Waiter = { granted: false };
+    this.#waiting.push(waiter);
+    while (!waiter.granted) {
+      if (signal?.aborted) {
+        this.#waiting = this.#waiting.filter((w) => w !== waiter);
+        throw new AbortError("request aborted while queued");
+      }
+      await sleep(POLL_MS);
+    }
+    return this.#releaser();
   }
 
-  /** A one-shot release: hands the slot to the next waiter or frees it. */
+  /** A one-shot release: hands the slot to the next waiter (which stays busy) or frees it. */
   #releaser(): () => void {
     const since = Date.now();
     let released = false;
@@ -68,7 +69,7 @@ export class GenerationQueue {
       released = true;
       this.#avgHoldMs = 0.8 * this.#avgHoldMs + 0.2 * (Date.now() - since);
       const next = this.#waiting.shift();
-      if (next) next.grant(this.#releaser());
+      if (next) next.granted = true;
       else this.#busy = false;
     };
   }

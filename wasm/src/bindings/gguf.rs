@@ -37,7 +37,9 @@ pub struct GgufLoader {
 
 impl GgufLoader {
     fn loader(&mut self) -> Result<&mut StreamLoader, GgufError> {
-        self.inner.as_mut().ok_or_else(|| GgufError::invalid("loader", 0, "this GgufLoader was already consumed"))
+        self.inner
+            .as_mut()
+            .ok_or_else(|| GgufError::invalid("loader", 0, "this GgufLoader was already consumed"))
     }
 
     /// Rust-only: the loaded file, for the model binding (which takes the `GgufLoader` by value).
@@ -70,7 +72,10 @@ impl GgufLoader {
         } else {
             LoadLimits::default()
         };
-        GgufLoader { inner: Some(StreamLoader::new(limits)), region_len: 0 }
+        GgufLoader {
+            inner: Some(StreamLoader::new(limits)),
+            region_len: 0,
+        }
     }
 
     /// Pointer (into WASM memory) of the region for the next at most `want` bytes; its length is `regionLen()`.
@@ -115,6 +120,9 @@ impl GgufLoader {
     /// Total bytes the file must have (header + tensor data), NaN until the header is parsed.
     #[wasm_bindgen(js_name = expectedSize)]
     pub fn expected_size(&self) -> f64 {
-        self.inner.as_ref().and_then(|l| l.expected_size()).map_or(f64::NAN, |s| s as f64)
+        self.inner
+            .as_ref()
+            .and_then(|l| l.expected_size())
+            .map_or(f64::NAN, |s| s as f64)
     }
 }

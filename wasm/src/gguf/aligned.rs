@@ -59,7 +59,12 @@ impl Drop for AlignedBytes {
     fn drop(&mut self) {
         if self.len > 0 {
             // SAFETY: allocated in `zeroed` with exactly this layout (validated there).
-            unsafe { alloc::dealloc(self.ptr.as_ptr(), Layout::from_size_align_unchecked(self.len, ARENA_ALIGN)) }
+            unsafe {
+                alloc::dealloc(
+                    self.ptr.as_ptr(),
+                    Layout::from_size_align_unchecked(self.len, ARENA_ALIGN),
+                )
+            }
         }
     }
 }

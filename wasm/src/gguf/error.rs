@@ -44,7 +44,13 @@ pub struct GgufError {
 
 impl GgufError {
     pub fn new(kind: GgufErrorKind, field: impl Into<String>, offset: u64, message: impl Into<String>) -> Self {
-        GgufError { kind, field: field.into(), offset, message: message.into(), needed_len: None }
+        GgufError {
+            kind,
+            field: field.into(),
+            offset,
+            message: message.into(),
+            needed_len: None,
+        }
     }
 
     pub fn invalid(field: impl Into<String>, offset: u64, message: impl Into<String>) -> Self {
@@ -73,7 +79,11 @@ impl fmt::Display for GgufError {
             GgufErrorKind::InvalidValue => "invalid value in",
             GgufErrorKind::UnsupportedType => "unsupported tensor type in",
         };
-        write!(f, "GGUF: {what} {} at offset {} ({})", self.field, self.offset, self.message)
+        write!(
+            f,
+            "GGUF: {what} {} at offset {} ({})",
+            self.field, self.offset, self.message
+        )
     }
 }
 

@@ -137,6 +137,7 @@ pub(crate) fn parse_header_limited(bytes: &[u8], max_header: u64) -> Result<Gguf
     // so that neither can make us allocate more than the bytes present.
     let kv_capacity = r.capacity_for(n_kv, 13, &|| "metadata_kv_count".into())?;
 
+    let mut alignment = DEFAULT_ALIGNMENT;
     let mut metadata = Vec::with_capacity(kv_capacity);
     let mut meta_index = HashMap::with_capacity(kv_capacity);
     for i in 0..n_kv as usize {
@@ -144,26 +145,29 @@ pub(crate) fn parse_header_limited(bytes: &[u8], max_header: u64) -> Result<Gguf
         let key = r.string(&|| format!("metadata[{i}].key"))?.to_owned();
         let type_at = r.pos();
         let t = r.u32(&|| format!("metadata[{i}] '{key}'.type"))?;
+        let value_at = r.pos();
         let value = read_value(&mut r, t, type_at, &|| format!("metadata[{i}] '{key}'"))?;
+        if key == "general.alignment" {
+            alignment = match value.as_u64() {
+                Some(a) if a.is_power_of_two() && a <= 1 << 30 => a,
+                _ => {
+                    return Err(GgufError::invalid(
+                        format!("metadata[{i}] 'general.alignment'"),
+                        value_at,
+                        format!("must be a power of two integer, found {value:?}"),
+                    ))
+                }
+            };
+        }
         if meta_index.insert(key.clone(), i).is_some() {
-            return Err(GgufError::invalid(format!("metadata[{i}].key"), key_at, format!("duplicate key '{key}'")));
+            return Err(GgufError::invalid(
+                format!("metadata[{i}].key"),
+                key_at,
+                format!("duplicate key '{key}'"),
+            ));
         }
         metadata.push((key, value));
     }
-
-    let alignment = match meta_index.get("general.alignment").map(|&i| &metadata[i].1) {
-        None => DEFAULT_ALIGNMENT,
-        Some(v) => match v.as_u64() {
-            Some(a) if a > 0 && a.is_power_of_two() && a <= 1 << 30 => a,
-            _ => {
-                return Err(GgufError::invalid(
-                    "general.alignment",
-                    0,
-                    format!("must be a power of two integer, found {v:?}"),
-                ))
-            }
-        },
-    };
 
     let tensor_capacity = r.capacity_for(n_tensors, 24, &|| "tensor_count".into())?;
     let mut tensors = Vec::with_capacity(tensor_capacity);
@@ -176,7 +180,17 @@ pub(crate) fn parse_header_limited(bytes: &[u8], max_header: u64) -> Result<Gguf
         .ok_or_else(|| GgufError::invalid("data_offset", header_end, "header end overflows when aligned"))?;
     let (tensor_index, data_size) = check_layout(&tensors, data_offset)?;
 
-    Ok(GgufHeader { version, alignment, data_offset, data_size, header_end, metadata, meta_index, tensors, tensor_index })
+    Ok(GgufHeader {
+        version,
+        alignment,
+        data_offset,
+        data_size,
+        header_end,
+        metadata,
+        meta_index,
+        tensors,
+        tensor_index,
+    })
 }
 
 fn align_up(x: u64, a: u64) -> Option<u64> {
@@ -222,7 +236,10 @@ fn read_tensor_info(r: &mut ByteReader, i: usize, alignment: u64) -> Result<Tens
             format!("tensor '{name}' has ggml type {type_id}{known}, which this engine cannot run"),
         )
     })?;
-    let n_elements = dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d)).filter(|&n| n <= i64::MAX as u64);
+    let n_elements = dims
+        .iter()
+        .try_fold(1u64, |acc, &d| acc.checked_mul(d))
+        .filter(|&n| n <= i64::MAX as u64);
     let n_elements = n_elements.ok_or_else(|| {
         GgufError::invalid(
             format!("tensor_info[{i}].dims"),
@@ -236,12 +253,21 @@ fn read_tensor_info(r: &mut ByteReader, i: usize, alignment: u64) -> Result<Tens
         return Err(GgufError::invalid(
             format!("tensor_info[{i}].dims[0]"),
             start,
-            format!("tensor '{name}' row length {inner} is not a multiple of the {} block size {block}", dtype.name()),
+            format!(
+                "tensor '{name}' row length {inner} is not a multiple of the {} block size {block}",
+                dtype.name()
+            ),
         ));
     }
-    let n_bytes = (n_elements / block).checked_mul(dtype.block_bytes() as u64).ok_or_else(|| {
-        GgufError::invalid(format!("tensor_info[{i}].dims"), start, format!("tensor '{name}' byte size overflows"))
-    })?;
+    let n_bytes = (n_elements / block)
+        .checked_mul(dtype.block_bytes() as u64)
+        .ok_or_else(|| {
+            GgufError::invalid(
+                format!("tensor_info[{i}].dims"),
+                start,
+                format!("tensor '{name}' byte size overflows"),
+            )
+        })?;
     if offset % alignment != 0 {
         return Err(GgufError::invalid(
             format!("tensor_info[{i}].offset"),
@@ -249,7 +275,13 @@ fn read_tensor_info(r: &mut ByteReader, i: usize, alignment: u64) -> Result<Tens
             format!("tensor '{name}' offset {offset} is not a multiple of the alignment {alignment}"),
         ));
     }
-    Ok(TensorInfo { name, dims, dtype, offset, n_bytes })
+    Ok(TensorInfo {
+        name,
+        dims,
+        dtype,
+        offset,
+        n_bytes,
+    })
 }
 
 /// Names must be unique and data ranges disjoint. Returns the name index and the data extent.
@@ -258,7 +290,11 @@ fn check_layout(tensors: &[TensorInfo], data_offset: u64) -> Result<(HashMap<Str
     let mut index = HashMap::with_capacity(tensors.len());
     for (i, t) in tensors.iter().enumerate() {
         if index.insert(t.name.clone(), i).is_some() {
-            return Err(GgufError::invalid(format!("tensor_info[{i}].name"), 0, format!("duplicate tensor name '{}'", t.name)));
+            return Err(GgufError::invalid(
+                format!("tensor_info[{i}].name"),
+                0,
+                format!("duplicate tensor name '{}'", t.name),
+            ));
         }
     }
     let mut order: Vec<usize> = (0..tensors.len()).collect();
@@ -268,9 +304,17 @@ fn check_layout(tensors: &[TensorInfo], data_offset: u64) -> Result<(HashMap<Str
     let mut owner: Option<usize> = None;
     for &i in &order {
         let t = &tensors[i];
-        let end = t.offset.checked_add(t.n_bytes).filter(|e| e.checked_add(data_offset).is_some()).ok_or_else(|| {
-            GgufError::invalid(format!("tensor_info[{i}].offset"), 0, format!("tensor '{}' ends past 2^64", t.name))
-        })?;
+        let end = t
+            .offset
+            .checked_add(t.n_bytes)
+            .filter(|e| e.checked_add(data_offset).is_some())
+            .ok_or_else(|| {
+                GgufError::invalid(
+                    format!("tensor_info[{i}].offset"),
+                    0,
+                    format!("tensor '{}' ends past 2^64", t.name),
+                )
+            })?;
         if t.n_bytes == 0 {
             continue;
         }
@@ -281,7 +325,12 @@ fn check_layout(tensors: &[TensorInfo], data_offset: u64) -> Result<(HashMap<Str
                 0,
                 format!(
                     "tensor '{}' (data bytes {}..{}) overlaps tensor '{}' (data bytes {}..{})",
-                    t.name, t.offset, end, o.name, o.offset, o.offset + o.n_bytes
+                    t.name,
+                    t.offset,
+                    end,
+                    o.name,
+                    o.offset,
+                    o.offset + o.n_bytes
                 ),
             ));
         }
@@ -361,7 +410,9 @@ impl GgufHeader {
         match self.get_array(key)? {
             MetaArray::F32(v) => Some(Cow::Borrowed(v)),
             MetaArray::F64(v) => Some(Cow::Owned(v.iter().map(|&x| x as f32).collect())),
-            a => a.to_i64_vec().map(|v| Cow::Owned(v.into_iter().map(|x| x as f32).collect())),
+            a => a
+                .to_i64_vec()
+                .map(|v| Cow::Owned(v.into_iter().map(|x| x as f32).collect())),
         }
     }
 
@@ -369,7 +420,12 @@ impl GgufHeader {
     pub fn get_i32_array(&self, key: &str) -> Option<Cow<'_, [i32]>> {
         match self.get_array(key)? {
             MetaArray::I32(v) => Some(Cow::Borrowed(v)),
-            a => a.to_i64_vec()?.into_iter().map(|x| i32::try_from(x).ok()).collect::<Option<Vec<_>>>().map(Cow::Owned),
+            a => a
+                .to_i64_vec()?
+                .into_iter()
+                .map(|x| i32::try_from(x).ok())
+                .collect::<Option<Vec<_>>>()
+                .map(Cow::Owned),
         }
     }
 }

@@ -11,7 +11,11 @@ impl GgufHeader {
     /// Non-finite floats become `null`; 64-bit integers are written as plain numbers.
     pub fn to_json(&self, include_tensors: bool) -> String {
         let mut out = String::with_capacity(256);
-        let _ = write!(out, "{{\"version\":{},\"alignment\":{},\"dataOffset\":{},\"metadata\":{{", self.version, self.alignment, self.data_offset);
+        let _ = write!(
+            out,
+            "{{\"version\":{},\"alignment\":{},\"dataOffset\":{},\"metadata\":{{",
+            self.version, self.alignment, self.data_offset
+        );
         for (i, (key, value)) in self.metadata().iter().enumerate() {
             if i > 0 {
                 out.push(',');
@@ -71,14 +75,30 @@ fn push_f32(out: &mut String, v: f32) {
 
 fn push_value(out: &mut String, v: &MetaValue) {
     match v {
-        MetaValue::U8(x) => { let _ = write!(out, "{x}"); },
-        MetaValue::I8(x) => { let _ = write!(out, "{x}"); },
-        MetaValue::U16(x) => { let _ = write!(out, "{x}"); },
-        MetaValue::I16(x) => { let _ = write!(out, "{x}"); },
-        MetaValue::U32(x) => { let _ = write!(out, "{x}"); },
-        MetaValue::I32(x) => { let _ = write!(out, "{x}"); },
-        MetaValue::U64(x) => { let _ = write!(out, "{x}"); },
-        MetaValue::I64(x) => { let _ = write!(out, "{x}"); },
+        MetaValue::U8(x) => {
+            let _ = write!(out, "{x}");
+        }
+        MetaValue::I8(x) => {
+            let _ = write!(out, "{x}");
+        }
+        MetaValue::U16(x) => {
+            let _ = write!(out, "{x}");
+        }
+        MetaValue::I16(x) => {
+            let _ = write!(out, "{x}");
+        }
+        MetaValue::U32(x) => {
+            let _ = write!(out, "{x}");
+        }
+        MetaValue::I32(x) => {
+            let _ = write!(out, "{x}");
+        }
+        MetaValue::U64(x) => {
+            let _ = write!(out, "{x}");
+        }
+        MetaValue::I64(x) => {
+            let _ = write!(out, "{x}");
+        }
         MetaValue::F32(x) => push_f32(out, *x),
         MetaValue::F64(x) => push_f64(out, *x),
         MetaValue::Bool(x) => out.push_str(if *x { "true" } else { "false" }),
@@ -89,7 +109,9 @@ fn push_value(out: &mut String, v: &MetaValue) {
 
 fn push_array(out: &mut String, a: &MetaArray) {
     fn nums<T: std::fmt::Display>(out: &mut String, v: &[T]) {
-        push_joined(out, v, |o, x| { let _ = write!(o, "{x}"); });
+        push_joined(out, v, |o, x| {
+            let _ = write!(o, "{x}");
+        });
     }
     out.push('[');
     match a {
@@ -112,7 +134,7 @@ fn push_array(out: &mut String, a: &MetaArray) {
                 push_json_string(out, s);
             }
         }
-        MetaArray::Array(v) => push_joined(out, v, |o, x| push_array(o, x)),
+        MetaArray::Array(v) => push_joined(out, v, push_array),
     }
     out.push(']');
 }
@@ -134,7 +156,9 @@ pub fn push_json_string(out: &mut String, s: &str) {
         out.push_str(&s[start..i]);
         match esc {
             Some(e) => out.push_str(e),
-            None => { let _ = write!(out, "\\u{:04x}", c as u32); },
+            None => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
         }
         start = i + c.len_utf8();
     }

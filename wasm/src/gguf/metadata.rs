@@ -72,7 +72,10 @@ impl StrArray {
     }
 
     pub fn with_capacity(count: usize, bytes: usize) -> Self {
-        StrArray { blob: String::with_capacity(bytes), ends: Vec::with_capacity(count) }
+        StrArray {
+            blob: String::with_capacity(bytes),
+            ends: Vec::with_capacity(count),
+        }
     }
 
     pub fn push(&mut self, s: &str) {
@@ -262,7 +265,11 @@ fn min_encoded_bytes(t: u32) -> u64 {
 
 fn check_type_id(t: u32, at: u64, field: FieldName) -> Result<(), GgufError> {
     if t > type_id::F64 {
-        return Err(GgufError::invalid(field(), at, format!("unknown metadata value type id {t} (valid: 0..=12)")));
+        return Err(GgufError::invalid(
+            field(),
+            at,
+            format!("unknown metadata value type id {t} (valid: 0..=12)"),
+        ));
     }
     Ok(())
 }
@@ -315,7 +322,12 @@ fn read_array(r: &mut ByteReader, depth: u32, field: FieldName) -> Result<MetaAr
         ($variant:ident, $ty:ty) => {{
             const W: usize = std::mem::size_of::<$ty>();
             let bytes = r.take(n * W, &|| format!("{}[..]", field()))?;
-            MetaArray::$variant(bytes.chunks_exact(W).map(|c| <$ty>::from_le_bytes(c.try_into().unwrap_or([0; W]))).collect())
+            MetaArray::$variant(
+                bytes
+                    .chunks_exact(W)
+                    .map(|c| <$ty>::from_le_bytes(c.try_into().unwrap_or([0; W])))
+                    .collect(),
+            )
         }};
     }
     Ok(match et {

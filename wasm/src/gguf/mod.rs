@@ -5,6 +5,7 @@
 //!   64-byte-aligned arena; `finish()` gives a `LoadedGguf`.
 //! - `load_from_bytes(bytes)`: the same result from a whole buffer.
 //! - `GgufHeader::to_json`: the metadata for the JavaScript side.
+//!
 //! Every failure is a `GgufError` naming the field and byte offset; no input makes this module panic
 //! or allocate more than the bytes present justify.
 

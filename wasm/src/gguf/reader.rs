@@ -16,7 +16,11 @@ pub(crate) struct ByteReader<'a> {
 
 impl<'a> ByteReader<'a> {
     pub fn new(buf: &'a [u8], max_header: u64) -> Self {
-        ByteReader { buf, pos: 0, max_header }
+        ByteReader {
+            buf,
+            pos: 0,
+            max_header,
+        }
     }
 
     pub fn pos(&self) -> u64 {
@@ -29,7 +33,12 @@ impl<'a> ByteReader<'a> {
 
     pub fn take(&mut self, n: usize, field: FieldName) -> Result<&'a [u8], GgufError> {
         if n > self.remaining() {
-            return Err(GgufError::truncated(field(), self.pos(), n as u64, self.remaining() as u64));
+            return Err(GgufError::truncated(
+                field(),
+                self.pos(),
+                n as u64,
+                self.remaining() as u64,
+            ));
         }
         let s = &self.buf[self.pos..self.pos + n];
         self.pos += n;
@@ -79,7 +88,11 @@ impl<'a> ByteReader<'a> {
         match self.u8(field)? {
             0 => Ok(false),
             1 => Ok(true),
-            v => Err(GgufError::invalid(field(), at, format!("bool must be 0 or 1, found {v}"))),
+            v => Err(GgufError::invalid(
+                field(),
+                at,
+                format!("bool must be 0 or 1, found {v}"),
+            )),
         }
     }
 
@@ -136,7 +149,11 @@ impl<'a> ByteReader<'a> {
         let n = self.count(len, 1, field)?;
         let bytes = self.take(n, field)?;
         std::str::from_utf8(bytes).map_err(|e| {
-            GgufError::invalid(field(), at, format!("string is not valid UTF-8 (bad byte at +{})", e.valid_up_to()))
+            GgufError::invalid(
+                field(),
+                at,
+                format!("string is not valid UTF-8 (bad byte at +{})", e.valid_up_to()),
+            )
         })
     }
 }

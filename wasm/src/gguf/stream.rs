@@ -27,13 +27,19 @@ pub struct LoadLimits {
 
 impl Default for LoadLimits {
     fn default() -> Self {
-        LoadLimits { max_total_bytes: u32::MAX as u64, max_header_bytes: DEFAULT_MAX_HEADER_BYTES }
+        LoadLimits {
+            max_total_bytes: u32::MAX as u64,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+        }
     }
 }
 
 impl LoadLimits {
     pub fn with_max_total(max_total_bytes: u64) -> Self {
-        LoadLimits { max_total_bytes, max_header_bytes: DEFAULT_MAX_HEADER_BYTES.min(max_total_bytes) }
+        LoadLimits {
+            max_total_bytes,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES.min(max_total_bytes),
+        }
     }
 }
 
@@ -56,7 +62,12 @@ impl LoadedGguf {
     pub fn tensor_view(&self, name: &str) -> Option<TensorView<'_>> {
         let (info, bytes) = self.tensor(name)?;
         let (rows, cols) = info.rows_cols();
-        TensorView::new(info.dtype, usize::try_from(rows).ok()?, usize::try_from(cols).ok()?, bytes)
+        TensorView::new(
+            info.dtype,
+            usize::try_from(rows).ok()?,
+            usize::try_from(cols).ok()?,
+            bytes,
+        )
     }
 
     /// Dtype of a tensor, if present.
@@ -67,8 +78,15 @@ impl LoadedGguf {
 
 enum Phase {
     /// Header bytes so far: `buf[..filled]`; the next parse is tried when `filled` reaches `parse_at`.
-    Header { buf: Vec<u8>, filled: usize, parse_at: usize },
-    Data { header: GgufHeader, arena: AlignedBytes },
+    Header {
+        buf: Vec<u8>,
+        filled: usize,
+        parse_at: usize,
+    },
+    Data {
+        header: GgufHeader,
+        arena: AlignedBytes,
+    },
     Failed(GgufError),
     /// Transient while moving between phases.
     Empty,
@@ -85,10 +103,16 @@ pub struct StreamLoader {
 
 impl StreamLoader {
     pub fn new(limits: LoadLimits) -> Self {
-        let parse_at = MIN_PARSE_STEP.min(limits.max_header_bytes.min(usize::MAX as u64) as usize).max(1);
+        let parse_at = MIN_PARSE_STEP
+            .min(limits.max_header_bytes.min(usize::MAX as u64) as usize)
+            .max(1);
         StreamLoader {
             limits,
-            phase: Phase::Header { buf: Vec::new(), filled: 0, parse_at },
+            phase: Phase::Header {
+                buf: Vec::new(),
+                filled: 0,
+                parse_at,
+            },
             received: 0,
             region_len: 0,
             discard: Vec::new(),
@@ -102,7 +126,11 @@ impl StreamLoader {
         let max_total = self.limits.max_total_bytes;
         match &mut self.phase {
             Phase::Failed(e) => Err(e.clone()),
-            Phase::Empty => Err(GgufError::invalid("loader", received, "loader is in an inconsistent state")),
+            Phase::Empty => Err(GgufError::invalid(
+                "loader",
+                received,
+                "loader is in an inconsistent state",
+            )),
             Phase::Header { buf, filled, parse_at } => {
                 let n = want.min(*parse_at - *filled);
                 if buf.len() < *filled + n {
@@ -131,7 +159,9 @@ impl StreamLoader {
                             format!("more than the limit of {max_total} bytes arrived"),
                         ));
                     }
-                    let n = want.min(DISCARD_LEN).min((max_total - received).min(usize::MAX as u64) as usize);
+                    let n = want
+                        .min(DISCARD_LEN)
+                        .min((max_total - received).min(usize::MAX as u64) as usize);
                     self.region_len = n;
                     Ok(discard(&mut self.discard, n))
                 }
@@ -192,14 +222,20 @@ impl StreamLoader {
                 Ok(LoadedGguf { header, data: arena })
             }
             Phase::Failed(e) => Err(e),
-            _ => Err(GgufError::invalid("loader", self.received, "loader is in an inconsistent state")),
+            _ => Err(GgufError::invalid(
+                "loader",
+                self.received,
+                "loader is in an inconsistent state",
+            )),
         }
     }
 
     /// Parses the buffered header. On success switches to the data phase; on truncation schedules the next
     /// attempt (or, when `at_end`, reports it); any other error poisons the loader.
     fn try_parse(&mut self, at_end: bool) -> Result<(), GgufError> {
-        let Phase::Header { buf, filled, parse_at } = &mut self.phase else { return Ok(()) };
+        let Phase::Header { buf, filled, parse_at } = &mut self.phase else {
+            return Ok(());
+        };
         let max_header = self.limits.max_header_bytes;
         let result = parse_header_limited(&buf[..*filled], max_header);
         let outcome = match result {
@@ -270,14 +306,25 @@ fn allocate_arena(header: &GgufHeader, limits: &LoadLimits) -> Result<AlignedByt
         return Err(GgufError::invalid(
             "tensor data",
             header.data_offset,
-            format!("the file needs {total} bytes, more than the limit of {} bytes", limits.max_total_bytes),
+            format!(
+                "the file needs {total} bytes, more than the limit of {} bytes",
+                limits.max_total_bytes
+            ),
         ));
     }
     let size = usize::try_from(header.data_size).map_err(|_| {
-        GgufError::invalid("tensor data", header.data_offset, format!("{} bytes do not fit in memory", header.data_size))
+        GgufError::invalid(
+            "tensor data",
+            header.data_offset,
+            format!("{} bytes do not fit in memory", header.data_size),
+        )
     })?;
     AlignedBytes::zeroed(size).ok_or_else(|| {
-        GgufError::invalid("tensor data", header.data_offset, format!("could not allocate {size} bytes for tensor data"))
+        GgufError::invalid(
+            "tensor data",
+            header.data_offset,
+            format!("could not allocate {size} bytes for tensor data"),
+        )
     })
 }
 
@@ -289,7 +336,14 @@ fn missing_data(header: &GgufHeader, have: u64, why: &str) -> GgufError {
         .iter()
         .filter(|t| t.n_bytes > 0 && t.offset + t.n_bytes > rel)
         .min_by_key(|t| t.offset)
-        .map(|t| format!("tensor '{}' (data bytes {}..{})", t.name, t.offset, t.offset + t.n_bytes))
+        .map(|t| {
+            format!(
+                "tensor '{}' (data bytes {}..{})",
+                t.name,
+                t.offset,
+                t.offset + t.n_bytes
+            )
+        })
         .unwrap_or_else(|| "tensor data".to_string());
     let end = header.file_size_needed();
     let mut e = GgufError::truncated(culprit, have, end - have, 0);
@@ -307,7 +361,10 @@ pub fn load_from_bytes(bytes: &[u8]) -> Result<LoadedGguf, GgufError> {
         e.message = format!("tensor data past the end of the file: {}", e.message);
         return Err(e);
     }
-    let limits = LoadLimits { max_total_bytes: u64::MAX, max_header_bytes: DEFAULT_MAX_HEADER_BYTES };
+    let limits = LoadLimits {
+        max_total_bytes: u64::MAX,
+        max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+    };
     let mut arena = allocate_arena(&header, &limits)?;
     if !arena.is_empty() {
         let start = header.data_offset as usize; // ≤ bytes.len() - arena.len(), checked above

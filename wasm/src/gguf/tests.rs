@@ -5,10 +5,16 @@ use super::*;
 use crate::tensor::DType;
 
 /// The shared models folder: `../shared/models` next to the repository (as the project uses it), or /work/shared.
-const SHARED_DIRS: [&str; 2] = [concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/models/"), "/work/shared/models/"];
+const SHARED_DIRS: [&str; 2] = [
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/models/"),
+    "/work/shared/models/",
+];
 
 fn shared(name: &str) -> Option<Vec<u8>> {
-    if let Some(b) = SHARED_DIRS.iter().find_map(|d| std::fs::read(format!("{d}{name}")).ok()) {
+    if let Some(b) = SHARED_DIRS
+        .iter()
+        .find_map(|d| std::fs::read(format!("{d}{name}")).ok())
+    {
         return Some(b);
     }
     eprintln!("note: shared model file {name} not found, test skipped");
@@ -35,7 +41,15 @@ struct Builder {
 
 impl Builder {
     fn new() -> Self {
-        Builder { version: 3, kv: vec![], n_kv: 0, infos: vec![], n_tensors: 0, data: vec![], alignment: 32 }
+        Builder {
+            version: 3,
+            kv: vec![],
+            n_kv: 0,
+            infos: vec![],
+            n_tensors: 0,
+            data: vec![],
+            alignment: 32,
+        }
     }
 
     /// Raw kv: key, type id, already-encoded value bytes.
@@ -72,7 +86,7 @@ impl Builder {
 
     /// An F32 tensor with data `vals`, placed after the previous data (aligned).
     fn tensor_f32(mut self, name: &str, dims: &[u64], vals: &[f32]) -> Self {
-        while self.data.len() % self.alignment != 0 {
+        while !self.data.len().is_multiple_of(self.alignment) {
             self.data.push(0);
         }
         let off = self.data.len() as u64;
@@ -94,7 +108,7 @@ impl Builder {
 
     fn build(&self) -> Vec<u8> {
         let mut out = self.header_bytes();
-        while out.len() % self.alignment != 0 {
+        while !out.len().is_multiple_of(self.alignment) {
             out.push(0);
         }
         out.extend_from_slice(&self.data);
@@ -151,7 +165,10 @@ fn kind(r: Result<impl Sized, GgufError>) -> GgufErrorKind {
         Err(e) => {
             // Every error must render with its field and offset.
             let s = e.to_string();
-            assert!(s.starts_with("GGUF: ") && s.contains(&e.field) && s.contains(" at offset "), "{s}");
+            assert!(
+                s.starts_with("GGUF: ") && s.contains(&e.field) && s.contains(" at offset "),
+                "{s}"
+            );
             e.kind
         }
     }
@@ -237,7 +254,10 @@ fn integer_arrays_widen() {
     b.extend_from_slice(&type_id::I8.to_le_bytes());
     b.extend_from_slice(&2u64.to_le_bytes());
     b.extend_from_slice(&[0xfe, 3]);
-    let bytes = Builder::new().kv_raw(b"a", type_id::ARRAY, &a).kv_raw(b"b", type_id::ARRAY, &b).build();
+    let bytes = Builder::new()
+        .kv_raw(b"a", type_id::ARRAY, &a)
+        .kv_raw(b"b", type_id::ARRAY, &b)
+        .build();
     let h = parse_header(&bytes).unwrap();
     assert!(h.get_i32_array("a").is_none(), "u32::MAX does not fit i32");
     assert_eq!(&*h.get_i32_array("b").unwrap(), &[-2, 3]);
@@ -249,7 +269,13 @@ fn integer_arrays_widen() {
 fn json_shape_and_escapes() {
     let h = parse_header(&small_file()).unwrap();
     let j = h.to_json(true);
-    assert!(j.starts_with(&format!("{{\"version\":3,\"alignment\":32,\"dataOffset\":{},\"metadata\":{{\"general.architecture\":\"llama\",", h.data_offset)), "{j}");
+    assert!(
+        j.starts_with(&format!(
+            "{{\"version\":3,\"alignment\":32,\"dataOffset\":{},\"metadata\":{{\"general.architecture\":\"llama\",",
+            h.data_offset
+        )),
+        "{j}"
+    );
     for part in [
         "\"k.u8\":200", "\"k.i8\":-1", "\"k.i16\":-300", "\"k.u32\":4000000000", "\"k.f32\":0.00001", "\"k.bool\":true",
         "\"k.u64\":1099511627776", "\"k.f64\":null", "\"k.strs\":[\"a\",\"▁b\",\"<0x0A>\"]", "\"k.f32s\":[1.5,null]",
@@ -263,7 +289,9 @@ fn json_shape_and_escapes() {
 
 #[test]
 fn stories260k_matches_llama2c_checkpoint() {
-    let (Some(gguf), Some(bin)) = (shared("stories260K.gguf"), shared("stories260K.bin")) else { return };
+    let (Some(gguf), Some(bin)) = (shared("stories260K.gguf"), shared("stories260K.bin")) else {
+        return;
+    };
     let h = parse_header(&gguf).unwrap();
     assert_eq!(h.version, 3);
     assert_eq!(h.tensors().len(), 48);
@@ -285,11 +313,21 @@ fn stories260k_matches_llama2c_checkpoint() {
     // llama2.c: 7 i32 header, then token_embedding[512][64], rms_att[5][64], wq[5][64][64].
     assert_eq!(emb, &bin[28..28 + 512 * 64 * 4]);
     let rms_att = 28 + 512 * 64 * 4;
-    assert_eq!(g.tensor("blk.0.attn_norm.weight").unwrap().1, &bin[rms_att..rms_att + 64 * 4]);
-    assert_eq!(g.tensor("blk.4.attn_norm.weight").unwrap().1, &bin[rms_att + 4 * 256..rms_att + 5 * 256]);
+    assert_eq!(
+        g.tensor("blk.0.attn_norm.weight").unwrap().1,
+        &bin[rms_att..rms_att + 64 * 4]
+    );
+    assert_eq!(
+        g.tensor("blk.4.attn_norm.weight").unwrap().1,
+        &bin[rms_att + 4 * 256..rms_att + 5 * 256]
+    );
     let wq = rms_att + 5 * 64 * 4;
     assert_eq!(g.tensor("blk.0.attn_q.weight").unwrap().1, &bin[wq..wq + 64 * 64 * 4]);
-    assert_eq!(g.tensor("output.weight").unwrap().1, emb, "output is a copy of the embedding");
+    assert_eq!(
+        g.tensor("output.weight").unwrap().1,
+        emb,
+        "output is a copy of the embedding"
+    );
 
     let json = h.to_json(true);
     assert!(json.contains("\"general.architecture\":\"llama\""));
@@ -321,8 +359,15 @@ fn vocab_only_files() {
         assert!(h.get("tokenizer.ggml.scores").is_none());
         let t = std::time::Instant::now();
         let s = stream_load(&gpt2, |_| 1).unwrap();
-        eprintln!("gpt-2 vocab ({} bytes) streamed in 1-byte chunks: {:?}", gpt2.len(), t.elapsed());
-        assert_eq!(s.header.get_str_array("tokenizer.ggml.merges"), h.get_str_array("tokenizer.ggml.merges"));
+        eprintln!(
+            "gpt-2 vocab ({} bytes) streamed in 1-byte chunks: {:?}",
+            gpt2.len(),
+            t.elapsed()
+        );
+        assert_eq!(
+            s.header.get_str_array("tokenizer.ggml.merges"),
+            h.get_str_array("tokenizer.ggml.merges")
+        );
     }
 }
 
@@ -367,7 +412,9 @@ fn streaming_equals_whole_buffer() {
 
 #[test]
 fn stream_reports_header_and_expected_size() {
-    let Some(bytes) = shared("stories260K.gguf") else { return };
+    let Some(bytes) = shared("stories260K.gguf") else {
+        return;
+    };
     let mut l = StreamLoader::new(LoadLimits::default());
     assert!(l.header().is_none() && l.expected_size().is_none());
     let mut pos = 0;
@@ -390,7 +437,10 @@ fn stream_reports_header_and_expected_size() {
 #[test]
 fn stream_limits() {
     let bytes = small_file();
-    let mut l = StreamLoader::new(LoadLimits { max_total_bytes: 100, max_header_bytes: 1000 });
+    let mut l = StreamLoader::new(LoadLimits {
+        max_total_bytes: 100,
+        max_header_bytes: 1000,
+    });
     let mut pos = 0;
     let err = loop {
         let r = match l.next_region(16) {
@@ -404,14 +454,17 @@ fn stream_limits() {
             break e;
         }
         if pos == bytes.len() {
-            break l.finish().err().expect("limit must be enforced");
+            break l.finish().expect_err("limit must be enforced");
         }
     };
     assert_eq!(err.kind, GgufErrorKind::InvalidValue, "{err}");
     assert!(err.to_string().contains("limit"), "{err}");
 
     // A header larger than max_header_bytes.
-    let mut l = StreamLoader::new(LoadLimits { max_total_bytes: 1 << 30, max_header_bytes: 100 });
+    let mut l = StreamLoader::new(LoadLimits {
+        max_total_bytes: 1 << 30,
+        max_header_bytes: 100,
+    });
     let mut pos = 0;
     let err = loop {
         let r = match l.next_region(16) {
@@ -445,7 +498,11 @@ fn truncated_at_every_offset() {
             assert_eq!(kind(lk), GgufErrorKind::Truncated, "cut {cut}");
         } else if cut >= header_len {
             assert!(hk.is_ok());
-            assert_eq!(kind(lk), GgufErrorKind::InvalidValue, "cut {cut}: data past end of file");
+            assert_eq!(
+                kind(lk),
+                GgufErrorKind::InvalidValue,
+                "cut {cut}: data past end of file"
+            );
         }
         assert_eq!(kind(sk), GgufErrorKind::Truncated, "cut {cut}");
     }
@@ -456,10 +513,16 @@ fn truncation_names_the_exact_field() {
     let b = Builder::new().info_raw("w", &[32, 4], DType::F32 as u32, 0).build();
     // magic+version+counts (24) + name (8+1) + n_dims (4) + dims[0] (8) → dims[1] starts at 45.
     let e = parse_header(&b[..47]).unwrap_err();
-    assert_eq!(e.to_string(), "GGUF: truncated while reading tensor_info[0].dims[1] at offset 45 (need 8 bytes, have 2)");
+    assert_eq!(
+        e.to_string(),
+        "GGUF: truncated while reading tensor_info[0].dims[1] at offset 45 (need 8 bytes, have 2)"
+    );
     let strs = Builder::new().kv_str("a", "x").kv_str("b", "hello").header_bytes();
     let e = parse_header(&strs[..strs.len() - 2]).unwrap_err();
-    assert_eq!((e.kind, e.field.as_str()), (GgufErrorKind::Truncated, "metadata[1] 'b'"));
+    assert_eq!(
+        (e.kind, e.field.as_str()),
+        (GgufErrorKind::Truncated, "metadata[1] 'b'")
+    );
 }
 
 #[test]
@@ -494,18 +557,35 @@ fn bad_value_types() {
     let mut arr = vec![];
     arr.extend_from_slice(&77u32.to_le_bytes());
     arr.extend_from_slice(&0u64.to_le_bytes());
-    assert_eq!(kind(parse_header(&Builder::new().kv_raw(b"a", type_id::ARRAY, &arr).build())), GgufErrorKind::InvalidValue);
-    assert_eq!(kind(parse_header(&Builder::new().kv_raw(b"b", type_id::BOOL, &[2]).build())), GgufErrorKind::InvalidValue);
+    assert_eq!(
+        kind(parse_header(&Builder::new().kv_raw(b"a", type_id::ARRAY, &arr).build())),
+        GgufErrorKind::InvalidValue
+    );
+    assert_eq!(
+        kind(parse_header(&Builder::new().kv_raw(b"b", type_id::BOOL, &[2]).build())),
+        GgufErrorKind::InvalidValue
+    );
 
     let e = parse_header(&Builder::new().kv_raw(b"k\xff", type_id::U8, &[1]).build()).unwrap_err();
-    assert_eq!((e.kind, e.field.as_str()), (GgufErrorKind::InvalidValue, "metadata[0].key"));
+    assert_eq!(
+        (e.kind, e.field.as_str()),
+        (GgufErrorKind::InvalidValue, "metadata[0].key")
+    );
     assert!(e.to_string().contains("UTF-8"));
     let mut bad = vec![];
     gguf_str(&mut bad, b"\xc3\x28");
-    assert_eq!(kind(parse_header(&Builder::new().kv_raw(b"s", type_id::STRING, &bad).build())), GgufErrorKind::InvalidValue);
+    assert_eq!(
+        kind(parse_header(
+            &Builder::new().kv_raw(b"s", type_id::STRING, &bad).build()
+        )),
+        GgufErrorKind::InvalidValue
+    );
 
     let dup = Builder::new().kv_u32("a", 1).kv_u32("a", 2).build();
-    assert!(parse_header(&dup).unwrap_err().to_string().contains("duplicate key 'a'"));
+    assert!(parse_header(&dup)
+        .unwrap_err()
+        .to_string()
+        .contains("duplicate key 'a'"));
 
     // Arrays nested 9 deep.
     let mut deep = vec![];
@@ -515,13 +595,23 @@ fn bad_value_types() {
     }
     deep.extend_from_slice(&type_id::U8.to_le_bytes());
     deep.extend_from_slice(&0u64.to_le_bytes());
-    assert_eq!(kind(parse_header(&Builder::new().kv_raw(b"d", type_id::ARRAY, &deep).build())), GgufErrorKind::InvalidValue);
+    assert_eq!(
+        kind(parse_header(
+            &Builder::new().kv_raw(b"d", type_id::ARRAY, &deep).build()
+        )),
+        GgufErrorKind::InvalidValue
+    );
 }
 
 #[test]
 fn absurd_counts_never_allocate() {
     // A huge array count with a few bytes behind it.
-    for (et, count) in [(type_id::STRING, u64::MAX / 2), (type_id::U8, 1u64 << 40), (type_id::F64, u64::MAX), (type_id::ARRAY, 1 << 50)] {
+    for (et, count) in [
+        (type_id::STRING, u64::MAX / 2),
+        (type_id::U8, 1u64 << 40),
+        (type_id::F64, u64::MAX),
+        (type_id::ARRAY, 1 << 50),
+    ] {
         let mut arr = vec![];
         arr.extend_from_slice(&et.to_le_bytes());
         arr.extend_from_slice(&count.to_le_bytes());
@@ -534,11 +624,17 @@ fn absurd_counts_never_allocate() {
     let mut arr = vec![];
     arr.extend_from_slice(&type_id::I32.to_le_bytes());
     arr.extend_from_slice(&150_000u64.to_le_bytes());
-    assert_eq!(kind(parse_header(&Builder::new().kv_raw(b"t", type_id::ARRAY, &arr).build())), GgufErrorKind::Truncated);
+    assert_eq!(
+        kind(parse_header(&Builder::new().kv_raw(b"t", type_id::ARRAY, &arr).build())),
+        GgufErrorKind::Truncated
+    );
     // Huge string length, huge kv and tensor counts.
     let mut s = vec![];
     s.extend_from_slice(&u64::MAX.to_le_bytes());
-    assert_eq!(kind(parse_header(&Builder::new().kv_raw(b"s", type_id::STRING, &s).build())), GgufErrorKind::InvalidValue);
+    assert_eq!(
+        kind(parse_header(&Builder::new().kv_raw(b"s", type_id::STRING, &s).build())),
+        GgufErrorKind::InvalidValue
+    );
     let mut b = Builder::new();
     b.n_kv = u64::MAX;
     assert_eq!(kind(parse_header(&b.build())), GgufErrorKind::InvalidValue);
@@ -552,17 +648,38 @@ fn bad_tensor_infos() {
     let f32_id = DType::F32 as u32;
     let e = parse_header(&Builder::new().info_raw("blk.0.attn_q.weight", &[32, 32], 20, 0).build()).unwrap_err();
     assert_eq!(e.kind, GgufErrorKind::UnsupportedType);
-    assert!(e.message.contains("blk.0.attn_q.weight") && e.message.contains("IQ4_NL") && e.message.contains("20"), "{e}");
+    assert!(
+        e.message.contains("blk.0.attn_q.weight") && e.message.contains("IQ4_NL") && e.message.contains("20"),
+        "{e}"
+    );
     let e = parse_header(&Builder::new().info_raw("t", &[32], 999, 0).build()).unwrap_err();
     assert_eq!(e.kind, GgufErrorKind::UnsupportedType);
 
     let e = parse_header(&Builder::new().info_raw("t", &[1, 1, 1, 1, 1], f32_id, 0).build()).unwrap_err();
-    assert_eq!((e.kind, e.field.as_str()), (GgufErrorKind::InvalidValue, "tensor_info[0].n_dims"));
+    assert_eq!(
+        (e.kind, e.field.as_str()),
+        (GgufErrorKind::InvalidValue, "tensor_info[0].n_dims")
+    );
     // Absurd dims: element count overflow, and a dim above i64::MAX.
-    assert_eq!(kind(parse_header(&Builder::new().info_raw("t", &[1 << 32, 1 << 32], f32_id, 0).build())), GgufErrorKind::InvalidValue);
-    assert_eq!(kind(parse_header(&Builder::new().info_raw("t", &[u64::MAX], f32_id, 0).build())), GgufErrorKind::InvalidValue);
+    assert_eq!(
+        kind(parse_header(
+            &Builder::new().info_raw("t", &[1 << 32, 1 << 32], f32_id, 0).build()
+        )),
+        GgufErrorKind::InvalidValue
+    );
+    assert_eq!(
+        kind(parse_header(
+            &Builder::new().info_raw("t", &[u64::MAX], f32_id, 0).build()
+        )),
+        GgufErrorKind::InvalidValue
+    );
     // Byte size overflow with a plausible element count.
-    assert_eq!(kind(parse_header(&Builder::new().info_raw("t", &[1 << 62], f32_id, 0).build())), GgufErrorKind::InvalidValue);
+    assert_eq!(
+        kind(parse_header(
+            &Builder::new().info_raw("t", &[1 << 62], f32_id, 0).build()
+        )),
+        GgufErrorKind::InvalidValue
+    );
     // Absurd but representable dims: data past the end of the file.
     let b = Builder::new().info_raw("t", &[1 << 20, 1 << 20], f32_id, 0).build();
     assert!(parse_header(&b).is_ok());
@@ -570,32 +687,61 @@ fn bad_tensor_infos() {
     assert_eq!(e.kind, GgufErrorKind::InvalidValue);
     assert!(e.to_string().contains("past the end"), "{e}");
     // Row length not a whole number of blocks.
-    assert_eq!(kind(parse_header(&Builder::new().info_raw("t", &[33, 2], DType::Q4_0 as u32, 0).build())), GgufErrorKind::InvalidValue);
+    assert_eq!(
+        kind(parse_header(
+            &Builder::new().info_raw("t", &[33, 2], DType::Q4_0 as u32, 0).build()
+        )),
+        GgufErrorKind::InvalidValue
+    );
     // Misaligned offset.
     let e = parse_header(&Builder::new().info_raw("t", &[8], f32_id, 4).build()).unwrap_err();
-    assert_eq!((e.kind, e.field.as_str()), (GgufErrorKind::InvalidValue, "tensor_info[0].offset"));
+    assert_eq!(
+        (e.kind, e.field.as_str()),
+        (GgufErrorKind::InvalidValue, "tensor_info[0].offset")
+    );
     // Duplicate and overlapping tensors.
-    let b = Builder::new().info_raw("a", &[8], f32_id, 0).info_raw("a", &[8], f32_id, 32).build();
-    assert!(parse_header(&b).unwrap_err().message.contains("duplicate tensor name 'a'"));
-    let b = Builder::new().info_raw("a", &[16], f32_id, 0).info_raw("b", &[8], f32_id, 32).build();
+    let b = Builder::new()
+        .info_raw("a", &[8], f32_id, 0)
+        .info_raw("a", &[8], f32_id, 32)
+        .build();
+    assert!(parse_header(&b)
+        .unwrap_err()
+        .message
+        .contains("duplicate tensor name 'a'"));
+    let b = Builder::new()
+        .info_raw("a", &[16], f32_id, 0)
+        .info_raw("b", &[8], f32_id, 32)
+        .build();
     assert!(parse_header(&b).unwrap_err().message.contains("overlaps"));
     // Bad alignment values.
     for bad in [0u32, 3, 48] {
-        assert_eq!(kind(parse_header(&Builder::new().kv_u32("general.alignment", bad).build())), GgufErrorKind::InvalidValue);
+        assert_eq!(
+            kind(parse_header(&Builder::new().kv_u32("general.alignment", bad).build())),
+            GgufErrorKind::InvalidValue
+        );
     }
-    assert_eq!(kind(parse_header(&Builder::new().kv_str("general.alignment", "32").build())), GgufErrorKind::InvalidValue);
+    assert_eq!(
+        kind(parse_header(&Builder::new().kv_str("general.alignment", "32").build())),
+        GgufErrorKind::InvalidValue
+    );
 }
 
 #[test]
 fn custom_alignment_is_honoured() {
     let mut b = Builder::new().kv_u32("general.alignment", 64);
     b.alignment = 64;
-    let bytes = b.tensor_f32("a", &[3], &[1., 2., 3.]).tensor_f32("b", &[2], &[4., 5.]).build();
+    let bytes = b
+        .tensor_f32("a", &[3], &[1., 2., 3.])
+        .tensor_f32("b", &[2], &[4., 5.])
+        .build();
     let h = parse_header(&bytes).unwrap();
     assert_eq!((h.alignment, h.data_offset % 64), (64, 0));
     assert_eq!(h.tensor_info("b").unwrap().offset, 64);
     let g = stream_load(&bytes, |_| 3).unwrap();
-    assert_eq!(g.tensor("b").unwrap().1, &[4f32.to_le_bytes(), 5f32.to_le_bytes()].concat()[..]);
+    assert_eq!(
+        g.tensor("b").unwrap().1,
+        &[4f32.to_le_bytes(), 5f32.to_le_bytes()].concat()[..]
+    );
 }
 
 #[test]

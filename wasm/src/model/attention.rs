@@ -11,6 +11,14 @@ pub struct AttentionSite {
     pub n_pos: usize,
 }
 
+/// Head layout of the attention: `n_heads` query heads sharing `n_kv_heads` key/value heads, `head_dim` wide.
+#[derive(Clone, Copy)]
+pub struct Heads {
+    pub n_heads: usize,
+    pub n_kv_heads: usize,
+    pub head_dim: usize,
+}
+
 /// `out[h] = Σ_p softmax_p(q[h] · K[g][p] / sqrt(head_dim)) · V[g][p]` for every query head `h`, with
 /// `g = h / (n_heads / n_kv_heads)` (consecutive query heads share one KV head).
 /// `q` and `out` are `n_heads × head_dim`; `scores` holds at least `n_pos` floats. Allocates nothing.
@@ -18,13 +26,12 @@ pub fn attend(
     path: KernelPath,
     kv: &KvCache,
     site: &AttentionSite,
+    heads: Heads,
     q: &[f32],
-    n_heads: usize,
-    n_kv_heads: usize,
-    head_dim: usize,
     scores: &mut [f32],
     out: &mut [f32],
 ) {
+    let Heads { n_heads, n_kv_heads, head_dim } = heads;
     let group = n_heads / n_kv_heads;
     let scale = 1.0 / (head_dim as f32).sqrt();
     let n = site.n_pos;

@@ -4,7 +4,7 @@
 //! tokens at once (`kernels::matmul_with(.., n_tokens, ..)`), so prefill reads each weight tile once per chunk
 //! rather than once per token. Attention stays per token (each sees a different causal prefix).
 
-use super::attention::{attend, AttentionSite};
+use super::attention::{attend, AttentionSite, Heads};
 use super::error::ModelError;
 use super::ops::{add_bias_rows, add_in_place, rmsnorm, silu_mul};
 use super::Model;
@@ -53,7 +53,10 @@ impl Model {
             )));
         }
         let n_logit_rows = if all_logits { tokens.len() } else { 1 };
-        self.scratch.reserve_logits(n_logit_rows * vocab)?;
+        let n_logits = n_logit_rows.checked_mul(vocab).ok_or_else(|| {
+            ModelError::out_of_memory(format!("{n_logit_rows} rows of {vocab} logits overflow the address space"))
+        })?;
+        self.scratch.reserve_logits(n_logits)?;
         self.kv.truncate(seq, start_pos)?;
 
         let n = tokens.len();
@@ -72,7 +75,7 @@ impl Model {
             self.kv.set_len(seq, start_pos + first + len);
             first += len;
         }
-        self.logits_len = n_logit_rows * vocab;
+        self.logits_len = n_logits;
         Ok(&self.scratch.logits[..self.logits_len])
     }
 
@@ -84,6 +87,7 @@ impl Model {
         let n = tokens.len();
         let (dim, q_dim, kv_dim, ffn, hd) = (cfg.dim, cfg.q_dim(), cfg.kv_dim(), cfg.ffn_dim, cfg.head_dim);
         let half = rope.n_pairs();
+        let heads = Heads { n_heads: cfg.n_heads, n_kv_heads: cfg.n_kv_heads, head_dim: hd };
 
         let embd = w.token_embd.view(arena);
         for (t, &id) in tokens.iter().enumerate() {
@@ -117,17 +121,8 @@ impl Model {
             }
             for t in 0..n {
                 let site = AttentionSite { layer: l, seq, n_pos: pos0 + t + 1 };
-                attend(
-                    path,
-                    kv,
-                    &site,
-                    &s.q[t * q_dim..(t + 1) * q_dim],
-                    cfg.n_heads,
-                    cfg.n_kv_heads,
-                    hd,
-                    &mut s.scores,
-                    &mut s.att[t * q_dim..(t + 1) * q_dim],
-                );
+                let q = &s.q[t * q_dim..(t + 1) * q_dim];
+                attend(path, kv, &site, heads, q, &mut s.scores, &mut s.att[t * q_dim..(t + 1) * q_dim]);
             }
             matmul_with(path, &lw.wo.view(arena), &s.att[..n * q_dim], n, &mut s.proj[..n * dim], &mut s.matmul);
             add_in_place(&mut s.x[..n * dim], &s.proj[..n * dim]);

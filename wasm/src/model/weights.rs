@@ -129,7 +129,9 @@ impl Binder<'_> {
                 info.dtype.block_len()
             ))
         })?;
-        let len = row_bytes * rows;
+        let len = row_bytes.checked_mul(rows).ok_or_else(|| {
+            ModelError::format(format!("tensor {name}: {rows} rows of {row_bytes} bytes overflow the address space"))
+        })?;
         if bytes.len() != len {
             return Err(ModelError::format(format!(
                 "tensor {name} holds {} bytes, expected {len} for {rows} rows of {cols} {}",
@@ -159,11 +161,10 @@ impl Binder<'_> {
                 )))
             }
         };
-        if bytes.len() != len * elem {
+        if bytes.len() / elem != len || bytes.len() % elem != 0 {
             return Err(ModelError::format(format!(
-                "tensor {name} holds {} bytes, expected {}",
-                bytes.len(),
-                len * elem
+                "tensor {name} holds {} bytes, expected {len} × {elem}",
+                bytes.len()
             )));
         }
         Ok(match info.dtype {

@@ -1,0 +1,93 @@
+/** The isolate's generation queue (MAX_QUEUE=2 in the test config) and client aborts mid-stream. */
+import { beforeAll, describe, expect, it } from "vitest";
+import { health, post, type OpenAIError } from "./helpers.js";
+import { seedModels } from "./helpers.js";
+
+beforeAll(seedModels);
+
+const longStream = (signal?: AbortSignal) =>
+  post("/v1/completions", { model: "stories", prompt: "Once upon a time", max_tokens: 400, temperature: 0, stream: true }, signal ? { signal } : {});
+
+async function until(cond: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe("per-isolate generation queue", () => {
+  it("queues up to MAX_QUEUE requests behind the running one and refuses the rest with 429 + Retry-After", async () => {
+    // Holds the slot: a stream we do not read far (the SSE body only generates as the client reads).
+    const holder = await longStream();
+    expect(holder.status).toBe(200);
+    const reader = holder.body!.getReader();
+    await reader.read();
+    expect((await health()).queue.running).toBe(1);
+
+    const waiting = [
+      post("/v1/completions", { model: "stories", prompt: "One day", max_tokens: 3, temperature: 0 }),
+      post("/v1/completions", { model: "stories", prompt: "One day", max_tokens: 3, temperature: 0 }),
+    ];
+    await until(async () => (await health()).queue.waiting === 2, "two waiting requests");
+
+    const refused = await post("/v1/completions", { model: "stories", prompt: "One day", max_tokens: 3 });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    const body = (await refused.json()) as OpenAIError;
+    expect(body.error.type).toBe("rate_limit_error");
+    expect(body.error.code).toBe("queue_full");
+
+    // Releasing the slot lets the queued requests through, in order.
+    await reader.cancel();
+    for (const res of await Promise.all(waiting)) {
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens).toBe(3);
+    }
+    const h = await health();
+    expect(h.queue).toMatchObject({ running: 0, waiting: 0, max: 2 });
+  });
+
+  it("drops a queued request whose client goes away", async () => {
+    const holder = await longStream();
+    const reader = holder.body!.getReader();
+    await reader.read();
+    const gone = new AbortController();
+    const queued = post("/v1/completions", { model: "stories", prompt: "One day", max_tokens: 3 }, { signal: gone.signal });
+    await until(async () => (await health()).queue.waiting === 1, "one waiting request");
+    gone.abort();
+    await queued.catch(() => undefined);
+    await until(async () => (await health()).queue.waiting === 0, "the aborted request to leave the queue");
+    await reader.cancel();
+  });
+});
+
+describe("client abort mid-stream", () => {
+  it("stops generation when the client cancels the SSE body", async () => {
+    const before = await health();
+    const res = await longStream();
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    while (!text.includes('"text"')) text += decoder.decode((await reader.read()).value);
+    await reader.cancel();
+    await until(async () => (await health()).generations.aborted === before.generations.aborted + 1, "the generation to be counted as aborted");
+    const after = await health();
+    expect(after.queue.running).toBe(0);
+    expect(after.generations.completed).toBe(before.generations.completed);
+  });
+
+  it("stops generation when the client aborts the request", async () => {
+    const before = await health();
+    const ac = new AbortController();
+    const res = await longStream(ac.signal);
+    const reader = res.body!.getReader();
+    await reader.read();
+    ac.abort();
+    await reader.read().catch(() => undefined);
+    await until(async () => (await health()).generations.aborted === before.generations.aborted + 1, "the generation to be counted as aborted");
+    expect((await health()).queue.running).toBe(0);
+  });
+});

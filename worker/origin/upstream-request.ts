@@ -1,0 +1,60 @@
+/**
+ * The request the origin receives: the validated request written back as OpenAI JSON, with `model` replaced by the
+ * origin's name for it. Rebuilding (instead of forwarding the client's bytes) means the origin only ever sees fields
+ * our validator accepted — the same contract as the edge — and nothing the client smuggled in.
+ */
+import type { CompletionRequest } from "../openai/request.js";
+import type { OriginConfig } from "./config.js";
+
+export type OriginRoute = "/v1/chat/completions" | "/v1/completions";
+
+export function routeFor(req: CompletionRequest): OriginRoute {
+  return req.kind === "chat" ? "/v1/chat/completions" : "/v1/completions";
+}
+
+export function upstreamBody(req: CompletionRequest, upstreamModel: string): Record<string, unknown> {
+  const body: Record<string, unknown> = { model: upstreamModel };
+  if (req.kind === "chat") body.messages = req.messages;
+  else body.prompt = req.prompt;
+  if (req.maxTokens !== undefined) body.max_tokens = req.maxTokens;
+
+  const s = req.sampling;
+  const put = (field: string, value: unknown) => {
+    if (value !== undefined) body[field] = value;
+  };
+  put("temperature", s.temperature);
+  put("top_p", s.topP);
+  put("top_k", s.topK);
+  put("min_p", s.minP);
+  put("presence_penalty", s.presencePenalty);
+  put("frequency_penalty", s.frequencyPenalty);
+  put("repetition_penalty", s.repetitionPenalty);
+  put("seed", s.seed);
+  put("logit_bias", s.logitBias);
+  put("stop", req.stop);
+  put("user", req.user);
+
+  if (req.logprobs !== undefined) {
+    // Chat: a flag plus a count; text completions: the count itself (OpenAI's two shapes).
+    if (req.kind === "chat") {
+      body.logprobs = true;
+      body.top_logprobs = req.logprobs;
+    } else {
+      body.logprobs = req.logprobs;
+    }
+  }
+  body.stream = req.stream;
+  if (req.stream && req.includeUsage) body.stream_options = { include_usage: true };
+  return body;
+}
+
+/** Headers sent upstream: built from scratch so no client header (its Authorization above all) can leak through. */
+export function upstreamHeaders(config: OriginConfig, stream: boolean, requestId: string): Headers {
+  const h = new Headers({
+    "content-type": "application/json",
+    accept: stream ? "text/event-stream" : "application/json",
+    "x-request-id": requestId,
+  });
+  if (config.apiKey !== undefined) h.set("authorization", `Bearer ${config.apiKey}`);
+  return h;
+}

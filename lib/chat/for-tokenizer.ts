@@ -15,11 +15,16 @@ export function chatTemplateFor(tokenizer: Tokenizer): ChatTemplate {
 export function renderChatPrompt(
   tokenizer: Tokenizer,
   messages: readonly ChatMessageInput[],
-  opts: Omit<RenderChatOptions, "bosToken" | "eosToken"> = {},
+  opts: Omit<RenderChatOptions, "bosToken" | "eosToken"> & {
+    /** Jinja source to use instead of the tokenizer's own template (undefined = the tokenizer's, then ChatML). */
+    template?: string | undefined;
+  } = {},
 ): { text: string; ids: number[] } {
   const bosToken = tokenizer.bosId !== undefined ? tokenizer.tokenToPiece(tokenizer.bosId) : "";
   const eosToken = tokenizer.eosId !== undefined ? tokenizer.tokenToPiece(tokenizer.eosId) : "";
-  const text = chatTemplateFor(tokenizer).render(messages, { ...opts, bosToken, eosToken });
+  const { template, ...renderOpts } = opts;
+  const chat = template !== undefined ? new ChatTemplate(template) : chatTemplateFor(tokenizer);
+  const text = chat.render(messages, { ...renderOpts, bosToken, eosToken });
   const templateHasBos = bosToken !== "" && text.startsWith(bosToken);
   const ids = tokenizer.encode(text, { addBos: tokenizer.addBosByDefault && !templateHasBos, parseSpecial: true });
   return { text, ids };

@@ -29,6 +29,9 @@ export function engineError(e: unknown): EllmError {
       return new UnsupportedModelError(detail, { cause: e });
     case "model_format":
       return new ModelFormatError(detail, { cause: e });
+    case "out_of_memory":
+      // WASM memory could not grow: the model, context or batch is too large for this runtime's budget.
+      return new EngineFailureError(`out of memory: ${detail}`, { cause: e });
     default:
       // The GGUF reader reports "GGUF: …" for malformed files.
       if (message.startsWith("GGUF")) return new ModelFormatError(message, { cause: e });

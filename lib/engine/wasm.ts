@@ -26,3 +26,40 @@ export function engineMemory(): WebAssembly.Memory {
 export function isEngineInitialised(): boolean {
   return memory !== undefined;
 }
+
+/**
+ * A 100-byte module whose function returns lane 0 of i32x4.relaxed_dot_i8x16_i7x16_add_s(splat(-3), splat(5), 0)
+ * — exactly −60 on a correct engine (the 7-bit operand is non-negative, so the result is not
+ * implementation-defined). Node 20's experimental relaxed SIMD (--experimental-wasm-relaxed-simd) compiles this
+ * op wrongly in its baseline tier (treats the signed operand as unsigned: 5060), so validation alone is not enough.
+ */
+const RELAXED_PROBE = (() => {
+  const v128Const = (byte: number) => [0xfd, 0x0c, ...new Array<number>(16).fill(byte)];
+  const body = [0x00, ...v128Const(0xfd), ...v128Const(0x05), ...v128Const(0x00), 0xfd, 0x93, 0x02, 0xfd, 0x1b, 0x00, 0x0b];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+    0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f, // type: () -> i32
+    0x03, 0x02, 0x01, 0x00, // one function of type 0
+    0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00, // export "f"
+    0x0a, body.length + 2, 0x01, body.length, ...body, // code
+  ]);
+})();
+
+/** Whether this runtime accepts relaxed SIMD (validation only: allowed where compiling bytes is not, e.g. Workers). */
+export function relaxedSimdSupported(): boolean {
+  return WebAssembly.validate(RELAXED_PROBE);
+}
+
+/**
+ * Whether relaxed SIMD is supported *and* gives the exact 8-bit dot product the engine relies on (compiles and runs
+ * the probe: use where runtime compilation is allowed, i.e. Node and browsers, not Workers).
+ */
+export function relaxedSimdExact(): boolean {
+  if (!relaxedSimdSupported()) return false;
+  try {
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(RELAXED_PROBE));
+    return (instance.exports.f as () => number)() === -60;
+  } catch {
+    return false;
+  }
+}

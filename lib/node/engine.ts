@@ -1,6 +1,6 @@
 /** Node-only: compile the engine's .wasm from disk and instantiate it. */
 import { readFile } from "node:fs/promises";
-import { initEngine, isEngineInitialised, type EngineBindings } from "../engine/wasm.js";
+import { initEngine, isEngineInitialised, relaxedSimdExact, type EngineBindings } from "../engine/wasm.js";
 import * as bindings from "../../wasm/pkg/ellm_engine.js";
 
 /** Path of the SIMD128 engine binary shipped next to the glue code. */
@@ -35,12 +35,15 @@ async function pickBinary(build: EngineBuild): Promise<{ build: "simd" | "relaxe
   if (override) return { build: override.includes("relaxed") ? "relaxed" : "simd", bytes: await readFile(override) };
   if (build !== "simd") {
     const relaxed = await readOptional(ENGINE_RELAXED_WASM_URL);
-    if (relaxed && WebAssembly.validate(relaxed)) return { build: "relaxed", bytes: relaxed };
+    const usable = relaxedSimdExact();
+    if (relaxed && usable && WebAssembly.validate(relaxed)) return { build: "relaxed", bytes: relaxed };
     if (build === "relaxed") {
       throw new Error(
-        relaxed
-          ? "this runtime does not support wasm relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd)"
-          : `relaxed-SIMD engine binary missing: ${ENGINE_RELAXED_WASM_URL.pathname} (run scripts/build-wasm)`,
+        !relaxed
+          ? `relaxed-SIMD engine binary missing: ${ENGINE_RELAXED_WASM_URL.pathname} (run scripts/build-wasm)`
+          : WebAssembly.validate(relaxed)
+            ? "this runtime's relaxed SIMD gives wrong 8-bit dot products (Node 20's experimental support); use Node ≥ 22"
+            : "this runtime does not support wasm relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd, and is wrong with it)",
       );
     }
   }

@@ -1,3 +1,5 @@
+import { utf8Encode } from "./utf8.js";
+
 /**
  * GPT-2's byte-level alphabet: every byte maps to a printable code point so that BPE pieces are plain strings
  * (space → `Ġ`, newline → `Ċ`). Printable Latin-1 bytes map to themselves; the rest are shifted to U+0100 and up.
@@ -17,7 +19,18 @@ export const BYTE_TO_CHAR: readonly string[] = buildByteToChar();
 
 export const CHAR_TO_BYTE: ReadonlyMap<string, number> = new Map(BYTE_TO_CHAR.map((c, b) => [c, b]));
 
-/** UTF-8 bytes of `text` written in the byte-level alphabet. */
+/** `text`'s UTF-8 bytes written in the byte-level alphabet; ASCII (most words) skips the UTF-8 encoder. */
+export function textToByteLevel(text: string): string {
+  let out = "";
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return bytesToByteLevel(utf8Encode(text));
+    out += BYTE_TO_CHAR[c];
+  }
+  return out;
+}
+
+/** Bytes written in the byte-level alphabet. */
 export function bytesToByteLevel(bytes: Uint8Array): string {
   let out = "";
   for (let i = 0; i < bytes.length; i++) out += BYTE_TO_CHAR[bytes[i]!];

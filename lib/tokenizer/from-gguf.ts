@@ -4,12 +4,11 @@
  * pre-tokenizer named by `tokenizer.ggml.pre`.
  */
 import { ModelFormatError, UnsupportedModelError } from "../errors.js";
-import { bytesToByteLevel } from "./byte-level.js";
+import { textToByteLevel } from "./byte-level.js";
 import { ggufPreTokenizer, runSteps } from "./pretokenizer.js";
 import { canCutBeforeSpaces, sentencePieceWords } from "./sentencepiece-words.js";
 import { TextTokenizer } from "./text-tokenizer.js";
 import { TokenType } from "./types.js";
-import { utf8Encode } from "./utf8.js";
 import { findByteTokens, WordEncoder } from "./word-encoder.js";
 
 export type GgufMetadata = Readonly<Record<string, unknown>>;
@@ -122,7 +121,7 @@ export function tokenizerFromGguf(meta: GgufMetadata): TextTokenizer {
     // llama.cpp's llama3 path (and HF's tokenizer.json for it) take a whole in-vocabulary word as one token.
     ignoreMerges: pre === "llama3" || pre === "llama-bpe" || pre === "llama-v3",
     unkId: ids.unkId,
-    spell: (w) => bytesToByteLevel(utf8Encode(w)),
+    spell: textToByteLevel,
   });
   return new TextTokenizer({
     pieces,

@@ -5,13 +5,12 @@
  * SentencePiece-style (Replace ▁, ByteFallback, Fuse, Strip, Metaspace) decoders; added tokens. Anything else raises
  * UnsupportedModelError naming the component.
  */
-import { InvalidArgumentError, ModelFormatError, UnsupportedModelError } from "../errors.js";
-import { bytesToByteLevel } from "./byte-level.js";
+import { ModelFormatError, UnsupportedModelError } from "../errors.js";
+import { textToByteLevel } from "./byte-level.js";
 import { compilePattern, digitsStep, GPT2_PATTERN, runSteps, splitStep, type PreTokenizeStep, type SplitBehavior } from "./pretokenizer.js";
 import type { AddedToken } from "./special-tokens.js";
 import { TextTokenizer } from "./text-tokenizer.js";
 import { TokenType } from "./types.js";
-import { utf8Encode } from "./utf8.js";
 import { findByteTokens, WordEncoder } from "./word-encoder.js";
 
 type Json = Record<string, unknown>;
@@ -197,7 +196,7 @@ export function tokenizerFromHfJson(tokenizerJson: unknown, configJson?: unknown
     ignoreMerges: model.ignore_merges === true,
     byteTokenIds: model.byte_fallback === true ? findByteTokens(vocab) : undefined,
     unkId,
-    spell: byteLevel ? (w) => bytesToByteLevel(utf8Encode(w)) : undefined,
+    spell: byteLevel ? textToByteLevel : undefined,
   });
 
   const meta = plan.metaspace;
@@ -219,7 +218,7 @@ export function tokenizerFromHfJson(tokenizerJson: unknown, configJson?: unknown
     const text = tokenText(name);
     if (text === undefined) return undefined;
     const id = vocab.get(text);
-    if (id === undefined) throw new InvalidArgumentError(`tokenizer_config.json ${key} "${text}" is not in the vocabulary`, key);
+    if (id === undefined) throw new ModelFormatError(`tokenizer_config.json ${key} "${text}" is not in the vocabulary`);
     return id;
   };
   const bosId = idOf(config.bos_token, "bos_token");

@@ -3,7 +3,7 @@
  * they build its parts: the vocabulary, the word encoder (merge ranking), how a text fragment becomes words, and the
  * added tokens to match.
  */
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError, ModelFormatError } from "../errors.js";
 import { byteLevelToBytes } from "./byte-level.js";
 import { SpecialTokenMatcher, type AddedToken } from "./special-tokens.js";
 import {
@@ -90,7 +90,7 @@ export class TextTokenizer implements Tokenizer {
     const check = (id: number | undefined, name: string): number | undefined => {
       if (id === undefined) return undefined;
       if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
-        throw new InvalidArgumentError(`${name} token id ${id} is outside the vocabulary (size ${this.vocabSize})`, name);
+        throw new ModelFormatError(`${name} token id ${id} is outside the vocabulary (size ${this.vocabSize})`);
       }
       return id;
     };

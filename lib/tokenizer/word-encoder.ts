@@ -5,7 +5,7 @@
  * `<0xNN>` byte tokens when the model has them, else to the unknown token.
  */
 import { InvalidArgumentError, ModelFormatError } from "../errors.js";
-import { bpeMerge, type MergeCandidate, type PairLookup } from "./bpe-merge.js";
+import { BpeMerger, PairTable, type PairLookup } from "./bpe-merge.js";
 import { utf8Encode } from "./utf8.js";
 
 export type MergeRanking =
@@ -28,12 +28,13 @@ export interface WordEncoderOptions {
 }
 
 const CACHE_LIMIT = 50_000;
+const HAS_SURROGATE = /[\uD800-\uDFFF]/;
 /** Longer words (a whole SentencePiece fragment, a run of 4 KB of spaces) are not worth keeping. */
 const CACHE_MAX_WORD = 128;
 
 export class WordEncoder {
   private readonly vocab: ReadonlyMap<string, number>;
-  private readonly lookup: PairLookup;
+  private readonly merger: BpeMerger;
   private readonly ignoreMerges: boolean;
   private readonly byteTokenIds: Int32Array | undefined;
   private readonly unkId: number | undefined;
@@ -46,7 +47,7 @@ export class WordEncoder {
     this.byteTokenIds = opts.byteTokenIds;
     this.unkId = opts.unkId;
     this.spell = opts.spell;
-    this.lookup = opts.ranking.kind === "merges" ? mergesLookup(opts.vocab, opts.ranking.merges) : scoresLookup(opts.vocab, opts.ranking);
+    this.merger = new BpeMerger(opts.ranking.kind === "merges" ? mergesLookup(opts.vocab, opts.ranking.merges) : scoresLookup(opts.vocab, opts.ranking));
   }
 
   /** Appends the ids of `word` (a raw pre-token; see `spell`) to `out`. */
@@ -72,14 +73,15 @@ export class WordEncoder {
       const whole = this.vocab.get(word);
       if (whole !== undefined) return [whole];
     }
-    const texts = Array.from(word); // code points, not UTF-16 units
+    // Symbols are code points, not UTF-16 units (split("") is the fast path when there is no surrogate pair).
+    const texts = HAS_SURROGATE.test(word) ? Array.from(word) : word.split("");
     const ids = texts.map((t) => this.vocab.get(t) ?? -1);
-    const merged = bpeMerge(texts, ids, this.lookup);
+    const n = this.merger.merge(texts, ids);
     const out: number[] = [];
-    for (let i = 0; i < merged.ids.length; i++) {
-      const id = merged.ids[i]!;
+    for (let i = 0; i < n; i++) {
+      const id = ids[i]!;
       if (id >= 0) out.push(id);
-      else this.fallback(merged.texts[i]!, out);
+      else this.fallback(texts[i]!, out);
     }
     return out;
   }
@@ -101,8 +103,8 @@ export class WordEncoder {
 }
 
 function mergesLookup(vocab: ReadonlyMap<string, number>, merges: ReadonlyArray<readonly [string, string]>): PairLookup {
-  const stride = vocab.size + 1;
-  const byPair = new Map<number, MergeCandidate>();
+  const rankOf = new PairTable(merges.length);
+  const result = new Int32Array(merges.length);
   merges.forEach(([a, b], rank) => {
     const l = vocab.get(a);
     const r = vocab.get(b);
@@ -110,17 +112,26 @@ function mergesLookup(vocab: ReadonlyMap<string, number>, merges: ReadonlyArray<
     if (l === undefined || r === undefined || id === undefined) {
       throw new ModelFormatError(`merge #${rank} "${a} ${b}" refers to a piece missing from the vocabulary`);
     }
-    const key = l * stride + r;
-    if (!byPair.has(key)) byPair.set(key, { rank, id }); // first occurrence wins, like HF
+    rankOf.insert(l, r, rank); // first occurrence wins, like HF
+    result[rank] = id;
   });
-  return (l, r) => (l < 0 || r < 0 ? undefined : byPair.get(l * stride + r));
+  return (l, r, _a, _b, out) => {
+    if (l < 0 || r < 0) return false;
+    const rank = rankOf.get(l, r);
+    if (rank < 0) return false;
+    out.rank = rank;
+    out.id = result[rank]!;
+    return true;
+  };
 }
 
 function scoresLookup(vocab: ReadonlyMap<string, number>, ranking: Extract<MergeRanking, { kind: "scores" }>): PairLookup {
-  return (_l, _r, a, b) => {
+  return (_l, _r, a, b, out) => {
     const id = vocab.get(a + b);
-    if (id === undefined || !ranking.mergeable(id)) return undefined;
-    return { rank: -ranking.scores[id]!, id };
+    if (id === undefined || !ranking.mergeable(id)) return false;
+    out.rank = -ranking.scores[id]!;
+    out.id = id;
+    return true;
   };
 }
 

@@ -184,3 +184,37 @@ describe("kernels: attention vector primitives, SIMD vs scalar", () => {
     expect(scalar[19]).toBe(0x3c02); // 1 + 3·2^-11: tie → even
   });
 });
+
+describe("kernels: activation quantization (Q8_0) on the SIMD path", () => {
+  it("gives exactly the scalar path's bytes, including ties, NaN, ±inf, zeros and subnormals", () => {
+    const next = rng(0xacc);
+    const cases: Float32Array[] = [];
+    // Random blocks with values at exact .5 steps of the scale (ties round away from zero).
+    for (let b = 0; b < 40; b++) {
+      const v = randomVector(next, 32, 10 ** Math.floor(next() * 6 - 3));
+      if (b % 4 === 0) {
+        v[0] = 127; // d = 1, so k + 0.5 are ties
+        for (let i = 1; i < 32; i++) v[i] = Math.round(next() * 100) + 0.5 * Math.sign(next());
+      }
+      cases.push(v);
+    }
+    cases.push(new Float32Array(32)); // all zero: d = 0
+    const odd = randomVector(next, 32);
+    odd[3] = NaN;
+    odd[9] = -0;
+    cases.push(odd);
+    const inf = randomVector(next, 32);
+    inf[5] = -Infinity;
+    cases.push(inf);
+    cases.push(Float32Array.from({ length: 32 }, (_, i) => (i - 16) * 1e-40)); // subnormals
+    const all = new Float32Array(cases.length * 32);
+    cases.forEach((c, i) => all.set(c, i * 32));
+    const scalar = engine.quantizeQ8_0Check("scalar", all);
+    const simd = engine.quantizeQ8_0Check("simd", all);
+    expect(Array.from(scalar)).toEqual(Array.from(engine.quantize("Q8_0", all)));
+    for (let b = 0; b < cases.length; b++) {
+      expect(Array.from(simd.subarray(b * 34, b * 34 + 34)), `block ${b}`).toEqual(Array.from(scalar.subarray(b * 34, b * 34 + 34)));
+    }
+    expect(() => engine.quantizeQ8_0Check("simd", new Float32Array(31))).toThrow(/31 is not a multiple of 32/);
+  });
+});

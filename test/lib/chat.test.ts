@@ -57,6 +57,16 @@ describe("real chat templates", () => {
   });
 });
 
+describe("template override", () => {
+  it("renderChatPrompt uses a caller's template instead of the model's", () => {
+    const tok = tokenizerFromSentencePieceModel(new Uint8Array(readFileSync(new URL("llama2-tokenizer.model", MODELS))));
+    const { text } = renderChatPrompt(tok, [{ role: "user", content: "Hi" }], {
+      template: "{% for m in messages %}[{{ m.role }}] {{ m.content }}{% endfor %}{% if add_generation_prompt %}[assistant]{% endif %}",
+    });
+    expect(text).toBe("[user] Hi[assistant]");
+  });
+});
+
 describe("ChatML fallback", () => {
   it("is used when the model has no template (Llama 2 .model)", () => {
     const tok = tokenizerFromSentencePieceModel(new Uint8Array(readFileSync(new URL("llama2-tokenizer.model", MODELS))));

@@ -1,7 +1,8 @@
 /** The isolate's generation queue (MAX_QUEUE=2 in the test config) and client aborts mid-stream. */
 import { beforeAll, describe, expect, it } from "vitest";
-import { health, post, type OpenAIError } from "./helpers.js";
-import { seedModels } from "./helpers.js";
+import { env } from "cloudflare:test";
+import worker from "../../worker/index.js";
+import { BASE, KEY, health, post, seedModels, type OpenAIError } from "./helpers.js";
 
 beforeAll(seedModels);
 
@@ -20,7 +21,8 @@ async function until(cond: () => Promise<boolean>, what: string, ms = 10_000): P
 describe("per-isolate generation queue", () => {
   it("queues up to MAX_QUEUE requests behind the running one and refuses the rest with 429 + Retry-After", async () => {
     // Holds the slot: a stream we do not read far (the SSE body only generates as the client reads).
-    const holder = await longStream();
+    const holderGone = new AbortController();
+    const holder = await longStream(holderGone.signal);
     expect(holder.status).toBe(200);
     const reader = holder.body!.getReader();
     await reader.read();
@@ -40,7 +42,8 @@ describe("per-isolate generation queue", () => {
     expect(body.error.code).toBe("queue_full");
 
     // Releasing the slot lets the queued requests through, in order.
-    await reader.cancel();
+    holderGone.abort();
+    await reader.read().catch(() => undefined);
     for (const res of await Promise.all(waiting)) {
       expect(res.status).toBe(200);
       expect(((await res.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens).toBe(3);
@@ -50,7 +53,8 @@ describe("per-isolate generation queue", () => {
   });
 
   it("drops a queued request whose client goes away", async () => {
-    const holder = await longStream();
+    const holderGone = new AbortController();
+    const holder = await longStream(holderGone.signal);
     const reader = holder.body!.getReader();
     await reader.read();
     const gone = new AbortController();
@@ -59,14 +63,28 @@ describe("per-isolate generation queue", () => {
     gone.abort();
     await queued.catch(() => undefined);
     await until(async () => (await health()).queue.waiting === 0, "the aborted request to leave the queue");
-    await reader.cancel();
+    expect((await health()).queue.running).toBe(1);
+    holderGone.abort();
+    await reader.read().catch(() => undefined);
+    await until(async () => (await health()).queue.running === 0, "the holder to release the slot");
   });
 });
 
 describe("client abort mid-stream", () => {
   it("stops generation when the client cancels the SSE body", async () => {
+    // Called in-process: through SELF.fetch the test runner's pipe does not forward a body cancel to the Worker
+    // (a real disconnect also fires request.signal, covered below).
     const before = await health();
-    const res = await longStream();
+    const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+    const res = await worker.fetch(
+      new Request(`${BASE}/v1/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "stories", prompt: "Once upon a time", max_tokens: 400, temperature: 0, stream: true }),
+      }),
+      env,
+      ctx,
+    );
     expect(res.status).toBe(200);
     const reader = res.body!.getReader();
     const decoder = new TextDecoder();
@@ -88,6 +106,8 @@ describe("client abort mid-stream", () => {
     ac.abort();
     await reader.read().catch(() => undefined);
     await until(async () => (await health()).generations.aborted === before.generations.aborted + 1, "the generation to be counted as aborted");
-    expect((await health()).queue.running).toBe(0);
+    const after = await health();
+    expect(after.queue.running).toBe(0);
+    expect(after.generations.completed).toBe(before.generations.completed);
   });
 });

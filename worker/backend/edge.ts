@@ -148,12 +148,31 @@ export class EdgeBackend implements Backend {
       return sseData(textChunk(meta, text, finishReason, lp, req.includeUsage));
     };
 
+    let pulling = false;
+    let controllerRef: ReadableStreamDefaultController<Uint8Array> | undefined;
+    // A disconnect while the stream is idle (no pull running) must stop the generator and free the slot itself:
+    // nothing else would ever resume it.
+    const onAbort = () => {
+      if (pulling || finished) return;
+      finish("aborted", undefined, abort.signal.reason ?? "client disconnected");
+      void gen.return(undefined as unknown as GenerationResult).catch(() => undefined);
+      try {
+        controllerRef?.error(abort.signal.reason);
+      } catch {
+        // already closed
+      }
+    };
+    abort.signal.addEventListener("abort", onAbort, { once: true });
+
     return new ReadableStream<Uint8Array>({
       start(controller) {
+        controllerRef = controller;
         // OpenAI sends the role alone in the first chat delta.
         if (req.kind === "chat") controller.enqueue(sseData(chatChunk(meta, { role: "assistant", content: "" }, null, null, req.includeUsage)));
       },
       async pull(controller) {
+        if (finished) return;
+        pulling = true;
         try {
           const step = pending ?? (await gen.next());
           pending = undefined;
@@ -171,7 +190,7 @@ export class EdgeBackend implements Backend {
         } catch (e) {
           if (abort.signal.aborted) {
             finish("aborted", undefined, e);
-            controller.close();
+            closeQuietly(controller);
             return;
           }
           if (e instanceof EllmError && e.code === "engine_failure") models.discard();
@@ -182,14 +201,23 @@ export class EdgeBackend implements Backend {
           controller.enqueue(SSE_DONE);
           controller.close();
           finish("failed", undefined, e);
+        } finally {
+          pulling = false;
         }
       },
       async cancel(reason) {
-        abort.abort(reason);
-        await gen.return(undefined as unknown as GenerationResult).catch(() => undefined);
-        finish("aborted", undefined, reason ?? "client disconnected");
+        abort.abort(reason ?? "client cancelled the stream"); // runs onAbort when idle; a running pull sees AbortError
       },
     });
+  }
+}
+
+/** Closing a stream the client already cancelled throws; there is nobody left to tell. */
+function closeQuietly(controller: ReadableStreamDefaultController<Uint8Array>): void {
+  try {
+    controller.close();
+  } catch {
+    // cancelled or errored already
   }
 }
 

@@ -129,9 +129,9 @@ export class OriginBackend implements Backend {
       }
       if (e instanceof UpstreamFailure) {
         // A body read cut by the deadline looks like a broken connection from inside the read.
-        if (deadlinePassed && e.kind === "connect") e = new UpstreamFailure("deadline", `no answer within ${config.deadlineMs} ms`);
-        finish("failed", `${e.kind}: ${e.message}`);
-        throw failureToHttpError(e);
+        const f = deadlinePassed && e.kind === "connect" ? new UpstreamFailure("deadline", `no answer within ${config.deadlineMs} ms`) : e;
+        finish("failed", `${f.kind}: ${f.message}`);
+        throw failureToHttpError(f);
       }
       finish("failed", String(e));
       throw e;

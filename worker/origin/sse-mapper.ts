@@ -70,6 +70,8 @@ export function sseModelMapper(o: MapperOptions): TransformStream<Uint8Array, Ui
   const decoder = new TextDecoder();
   let partial = "";
   let sawDone = false;
+  /** An error event already went out: a stream that then just ends needs only [DONE]. */
+  let sawError = false;
   let stopped = false;
   let lastLineBlank = true;
 
@@ -77,7 +79,16 @@ export function sseModelMapper(o: MapperOptions): TransformStream<Uint8Array, Ui
   const mapLine = (rawLine: string): string | undefined => {
     const line = rawLine.endsWith("\r") ? rawLine.slice(0, -1) : rawLine;
     lastLineBlank = line.length === 0;
-    if (!line.startsWith("data:")) return `${line}\n`; // blank separators, comments (": ping"), event:, id:, retry:
+    if (line.length === 0) return "\n";
+    // Comments keep a slow stream alive; their text is the origin's business, so only the keep-alive goes through.
+    if (line.startsWith(":")) return ": ping\n";
+    if (/^(event|id|retry):/.test(line)) return `${line}\n`;
+    if (line.startsWith("error:")) {
+      // llama.cpp's server reports a failure as an `error:` line; the client gets our error event instead.
+      sawError = true;
+      return `data: ${JSON.stringify(streamErrorBody("upstream_error", "The model server failed while generating."))}\n`;
+    }
+    if (!line.startsWith("data:")) return ""; // SSE says to ignore unknown fields; they must not reach the client
     const payload = line.slice(line.startsWith("data: ") ? 6 : 5);
     if (payload.trim() === "[DONE]") {
       sawDone = true;
@@ -93,6 +104,7 @@ export function sseModelMapper(o: MapperOptions): TransformStream<Uint8Array, Ui
     const c = chunk as Record<string, unknown>;
     if ("error" in c) {
       // The origin's own error text may name its internals; the client learns that generation failed, not why.
+      sawError = true;
       return `data: ${JSON.stringify(streamErrorBody("upstream_error", "The model server failed while generating."))}\n`;
     }
     if (typeof c.model === "string") c.model = o.ourModel;
@@ -138,6 +150,7 @@ export function sseModelMapper(o: MapperOptions): TransformStream<Uint8Array, Ui
       o.state.end = end;
       o.onFinish(end);
       if (end === "timeout") out += terminal("upstream_timeout", "The model server did not finish in time.");
+      else if (end !== "done" && end !== "client_gone" && sawError) out += `${lastLineBlank ? "" : "\n"}data: [DONE]\n\n`;
       else if (end !== "done" && end !== "client_gone") {
         out += terminal("upstream_error", "The model server ended the stream before it was complete.");
       }

@@ -28,7 +28,8 @@ export function upstreamBody(req: CompletionRequest, upstreamModel: string): Rec
   put("min_p", s.minP);
   put("presence_penalty", s.presencePenalty);
   put("frequency_penalty", s.frequencyPenalty);
-  put("repetition_penalty", s.repetitionPenalty);
+  put("repetition_penalty", s.repetitionPenalty); // vLLM's name
+  put("repeat_penalty", s.repetitionPenalty); // llama.cpp's name; each server ignores the other's
   put("seed", s.seed);
   put("logit_bias", s.logitBias);
   put("stop", req.stop);

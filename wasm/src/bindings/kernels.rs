@@ -33,6 +33,19 @@ pub fn dequantize(dtype: &str, bytes: &[u8]) -> Result<Vec<f32>, JsError> {
     Ok(out)
 }
 
+/// Q8_0 blocks of `values` (a multiple of 32) made on the "scalar" or "simd" path: the activation quantizer the
+/// matmul uses, exposed so tests can check the two paths give identical bytes.
+#[wasm_bindgen(js_name = quantizeQ8_0Check)]
+pub fn quantize_q8_0_check(path: &str, values: &[f32]) -> Result<Vec<u8>, JsError> {
+    let path = parse_path(path)?;
+    if values.len() % 32 != 0 {
+        return Err(JsError::new(&format!("values: {} is not a multiple of 32", values.len())));
+    }
+    let mut out = vec![0u8; values.len() / 32 * 34];
+    kernels::quantize_q8_0_with(path, values, &mut out);
+    Ok(out)
+}
+
 /// Validates a matmul request and builds the weight view.
 fn matmul_inputs<'a>(
     dtype: &str,

@@ -26,7 +26,6 @@ fn gguf_js(e: GgufError) -> JsError {
     JsError::new(&format!("{code}: {e}"))
 }
 
-
 #[wasm_bindgen]
 impl Engine {
     /// Builds the model from a loader that has received the whole file (the loader is consumed).
@@ -43,8 +42,7 @@ impl Engine {
     /// logits (`logitsLen()` floats: one row of `vocabSize()` or, with `all_logits`, one row per token).
     /// The view is valid until the next call on this engine.
     pub fn forward(&mut self, seq: u32, tokens: &[u32], start_pos: u32, all_logits: bool) -> Result<u32, JsError> {
-        let logits =
-            self.model.forward(seq as usize, tokens, start_pos as usize, all_logits).map_err(js)?;
+        let logits = self.model.forward(seq as usize, tokens, start_pos as usize, all_logits).map_err(js)?;
         Ok(logits.as_ptr() as usize as u32)
     }
 

@@ -38,18 +38,45 @@ pub fn can_convert(dtype: DType) -> bool {
 /// Reusable buffers for matmul (quantized activations); allocated once per model, never per token.
 pub struct MatmulScratch {
     activations: Vec<u8>,
+    /// The SIMD Q4_0/Q8_0 tiles' widened copy of the Q8_0 activations (see `q8_tiles`); empty elsewhere.
+    wide: WideScratch,
+}
+
+/// Buffers of `q8_tiles::WideActivations`, per activation block: 32 i16, a scale and the Q4_0 offset correction.
+#[derive(Default)]
+struct WideScratch {
+    x16: Vec<i16>,
+    d: Vec<f32>,
+    bias: Vec<i32>,
+}
+
+impl WideScratch {
+    /// Room for `blocks` activation blocks (only SIMD builds use it).
+    fn ensure(&mut self, blocks: usize) {
+        if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) && self.d.len() < blocks {
+            self.x16.resize(blocks * 32, 0);
+            self.d.resize(blocks, 0.0);
+            self.bias.resize(blocks, 0);
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        self.x16.len() * 2 + self.d.len() * 4 + self.bias.len() * 4
+    }
 }
 
 impl MatmulScratch {
     /// Room for `max_tokens` activation rows of up to `max_cols` values in either partner format.
     pub fn new(max_tokens: usize, max_cols: usize) -> Self {
         let per_token = activation_row_bytes(DType::Q8_0, max_cols).max(activation_row_bytes(DType::Q8_K, max_cols));
-        MatmulScratch { activations: vec![0; max_tokens.max(1) * per_token] }
+        let mut wide = WideScratch::default();
+        wide.ensure(max_tokens.max(1) * max_cols.div_ceil(DType::Q8_0.block_len()));
+        MatmulScratch { activations: vec![0; max_tokens.max(1) * per_token], wide }
     }
 
     /// Bytes held, for the memory report.
     pub fn bytes(&self) -> usize {
-        self.activations.len()
+        self.activations.len() + self.wide.bytes()
     }
 }
 
@@ -115,10 +142,43 @@ fn quantized<K: TileKernel<Elem = u8> + ActivationFormat>(
         let act = &mut scratch.activations[..n * act_row];
         for (t, dst) in act.chunks_exact_mut(act_row).enumerate() {
             let src = &x[(t0 + t) * w.cols..(t0 + t + 1) * w.cols];
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            if path == KernelPath::Simd && K::ACT == DType::Q8_0 {
+                super::q8_tiles::quantize_q8_0(src, dst); // bit-identical to q8_0::quantize_row
+                continue;
+            }
             K::quantize_activation(src, dst);
         }
-        sweep(kernel, path, w, act, act_row, n, &mut out[t0 * w.rows..(t0 + n) * w.rows]);
+        let out_chunk = &mut out[t0 * w.rows..(t0 + n) * w.rows];
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        if path == KernelPath::Simd && matches!(w.dtype, DType::Q4_0 | DType::Q8_0) {
+            wide_sweep(w, &scratch.activations[..n * act_row], n, &mut scratch.wide, out_chunk);
+            t0 += n;
+            continue;
+        }
+        sweep(kernel, path, w, act, act_row, n, out_chunk);
         t0 += n;
+    }
+}
+
+/// Q4_0 / Q8_0 weights × `n` tokens of Q8_0 activations through `q8_tiles`: widen the activations once, then
+/// token blocks of 8 (4, 2, 1 for the rest), each sweeping all rows in 4-row tiles.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn wide_sweep(w: &TensorView, act: &[u8], n: usize, wide: &mut WideScratch, out: &mut [f32]) {
+    use super::q8_tiles::{prepare, sweep, WideActivations, Weights};
+    let n_blocks = w.cols / q8_0::BLOCK_LEN;
+    wide.ensure(n * n_blocks);
+    prepare(act, &mut wide.x16, &mut wide.d, &mut wide.bias);
+    let x = WideActivations { x16: &wide.x16, d: &wide.d, bias: &wide.bias, q8: act, n_blocks };
+    let format = if w.dtype == DType::Q4_0 { Weights::Q4_0 } else { Weights::Q8_0 };
+    let mut t = 0;
+    while t < n {
+        t += match n - t {
+            left if left >= 8 => sweep::<8>(format, w.data, w.rows, &x, t, out),
+            left if left >= 4 => sweep::<4>(format, w.data, w.rows, &x, t, out),
+            left if left >= 2 => sweep::<2>(format, w.data, w.rows, &x, t, out),
+            _ => sweep::<1>(format, w.data, w.rows, &x, t, out),
+        };
     }
 }
 
@@ -251,6 +311,17 @@ fn tile_pass<K: TileKernel, const T: usize>(
         r += 1;
     }
     T
+}
+
+/// Q8_0 quantization of `src` (a multiple of 32 values) into `dst` on a kernel path; both paths give identical
+/// bytes (the SIMD one is what `matmul` uses for activations).
+pub fn quantize_q8_0_with(path: KernelPath, src: &[f32], dst: &mut [u8]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if path == KernelPath::Simd {
+        return super::q8_tiles::quantize_q8_0(src, dst);
+    }
+    let _ = path;
+    q8_0::quantize_row(src, dst)
 }
 
 /// Row `r` of `w`, dequantized into `out` (`w.cols` values). Used for embedding lookups.

@@ -16,6 +16,8 @@ pub mod q6_k;
 pub mod q8_0;
 pub mod q8_k;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod q8_tiles;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd;
 pub mod vec;
 
@@ -25,7 +27,7 @@ mod tests;
 pub use error::KernelError;
 pub use half::{bf16_to_f32, bf16_to_f32_slice, f16_to_f32, f16_to_f32_slice, f32_to_bf16, f32_to_bf16_slice, f32_to_f16};
 pub use matmul::{
-    can_convert, default_path, dequantize, dequantize_row, is_supported, matmul, matmul_with, quantize, KernelPath,
+    can_convert, default_path, dequantize, dequantize_row, is_supported, matmul, matmul_with, quantize, quantize_q8_0_with, KernelPath,
     MatmulScratch,
 };
 pub use vec::{

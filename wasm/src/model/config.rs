@@ -97,9 +97,7 @@ impl ModelConfig {
 
         let required = |k: &str, max: usize| -> Result<usize, ModelError> {
             let full = key(k);
-            let v = header
-                .get_u64(&full)
-                .ok_or_else(|| ModelError::format(format!("missing metadata key {full}")))?;
+            let v = header.get_u64(&full).ok_or_else(|| ModelError::format(format!("missing metadata key {full}")))?;
             check_range(&full, v, max)
         };
         let optional = |k: &str, max: usize| -> Result<Option<usize>, ModelError> {
@@ -152,9 +150,8 @@ impl ModelConfig {
         }
 
         let eps_key = key("attention.layer_norm_rms_epsilon");
-        let rms_eps = header
-            .get_f32(&eps_key)
-            .ok_or_else(|| ModelError::format(format!("missing metadata key {eps_key}")))?;
+        let rms_eps =
+            header.get_f32(&eps_key).ok_or_else(|| ModelError::format(format!("missing metadata key {eps_key}")))?;
         if !(rms_eps.is_finite() && rms_eps > 0.0 && rms_eps < 1.0) {
             return Err(ModelError::format(format!("{eps_key} = {rms_eps} is not in (0, 1)")));
         }
@@ -253,9 +250,9 @@ fn rope_scaling(header: &GgufHeader, arch: &str) -> Result<f32, ModelError> {
             Some(f) if f.is_finite() && f > 0.0 => Ok(f),
             Some(f) => Err(ModelError::format(format!("{factor_key} = {f} must be a positive number"))),
         },
-        Some(other) => Err(ModelError::unsupported(format!(
-            "{type_key} = '{other}' is not supported (supported: none, linear)"
-        ))),
+        Some(other) => {
+            Err(ModelError::unsupported(format!("{type_key} = '{other}' is not supported (supported: none, linear)")))
+        }
     }
 }
 

@@ -17,7 +17,9 @@ enum LogitsFor {
     /// Only the chunk's last token, written at the start of the logits buffer.
     Last,
     /// Every token of the chunk, written from row `first_row` of the logits buffer.
-    All { first_row: usize },
+    All {
+        first_row: usize,
+    },
 }
 
 impl Model {
@@ -28,7 +30,13 @@ impl Model {
     /// (re-running from an earlier point, e.g. to reuse a shared prompt prefix). `start_pos` greater than the cached
     /// length is an error, as is any token id outside the vocabulary or running past the context; every check is made
     /// before anything is computed, so a failed call leaves the sequence unchanged.
-    pub fn forward(&mut self, seq: usize, tokens: &[u32], start_pos: usize, all_logits: bool) -> Result<&[f32], ModelError> {
+    pub fn forward(
+        &mut self,
+        seq: usize,
+        tokens: &[u32],
+        start_pos: usize,
+        all_logits: bool,
+    ) -> Result<&[f32], ModelError> {
         let cached = self.kv.len(seq)?;
         if tokens.is_empty() {
             return Err(ModelError::invalid_argument("tokens is empty"));

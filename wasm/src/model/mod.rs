@@ -61,7 +61,9 @@ impl Model {
                 }
             },
             None => {
-                return Err(ModelError::format("missing tensor token_embd.weight (expected shape [embedding_length, vocab_size])"))
+                return Err(ModelError::format(
+                    "missing tensor token_embd.weight (expected shape [embedding_length, vocab_size])",
+                ))
             }
         };
         let config = ModelConfig::from_header(&gguf.header, vocab_size)?;

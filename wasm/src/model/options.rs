@@ -45,15 +45,18 @@ impl ModelOptions {
                 "sequences" => o.sequences = positive_int(key, value, MAX_SEQUENCES)?,
                 "maxBatch" => o.max_batch = positive_int(key, value, MAX_BATCH)?,
                 "kvType" => {
-                    o.kv_type = value.as_str().and_then(KvType::from_name).ok_or_else(|| {
-                        bad(format!("kvType must be \"f16\" or \"f32\", got {}", short(value)))
-                    })?
+                    o.kv_type = value
+                        .as_str()
+                        .and_then(KvType::from_name)
+                        .ok_or_else(|| bad(format!("kvType must be \"f16\" or \"f32\", got {}", short(value))))?
                 }
                 "kernelPath" => {
                     o.kernel_path = Some(match value.as_str() {
                         Some("scalar") => KernelPath::Scalar,
                         Some("simd") => KernelPath::Simd,
-                        _ => return Err(bad(format!("kernelPath must be \"scalar\" or \"simd\", got {}", short(value)))),
+                        _ => {
+                            return Err(bad(format!("kernelPath must be \"scalar\" or \"simd\", got {}", short(value))))
+                        }
                     })
                 }
                 other => {

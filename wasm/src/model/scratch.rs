@@ -60,9 +60,9 @@ impl Scratch {
     pub fn reserve_logits(&mut self, len: usize) -> Result<(), ModelError> {
         if self.logits.len() < len {
             let extra = len - self.logits.len();
-            self.logits.try_reserve_exact(extra).map_err(|_| {
-                ModelError::out_of_memory(format!("cannot allocate {len} logits for every position"))
-            })?;
+            self.logits
+                .try_reserve_exact(extra)
+                .map_err(|_| ModelError::out_of_memory(format!("cannot allocate {len} logits for every position")))?;
             self.logits.resize(len, 0.0);
         }
         Ok(())
@@ -70,8 +70,19 @@ impl Scratch {
 
     pub fn bytes(&self) -> usize {
         let f32s = [
-            &self.x, &self.xb, &self.q, &self.k, &self.v, &self.att, &self.proj, &self.gate, &self.up, &self.scores,
-            &self.cos, &self.sin, &self.logits,
+            &self.x,
+            &self.xb,
+            &self.q,
+            &self.k,
+            &self.v,
+            &self.att,
+            &self.proj,
+            &self.gate,
+            &self.up,
+            &self.scores,
+            &self.cos,
+            &self.sin,
+            &self.logits,
         ]
         .iter()
         .map(|v| v.capacity())

@@ -21,7 +21,12 @@ pub struct MatrixRef {
 impl MatrixRef {
     /// The view over `arena`, which must be the arena this reference was bound against.
     pub fn view<'a>(&self, arena: &'a [u8]) -> TensorView<'a> {
-        TensorView { dtype: self.dtype, rows: self.rows, cols: self.cols, data: &arena[self.start..self.start + self.len] }
+        TensorView {
+            dtype: self.dtype,
+            rows: self.rows,
+            cols: self.cols,
+            data: &arena[self.start..self.start + self.len],
+        }
     }
 }
 

@@ -136,7 +136,11 @@ fn builder(s: Shape) -> GgufBuilder {
         mat(&mut b, &n("ffn_up.weight"), &[d, f], u);
         mat(&mut b, &n("ffn_down.weight"), &[f, d], dn);
         if s.qwen2 {
-            b.tensor(&n("attn_q.bias"), &[d], bq).tensor(&n("attn_k.bias"), &[kv], bk).tensor(&n("attn_v.bias"), &[kv], bv);
+            b.tensor(&n("attn_q.bias"), &[d], bq).tensor(&n("attn_k.bias"), &[kv], bk).tensor(
+                &n("attn_v.bias"),
+                &[kv],
+                bv,
+            );
         }
     }
     b
@@ -201,8 +205,10 @@ fn reference_forward(s: Shape, tokens: &[u32]) -> Vec<Vec<f32>> {
     let (dim, hd) = (s.dim, s.dim / s.heads);
     let kvd = s.kv_heads * hd;
     let eps = 1e-6f32 as f64;
-    let mut xs: Vec<Vec<f64>> =
-        tokens.iter().map(|&t| w.embd[t as usize * dim..(t as usize + 1) * dim].iter().map(|&v| v as f64).collect()).collect();
+    let mut xs: Vec<Vec<f64>> = tokens
+        .iter()
+        .map(|&t| w.embd[t as usize * dim..(t as usize + 1) * dim].iter().map(|&v| v as f64).collect())
+        .collect();
     for [an, wq, wk, wv, wo, bq, bk, bv, fnw, g, u, dn] in &w.layers {
         let add = |mut v: Vec<f64>, b: &[f32]| {
             if s.qwen2 {
@@ -227,7 +233,9 @@ fn reference_forward(s: Shape, tokens: &[u32]) -> Vec<Vec<f32>> {
                 let g = head / (s.heads / s.kv_heads);
                 let q = &qs[pos][head * hd..(head + 1) * hd];
                 let sc: Vec<f64> = (0..=pos)
-                    .map(|p| q.iter().zip(&ks[p][g * hd..(g + 1) * hd]).map(|(a, b)| a * b).sum::<f64>() / (hd as f64).sqrt())
+                    .map(|p| {
+                        q.iter().zip(&ks[p][g * hd..(g + 1) * hd]).map(|(a, b)| a * b).sum::<f64>() / (hd as f64).sqrt()
+                    })
                     .collect();
                 let m = sc.iter().cloned().fold(f64::MIN, f64::max);
                 let e: Vec<f64> = sc.iter().map(|v| (v - m).exp()).collect();
@@ -323,11 +331,19 @@ fn expect_err<T>(r: Result<T, crate::model::ModelError>, code: ErrorCode, needle
 fn load_errors_name_what_is_wrong() {
     let mut b = builder(LLAMA);
     b.meta("general.architecture", Meta::Str("gpt2".into()));
-    expect_err(model(&b, opts(KvType::F32, 4)), ErrorCode::UnsupportedModel, "'gpt2' is not supported (supported: llama, qwen2)");
+    expect_err(
+        model(&b, opts(KvType::F32, 4)),
+        ErrorCode::UnsupportedModel,
+        "'gpt2' is not supported (supported: llama, qwen2)",
+    );
 
     let mut b = builder(LLAMA);
     b.remove_tensor("blk.1.ffn_up.weight");
-    expect_err(model(&b, opts(KvType::F32, 4)), ErrorCode::ModelFormat, "missing tensor blk.1.ffn_up.weight (expected shape [16, 24])");
+    expect_err(
+        model(&b, opts(KvType::F32, 4)),
+        ErrorCode::ModelFormat,
+        "missing tensor blk.1.ffn_up.weight (expected shape [16, 24])",
+    );
 
     let mut b = builder(QWEN2);
     b.remove_tensor("blk.0.attn_k.bias");
@@ -335,7 +351,11 @@ fn load_errors_name_what_is_wrong() {
 
     let mut b = builder(LLAMA);
     b.remove_tensor("blk.0.attn_q.weight").tensor("blk.0.attn_q.weight", &[16, 8], vec![0.0; 128]);
-    expect_err(model(&b, opts(KvType::F32, 4)), ErrorCode::ModelFormat, "blk.0.attn_q.weight has shape [16, 8], expected [16, 16]");
+    expect_err(
+        model(&b, opts(KvType::F32, 4)),
+        ErrorCode::ModelFormat,
+        "blk.0.attn_q.weight has shape [16, 8], expected [16, 16]",
+    );
 
     let mut b = builder(LLAMA);
     b.meta("llama.attention.head_count_kv", Meta::U32(3));
@@ -368,7 +388,8 @@ fn forward_errors_leave_the_sequence_unchanged() {
 
 #[test]
 fn memory_report_adds_up() {
-    let m = model(&builder(LLAMA), ModelOptions { context_length: Some(32), sequences: 2, ..opts(KvType::F16, 4) }).unwrap();
+    let m = model(&builder(LLAMA), ModelOptions { context_length: Some(32), sequences: 2, ..opts(KvType::F16, 4) })
+        .unwrap();
     let r = m.memory();
     // 2 (K and V) × layers × seqs × kv_dim × context × 2 bytes.
     assert_eq!(r.kv_cache, 2 * 2 * 2 * 8 * 32 * 2);

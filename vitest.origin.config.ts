@@ -1,0 +1,52 @@
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { defineWorkersProject } from "@cloudflare/vitest-pool-workers/config";
+
+// The origin fallback's tests run inside workerd, like the Worker's: the OriginBackend makes real loopback fetches to
+// two Node-side origins started by test/origin/global-setup.ts — a fault-injecting one and llama.cpp's real server.
+// The catalog has the same small model once on the edge and once on the origin, so one contract suite runs on both.
+const STORIES = resolve("../shared/models/stories260K.gguf");
+
+export default defineWorkersProject(() => {
+  if (!existsSync(STORIES)) throw new Error(`origin tests need ${STORIES} (the llama.cpp origin serves it)`);
+  const stories = readFileSync(STORIES);
+  const common = {
+    r2Key: "test/stories260K.gguf", bytes: stories.byteLength, sha256: createHash("sha256").update(stories).digest("hex"),
+    format: "gguf", quantization: "F32", contextLength: 512,
+  };
+  return {
+    test: {
+      name: "origin",
+      include: ["test/worker/origin-*.test.ts", "test/origin/**/*.test.ts"],
+      globalSetup: ["test/origin/global-setup.ts"],
+      testTimeout: 60_000,
+      hookTimeout: 60_000,
+      poolOptions: {
+        workers: ({ inject }: { inject: (key: "llamaUrl" | "llamaModel" | "faultUrl") => string }) => ({
+          singleWorker: true,
+          isolatedStorage: false,
+          wrangler: { configPath: "./wrangler.toml" },
+          miniflare: {
+            bindings: {
+              CATALOG: JSON.stringify([
+                { id: "stories", ...common, backend: "edge" },
+                { id: "stories-origin", ...common, backend: "origin", origin: { model: inject("llamaModel") } },
+                { id: "stories-huge", ...common, bytes: 2_000_000_000, backend: "auto", origin: { model: inject("llamaModel") } },
+              ]),
+              // The Worker's origin is llama.cpp behind the fault server's recording relay, so tests can check what
+              // the Worker sent (headers, model name) while a real server answers.
+              ORIGIN_URL: `${inject("faultUrl")}/relay`,
+              ORIGIN_API_KEY: "origin-secret",
+              API_KEYS: "client-secret",
+            },
+            serviceBindings: {
+              FIXTURES: (req: Request) =>
+                new URL(req.url).pathname === "/stories260K.gguf" ? new Response(readFileSync(STORIES)) : new Response("no such fixture", { status: 404 }),
+            },
+          },
+        }),
+      },
+    },
+  };
+});

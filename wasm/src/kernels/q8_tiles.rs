@@ -1,0 +1,307 @@
+//! SIMD128 fast path for Q4_0 and Q8_0 weights (the decode-critical formats): 4 weight rows × T tokens per pass.
+//!
+//! Why this shape: for one token the old tile spent most of its time widening bytes and converting f16 scales one
+//! block at a time. Here
+//! - the activations (already quantized to Q8_0 by the caller) are widened to i16 *once per call*, stored
+//!   de-interleaved (even / odd positions) so a weight block can be widened with shifts and masks on i16 lanes,
+//!   without byte shuffles: a Q4_0 block is one load + 7 lane ops, and the −8 offset is folded out as
+//!   `Σ n·x − 8 Σ x` with Σ x per activation block precomputed;
+//! - each row's block sum is four `i32x4.dot_i16x8_s`; the four rows' sums are transposed into one vector
+//!   [row0, row1, row2, row3], converted to f32 once and scaled by a vector of the four rows' f16 scales (one
+//!   SIMD conversion for four scales), so every token has a single f32x4 accumulator per 4-row tile and the
+//!   result is stored without a horizontal sum.
+//! - the relaxed-SIMD build replaces the Q4_0 inner product with `i32x4.relaxed_dot_i8x16_i7x16_add_s` on the
+//!   raw Q8_0 bytes (nibbles 0..15 are the 7-bit operand, so the result is exact on every engine) and uses
+//!   `f32x4.relaxed_madd` for the accumulation.
+//!
+//! Integer sums are exactly the scalar reference's; only the f32 summation order differs.
+
+use super::half::read_f16;
+use super::simd::{f16x4_to_f32x4, hsum_i32x4};
+use super::{q4_0, q8_0};
+use core::arch::wasm32::*;
+
+/// Rows per tile: four rows' i32x4 sums transpose into one vector.
+pub const ROWS: usize = 4;
+
+/// Q8_0 activations of several tokens, laid out for the tiles (see `prepare`).
+pub struct WideActivations<'a> {
+    /// Per token and block: 32 i16, positions 0,2,..,14 | 1,3,..,15 | 16,18,..,30 | 17,19,..,31.
+    pub x16: &'a [i16],
+    /// Per token and block: the activation scale.
+    pub d: &'a [f32],
+    /// Per token and block: 8 · Σ q, the Q4_0 offset correction.
+    pub bias: &'a [i32],
+    /// Per token: the Q8_0 bytes themselves (the relaxed Q4_0 kernel reads them directly).
+    pub q8: &'a [u8],
+    pub n_blocks: usize,
+}
+
+/// Fills the wide buffers from rows of Q8_0 blocks (`q8`, any number of tokens, whole blocks).
+pub fn prepare(q8: &[u8], x16: &mut [i16], d: &mut [f32], bias: &mut [i32]) {
+    let n = q8.len() / q8_0::BLOCK_BYTES;
+    assert_eq!(n * q8_0::BLOCK_BYTES, q8.len(), "q8_tiles::prepare: not whole blocks");
+    assert!(x16.len() >= n * 32 && d.len() >= n && bias.len() >= n, "q8_tiles::prepare: buffers too small");
+    for (i, block) in q8.chunks_exact(q8_0::BLOCK_BYTES).enumerate() {
+        d[i] = read_f16(block, 0);
+        let q: &[u8; 34] = block.try_into().expect("34-byte block");
+        // SAFETY: bytes 2..18 and 18..34 lie in the block; x16[i*32..i*32+32] is in bounds (asserted above).
+        unsafe {
+            let (q0, q1) = (ld(q.as_ptr().add(2)), ld(q.as_ptr().add(18)));
+            let v = [i16x8_shr(i16x8_shl(q0, 8), 8), i16x8_shr(q0, 8), i16x8_shr(i16x8_shl(q1, 8), 8), i16x8_shr(q1, 8)];
+            let dst = x16.as_mut_ptr().add(i * 32) as *mut v128;
+            for (k, vk) in v.iter().enumerate() {
+                core::ptr::write_unaligned(dst.add(k), *vk);
+            }
+            let pairs = i32x4_extadd_pairwise_i16x8(i16x8_add(i16x8_add(v[0], v[1]), i16x8_add(v[2], v[3])));
+            bias[i] = 8 * hsum_i32x4(pairs);
+        }
+    }
+}
+
+/// Q8_0 quantization of one activation row with SIMD128, bit-identical to `q8_0::quantize_row` (same scale,
+/// round-half-away-from-zero, clamp to ±127): the scalar version spends most of its time in `roundf` calls.
+pub fn quantize_q8_0(src: &[f32], dst: &mut [u8]) {
+    assert_eq!(src.len() % 32, 0, "q8_tiles::quantize_q8_0: length not a multiple of 32");
+    assert_eq!(dst.len(), src.len() / 32 * q8_0::BLOCK_BYTES, "q8_tiles::quantize_q8_0: output size");
+    for (x, out) in src.chunks_exact(32).zip(dst.chunks_exact_mut(q8_0::BLOCK_BYTES)) {
+        let x: &[f32; 32] = x.try_into().expect("32 values");
+        // SAFETY: 8 loads of 4 floats inside the 32-value array.
+        let v: [v128; 8] = core::array::from_fn(|k| unsafe { ld(x.as_ptr().add(4 * k)) });
+        let mut m = f32x4_splat(0.0);
+        for vk in &v {
+            m = f32x4_pmax(m, f32x4_abs(*vk));
+        }
+        let m = f32x4_pmax(m, i32x4_shuffle::<2, 3, 0, 1>(m, m));
+        let m = f32x4_pmax(m, i32x4_shuffle::<1, 0, 3, 2>(m, m));
+        // pmax(a, b) = a < b ? b : a keeps a when b is NaN; the scalar fold's f32::max ignores NaN the same way.
+        let amax = f32x4_extract_lane::<0>(m);
+        let d = amax / 127.0;
+        let inv_d = if d != 0.0 { 1.0 / d } else { 0.0 };
+        out[..2].copy_from_slice(&super::half::f32_to_f16(d).to_le_bytes());
+        let scale = f32x4_splat(inv_d);
+        let q: [v128; 8] = core::array::from_fn(|k| {
+            let y = f32x4_mul(v[k], scale);
+            // Round half away from zero, exactly: trunc, then step away from zero where the dropped part ≥ 0.5.
+            let t = f32x4_trunc(y);
+            let away = f32x4_ge(f32x4_abs(f32x4_sub(y, t)), f32x4_splat(0.5));
+            let step = v128_or(v128_and(y, u32x4_splat(0x8000_0000)), f32x4_splat(1.0));
+            let r = f32x4_add(t, v128_and(away, step));
+            i32x4_trunc_sat_f32x4(f32x4_pmin(f32x4_pmax(r, f32x4_splat(-127.0)), f32x4_splat(127.0)))
+        });
+        let lo = i8x16_narrow_i16x8(i16x8_narrow_i32x4(q[0], q[1]), i16x8_narrow_i32x4(q[2], q[3]));
+        let hi = i8x16_narrow_i16x8(i16x8_narrow_i32x4(q[4], q[5]), i16x8_narrow_i32x4(q[6], q[7]));
+        let o: &mut [u8; 34] = out.try_into().expect("34-byte block");
+        // SAFETY: bytes 2..34 of the block.
+        unsafe {
+            core::ptr::write_unaligned(o.as_mut_ptr().add(2) as *mut v128, lo);
+            core::ptr::write_unaligned(o.as_mut_ptr().add(18) as *mut v128, hi);
+        }
+    }
+}
+
+/// A weight format the tiles handle.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Weights {
+    Q4_0,
+    Q8_0,
+}
+
+impl Weights {
+    fn block_bytes(self) -> usize {
+        match self {
+            Weights::Q4_0 => q4_0::BLOCK_BYTES,
+            Weights::Q8_0 => q8_0::BLOCK_BYTES,
+        }
+    }
+}
+
+/// out[t * rows + r] = w[r] · x[t] for all `rows` of `w_data` (row-major blocks) and the `T`-token slice of `x`
+/// starting at token `t0`. Rows are taken four at a time; a last partial tile repeats its final row and stores only
+/// the real rows.
+pub fn sweep<const T: usize>(
+    format: Weights,
+    w_data: &[u8],
+    rows: usize,
+    x: &WideActivations,
+    t0: usize,
+    out: &mut [f32],
+) -> usize {
+    let nb = x.n_blocks;
+    let bb = format.block_bytes();
+    let row_bytes = nb * bb;
+    assert_eq!(w_data.len(), rows * row_bytes, "q8_tiles::sweep: weight bytes");
+    assert!((t0 + T) * nb <= x.d.len() && (t0 + T) * nb <= x.bias.len(), "q8_tiles::sweep: activation scales");
+    assert!((t0 + T) * nb * 32 <= x.x16.len(), "q8_tiles::sweep: wide activations");
+    assert!((t0 + T) * nb * q8_0::BLOCK_BYTES <= x.q8.len(), "q8_tiles::sweep: q8 activations");
+    assert!(out.len() >= (t0 + T) * rows, "q8_tiles::sweep: output");
+    let mut r = 0;
+    while r < rows {
+        let idx: [usize; ROWS] = core::array::from_fn(|i| (r + i).min(rows - 1));
+        // SAFETY: every index is < rows, so each row slice lies inside w_data (length asserted above).
+        let ptrs: [*const u8; ROWS] = core::array::from_fn(|i| unsafe { w_data.as_ptr().add(idx[i] * row_bytes) });
+        // SAFETY: row pointers cover nb blocks of bb bytes; activations cover tokens t0..t0+T (asserted above).
+        let acc = unsafe {
+            match format {
+                Weights::Q4_0 => tile_q4_0::<T>(ptrs, x, t0),
+                Weights::Q8_0 => tile_q8_0::<T>(ptrs, x, t0),
+            }
+        };
+        let live = (rows - r).min(ROWS);
+        for (t, v) in acc.iter().enumerate() {
+            let o = (t0 + t) * rows + r;
+            if live == ROWS {
+                // SAFETY: o + 4 ≤ (t0 + t) * rows + rows ≤ out.len(); wasm stores may be unaligned.
+                unsafe { v128_store(out.as_mut_ptr().add(o) as *mut v128, *v) };
+            } else {
+                let lanes: [f32; 4] = unsafe { core::mem::transmute(*v) };
+                out[o..o + live].copy_from_slice(&lanes[..live]);
+            }
+        }
+        r += ROWS;
+    }
+    T
+}
+
+/// 16 bytes at `p` (any alignment: wasm loads need none).
+#[inline(always)]
+unsafe fn ld<P>(p: *const P) -> v128 {
+    core::ptr::read_unaligned(p as *const v128)
+}
+
+/// [Σ a, Σ b, Σ c, Σ e]: the four rows' lane sums in one vector (two rounds of pairwise transposes).
+#[inline(always)]
+fn transpose_sum(a: v128, b: v128, c: v128, e: v128) -> v128 {
+    let ab = i32x4_add(i32x4_shuffle::<0, 4, 1, 5>(a, b), i32x4_shuffle::<2, 6, 3, 7>(a, b));
+    let ce = i32x4_add(i32x4_shuffle::<0, 4, 1, 5>(c, e), i32x4_shuffle::<2, 6, 3, 7>(c, e));
+    i32x4_add(i32x4_shuffle::<0, 1, 4, 5>(ab, ce), i32x4_shuffle::<2, 3, 6, 7>(ab, ce))
+}
+
+/// The four rows' f16 block scales (at byte `off` of each row) as f32x4.
+#[inline(always)]
+unsafe fn scales(ptrs: &[*const u8; ROWS], off: usize) -> v128 {
+    let h = |i: usize| core::ptr::read_unaligned(ptrs[i].add(off) as *const u16) as u32;
+    f16x4_to_f32x4(u32x4(h(0), h(1), h(2), h(3)))
+}
+
+/// acc += v · s, fused where relaxed SIMD is available.
+#[inline(always)]
+fn madd(acc: v128, v: v128, s: v128) -> v128 {
+    #[cfg(target_feature = "relaxed-simd")]
+    {
+        f32x4_relaxed_madd(v, s, acc)
+    }
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    {
+        f32x4_add(acc, f32x4_mul(v, s))
+    }
+}
+
+/// Σ over one block of four widened weight vectors × the token's four activation vectors at `x`.
+#[inline(always)]
+unsafe fn dot_block(wv: &[v128; 4], x: *const i16) -> v128 {
+    let xv = x as *const v128;
+    i32x4_add(
+        i32x4_add(i32x4_dot_i16x8(wv[0], ld(xv)), i32x4_dot_i16x8(wv[1], ld(xv.add(1)))),
+        i32x4_add(i32x4_dot_i16x8(wv[2], ld(xv.add(2))), i32x4_dot_i16x8(wv[3], ld(xv.add(3)))),
+    )
+}
+
+/// Q4_0 × wide activations, plain SIMD128. Returns one f32x4 [row0..row3] per token.
+#[cfg(not(target_feature = "relaxed-simd"))]
+#[inline(never)]
+unsafe fn tile_q4_0<const T: usize>(ptrs: [*const u8; ROWS], x: &WideActivations, t0: usize) -> [v128; T] {
+    let nb = x.n_blocks;
+    let mut acc = [f32x4_splat(0.0); T];
+    for b in 0..nb {
+        let off = b * q4_0::BLOCK_BYTES;
+        let mut sums = [[i32x4_splat(0); ROWS]; T];
+        for r in 0..ROWS {
+            let q = ld(ptrs[r].add(off + 2));
+            // i16 lane k holds bytes 2k, 2k+1: their low nibbles are values 2k, 2k+1, their high ones 16+2k, 17+2k.
+            // Shift pairs instead of masks: no v128 constants, which V8 rematerialises inside the loop.
+            let wv = [
+                u16x8_shr(i16x8_shl(q, 12), 12),
+                u16x8_shr(i16x8_shl(q, 4), 12),
+                u16x8_shr(i16x8_shl(q, 8), 12),
+                u16x8_shr(q, 12),
+            ];
+            for t in 0..T {
+                sums[t][r] = dot_block(&wv, x.x16.as_ptr().add(((t0 + t) * nb + b) * 32));
+            }
+        }
+        let dw = scales(&ptrs, off);
+        for t in 0..T {
+            let i = (t0 + t) * nb + b;
+            let s = transpose_sum(sums[t][0], sums[t][1], sums[t][2], sums[t][3]);
+            let s = i32x4_sub(s, i32x4_splat(*x.bias.get_unchecked(i)));
+            acc[t] = madd(acc[t], f32x4_convert_i32x4(s), f32x4_mul(dw, f32x4_splat(*x.d.get_unchecked(i))));
+        }
+    }
+    acc
+}
+
+/// Q4_0 × Q8_0 activations with the relaxed 8-bit dot product: the nibbles (0..15) are the 7-bit operand, the
+/// activation bytes the signed one, so every engine's lowering gives the exact sum.
+#[cfg(target_feature = "relaxed-simd")]
+#[inline(never)]
+unsafe fn tile_q4_0<const T: usize>(ptrs: [*const u8; ROWS], x: &WideActivations, t0: usize) -> [v128; T] {
+    let nb = x.n_blocks;
+    let mut acc = [f32x4_splat(0.0); T];
+    let low4 = i8x16_splat(0x0f);
+    for b in 0..nb {
+        let off = b * q4_0::BLOCK_BYTES;
+        let mut sums = [[i32x4_splat(0); ROWS]; T];
+        for r in 0..ROWS {
+            let q = ld(ptrs[r].add(off + 2));
+            let lo = v128_and(q, low4);
+            let hi = v128_and(u16x8_shr(q, 4), low4);
+            for t in 0..T {
+                let xq = x.q8.as_ptr().add(((t0 + t) * nb + b) * q8_0::BLOCK_BYTES + 2);
+                let xlo = ld(xq);
+                let xhi = ld(xq.add(16));
+                sums[t][r] = i32x4_relaxed_dot_i8x16_i7x16_add(xhi, hi, i32x4_relaxed_dot_i8x16_i7x16_add(xlo, lo, i32x4_splat(0)));
+            }
+        }
+        let dw = scales(&ptrs, off);
+        for t in 0..T {
+            let i = (t0 + t) * nb + b;
+            let s = transpose_sum(sums[t][0], sums[t][1], sums[t][2], sums[t][3]);
+            let s = i32x4_sub(s, i32x4_splat(*x.bias.get_unchecked(i)));
+            acc[t] = madd(acc[t], f32x4_convert_i32x4(s), f32x4_mul(dw, f32x4_splat(*x.d.get_unchecked(i))));
+        }
+    }
+    acc
+}
+
+/// Q8_0 × wide activations. The weight bytes are widened on i16 lanes: even bytes by shl 8 + arithmetic shr 8,
+/// odd bytes by arithmetic shr 8, which matches the activations' even / odd layout.
+#[inline(never)]
+unsafe fn tile_q8_0<const T: usize>(ptrs: [*const u8; ROWS], x: &WideActivations, t0: usize) -> [v128; T] {
+    let nb = x.n_blocks;
+    let mut acc = [f32x4_splat(0.0); T];
+    for b in 0..nb {
+        let off = b * q8_0::BLOCK_BYTES;
+        let mut sums = [[i32x4_splat(0); ROWS]; T];
+        for r in 0..ROWS {
+            let q0 = ld(ptrs[r].add(off + 2));
+            let q1 = ld(ptrs[r].add(off + 18));
+            let wv = [
+                i16x8_shr(i16x8_shl(q0, 8), 8),
+                i16x8_shr(q0, 8),
+                i16x8_shr(i16x8_shl(q1, 8), 8),
+                i16x8_shr(q1, 8),
+            ];
+            for t in 0..T {
+                sums[t][r] = dot_block(&wv, x.x16.as_ptr().add(((t0 + t) * nb + b) * 32));
+            }
+        }
+        let dw = scales(&ptrs, off);
+        for t in 0..T {
+            let i = (t0 + t) * nb + b;
+            let s = transpose_sum(sums[t][0], sums[t][1], sums[t][2], sums[t][3]);
+            acc[t] = madd(acc[t], f32x4_convert_i32x4(s), f32x4_mul(dw, f32x4_splat(*x.d.get_unchecked(i))));
+        }
+    }
+    acc
+}

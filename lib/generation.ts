@@ -25,6 +25,8 @@ const yieldToEventLoop: () => Promise<void> =
     ? () => new Promise((resolve) => setImmediate(resolve))
     : () => new Promise((resolve) => setTimeout(resolve, 0));
 
+const noPause = async (): Promise<void> => {};
+
 export async function* generateTokens(
   ctx: GenerationContext,
   promptIds: readonly number[],
@@ -76,11 +78,12 @@ export async function* generateTokens(
   const checkAbort = () => {
     if (signal?.aborted) throw new AbortError("generation aborted", { cause: signal.reason });
   };
+  const pause = options.yieldBetweenTokens === false ? noPause : yieldToEventLoop;
 
   const started = performance.now();
   let logits: Float32Array;
   try {
-    logits = await prefill(ctx, promptIds, checkAbort);
+    logits = await prefill(ctx, promptIds, pause, checkAbort);
   } catch (e) {
     forget(ctx);
     throw e;
@@ -113,7 +116,7 @@ export async function* generateTokens(
         break;
       }
       if (generated >= maxTokens) break;
-      await yieldToEventLoop();
+      await pause();
       checkAbort();
       logits = model.forward(seq, [id], cached.length);
       cached.push(id);
@@ -145,7 +148,12 @@ export async function* generateTokens(
  * Feeds the prompt, reusing the longest prefix already in the KV cache (a follow-up chat turn only computes the new
  * tokens). Returns the logits after the last prompt token.
  */
-async function prefill(ctx: GenerationContext, promptIds: readonly number[], checkAbort: () => void): Promise<Float32Array> {
+async function prefill(
+  ctx: GenerationContext,
+  promptIds: readonly number[],
+  pause: () => Promise<void>,
+  checkAbort: () => void,
+): Promise<Float32Array> {
   const { model, cached, seq } = ctx;
   let reuse = 0;
   while (reuse < cached.length && reuse < promptIds.length && cached[reuse] === promptIds[reuse]) reuse++;
@@ -156,7 +164,7 @@ async function prefill(ctx: GenerationContext, promptIds: readonly number[], che
   let logits: Float32Array | undefined;
   for (let pos = reuse; pos < promptIds.length; pos += PREFILL_SLICE) {
     if (pos > reuse) {
-      await yieldToEventLoop();
+      await pause();
       checkAbort();
     }
     const slice = promptIds.slice(pos, Math.min(promptIds.length, pos + PREFILL_SLICE));

@@ -59,6 +59,12 @@ export interface GenerateOptions extends SamplingOptions {
   signal?: AbortSignal;
   /** Prepend BOS when the tokenizer asks for it (default true for `generate`, false for chat: the template adds it). */
   addBos?: boolean;
+  /**
+   * Yield to the event loop between tokens and prefill slices (default true), so streamed chunks flush and `signal`
+   * is seen mid-generation. Pass false when the caller paces the generator itself, one `next()` per chunk (a Worker's
+   * SSE pull): workerd drops the timers of a request whose client left, which would freeze a step waiting on one.
+   */
+  yieldBetweenTokens?: boolean;
 }
 
 export interface TopLogprob {

@@ -19,9 +19,16 @@ export function loadedEngineBuild(): "simd" | "relaxed" | undefined {
   return chosen;
 }
 
-async function readOptional(url: URL): Promise<Uint8Array | undefined> {
+/** Bytes backed by a plain ArrayBuffer, as the WebAssembly API's types want. */
+type WasmBytes = Uint8Array<ArrayBuffer>;
+
+async function readBytes(path: URL | string): Promise<WasmBytes> {
+  return new Uint8Array(await readFile(path)) as WasmBytes;
+}
+
+async function readOptional(url: URL): Promise<WasmBytes | undefined> {
   try {
-    return await readFile(url);
+    return await readBytes(url);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw e;
@@ -29,10 +36,10 @@ async function readOptional(url: URL): Promise<Uint8Array | undefined> {
 }
 
 /** Picks the engine binary: relaxed SIMD when present and `WebAssembly.validate` accepts it, else SIMD128. */
-async function pickBinary(build: EngineBuild): Promise<{ build: "simd" | "relaxed"; bytes: Uint8Array }> {
+async function pickBinary(build: EngineBuild): Promise<{ build: "simd" | "relaxed"; bytes: WasmBytes }> {
   // A binary of one's own (dev: profiling builds with names, other target dirs); it must share the glue.
   const override = process.env.ELLM_ENGINE_WASM;
-  if (override) return { build: override.includes("relaxed") ? "relaxed" : "simd", bytes: await readFile(override) };
+  if (override) return { build: override.includes("relaxed") ? "relaxed" : "simd", bytes: await readBytes(override) };
   if (build !== "simd") {
     const relaxed = await readOptional(ENGINE_RELAXED_WASM_URL);
     const usable = relaxedSimdExact();
@@ -47,7 +54,7 @@ async function pickBinary(build: EngineBuild): Promise<{ build: "simd" | "relaxe
       );
     }
   }
-  return { build: "simd", bytes: await readFile(ENGINE_WASM_URL) };
+  return { build: "simd", bytes: await readBytes(ENGINE_WASM_URL) };
 }
 
 /**

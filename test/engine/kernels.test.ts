@@ -66,17 +66,17 @@ describe("kernels: matmul SIMD vs scalar vs float64 reference", () => {
                 let exact = 0;
                 let magnitude = 0;
                 for (let c = 0; c < cols; c++) {
-                  const p = wd[r * cols + c] * x[t * cols + c];
+                  const p = wd[r * cols + c]! * x[t * cols + c]!;
                   exact += p;
                   magnitude += Math.abs(p);
                 }
                 const i = t * rows + r;
                 const where = `${dtype} ${rows}x${cols} nTokens=${nTokens} t=${t} r=${r}`;
                 // Same integer sums, different float summation order only.
-                expect(Math.abs(simd[i] - scalar[i]), where).toBeLessThanOrEqual(1e-5 * magnitude + 1e-6);
+                expect(Math.abs(simd[i]! - scalar[i]!), where).toBeLessThanOrEqual(1e-5 * magnitude + 1e-6);
                 // Activation quantization (8-bit) is all that separates the kernels from the float64 reference.
                 const tol = block === 1 ? 1e-5 * magnitude + 1e-6 : 0.01 * magnitude + 1e-4;
-                expect(Math.abs(simd[i] - exact), where).toBeLessThanOrEqual(tol);
+                expect(Math.abs(simd[i]! - exact), where).toBeLessThanOrEqual(tol);
                 checked++;
               }
             }
@@ -117,7 +117,7 @@ describe("kernels: quantize / dequantize bindings", () => {
       expect(back.length).toBe(n);
       const amax = src.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
       let worst = 0;
-      for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(back[i] - src[i]));
+      for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(back[i]! - src[i]!));
       expect(worst).toBeLessThanOrEqual(maxErr(amax) + 1e-7);
     });
   }
@@ -154,10 +154,10 @@ describe("kernels: attention vector primitives, SIMD vs scalar", () => {
         const simd = engine.vecCheck(op, "simd", a, b, 0.75);
         expect(simd.length).toBe(scalar.length);
         let magnitude = 0;
-        for (let i = 0; i < n; i++) magnitude += Math.abs(a[i] * b[i]);
+        for (let i = 0; i < n; i++) magnitude += Math.abs(a[i]! * b[i]!);
         for (let i = 0; i < scalar.length; i++) {
-          const tol = op.startsWith("dot") ? 1e-6 * magnitude + 1e-6 : 1e-6 * Math.abs(scalar[i]) + 1e-6;
-          expect(Math.abs(simd[i] - scalar[i]), `${op} n=${n} i=${i}`).toBeLessThanOrEqual(tol);
+          const tol = op.startsWith("dot") ? 1e-6 * magnitude + 1e-6 : 1e-6 * Math.abs(scalar[i]!) + 1e-6;
+          expect(Math.abs(simd[i]! - scalar[i]!), `${op} n=${n} i=${i}`).toBeLessThanOrEqual(tol);
         }
       }
     });

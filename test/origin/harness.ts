@@ -70,3 +70,11 @@ export const workerFetch: BaseFetch = (path, init) => {
   headers.set("authorization", `Bearer ${CLIENT_KEY}`);
   return SELF.fetch(`https://edge.test${path}`, { ...init, headers });
 };
+
+/** Puts the stories260K fixture into the (shared, persistent) test R2 bucket where the catalog's "stories" entries expect it. */
+export async function seedStories(): Promise<void> {
+  if (await env.MODELS.head("test/stories260K.gguf")) return;
+  const res = await env.FIXTURES.fetch("https://fixtures/stories260K.gguf");
+  if (!res.ok) throw new Error(`fixture stories260K.gguf: HTTP ${res.status}`);
+  await env.MODELS.put("test/stories260K.gguf", await res.arrayBuffer());
+}

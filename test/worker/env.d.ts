@@ -1,4 +1,5 @@
 /// <reference types="@cloudflare/vitest-pool-workers" />
+/// <reference types="vite/client" />
 declare module "cloudflare:test" {
   type WorkerEnv = import("../../worker/env.js").Env;
   interface ProvidedEnv extends WorkerEnv {

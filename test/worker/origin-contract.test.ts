@@ -3,24 +3,18 @@
  * the edge (the Worker, through SELF) and against the same model served by llama.cpp's real OpenAI-compatible server
  * as the origin, through the OriginBackend — model id mapped both ways ("stories-origin" ↔ "stories-upstream").
  */
-import { SELF, env } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { beforeAll, describe, inject } from "vitest";
 import { loadCatalog } from "../../worker/catalog/catalog.js";
 import { OriginBackend } from "../../worker/origin/backend.js";
 import { runContractSuite } from "../origin/contract.js";
-import { workerFetch } from "../origin/harness.js";
-import { originBaseFetch } from "../origin/harness.js";
+import { originBaseFetch, seedStories, workerFetch } from "../origin/harness.js";
 
 const llamaUrl = inject("llamaUrl");
 
 // The worker project (vitest.worker.config.ts) also matches this file but has no origin and no such catalog.
 describe.skipIf(!llamaUrl)("contract on both backends", () => {
-  beforeAll(async () => {
-    if (await env.MODELS.head("test/stories260K.gguf")) return;
-    const res = await env.FIXTURES.fetch("https://fixtures/stories260K.gguf");
-    if (!res.ok) throw new Error(`fixture stories260K.gguf: HTTP ${res.status}`);
-    await env.MODELS.put("test/stories260K.gguf", await res.arrayBuffer());
-  });
+  beforeAll(seedStories);
 
   runContractSuite("edge (Worker, stories)", workerFetch, "stories");
 

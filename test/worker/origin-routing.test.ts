@@ -3,10 +3,10 @@
  * holds on the origin path too, and the client's key stops at the Worker. The project's ORIGIN_URL is llama.cpp behind
  * the fault server's recording relay. Needs app.ts to hand `originBackend` to chooseBackend when ORIGIN_URL is set.
  */
-import { describe, expect, inject, it } from "vitest";
+import { beforeAll, describe, expect, inject, it } from "vitest";
 import type { RecordedRequest } from "../origin/fault-server.js";
 import { runContractSuite } from "../origin/contract.js";
-import { CLIENT_KEY, workerFetch } from "../origin/harness.js";
+import { CLIENT_KEY, seedStories, workerFetch } from "../origin/harness.js";
 
 const faultUrl = inject("faultUrl");
 const request = (model: string, requestId: string) =>
@@ -18,6 +18,8 @@ const request = (model: string, requestId: string) =>
 const recorded = async (id: string): Promise<RecordedRequest[]> => (await fetch(`${faultUrl}/__log/${id}`)).json();
 
 describe.skipIf(!faultUrl)("origin behind the Worker's routes", () => {
+  beforeAll(seedStories);
+
   it("routes the same request to the edge for a small model and to the origin for one over the budget", async () => {
     const cases = [
       { model: "stories", backend: "edge" }, // backend "edge"

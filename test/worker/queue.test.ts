@@ -6,8 +6,31 @@ import { BASE, KEY, health, post, seedModels, type OpenAIError } from "./helpers
 
 beforeAll(seedModels);
 
+/**
+ * Requests whose client goes away are sent to the Worker in-process, with the abort signal on the Request (what
+ * workerd's request.signal does on a real disconnect): aborting a SELF.fetch leaves the test runner's workerd waiting
+ * on that request at shutdown, so the run would never end.
+ */
+function direct(body: object, signal?: AbortSignal): Promise<Response> {
+  const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+  const request = new Request(`${BASE}/v1/completions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+    ...(signal ? { signal } : {}),
+  });
+  return Promise.resolve(worker.fetch(request, env, ctx));
+}
+
 const longStream = (signal?: AbortSignal) =>
-  post("/v1/completions", { model: "stories", prompt: "Once upon a time", max_tokens: 400, temperature: 0, stream: true }, signal ? { signal } : {});
+  direct({ model: "stories", prompt: "Once upon a time", max_tokens: 400, temperature: 0, stream: true }, signal);
+
+/** The isolate still serves generations after an abort (the model is not left blocked by the abandoned one). */
+async function expectServed(): Promise<void> {
+  const res = await post("/v1/completions", { model: "stories", prompt: "One day", max_tokens: 3, temperature: 0 });
+  expect(res.status).toBe(200);
+  expect(((await res.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens).toBe(3);
+}
 
 async function until(cond: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
@@ -58,7 +81,7 @@ describe("per-isolate generation queue", () => {
     const reader = holder.body!.getReader();
     await reader.read();
     const gone = new AbortController();
-    const queued = post("/v1/completions", { model: "stories", prompt: "One day", max_tokens: 3 }, { signal: gone.signal });
+    const queued = direct({ model: "stories", prompt: "One day", max_tokens: 3 }, gone.signal);
     await until(async () => (await health()).queue.waiting === 1, "one waiting request");
     gone.abort();
     await queued.catch(() => undefined);
@@ -72,19 +95,8 @@ describe("per-isolate generation queue", () => {
 
 describe("client abort mid-stream", () => {
   it("stops generation when the client cancels the SSE body", async () => {
-    // Called in-process: through SELF.fetch the test runner's pipe does not forward a body cancel to the Worker
-    // (a real disconnect also fires request.signal, covered below).
     const before = await health();
-    const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
-    const res = await worker.fetch(
-      new Request(`${BASE}/v1/completions`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
-        body: JSON.stringify({ model: "stories", prompt: "Once upon a time", max_tokens: 400, temperature: 0, stream: true }),
-      }),
-      env,
-      ctx,
-    );
+    const res = await longStream();
     expect(res.status).toBe(200);
     const reader = res.body!.getReader();
     const decoder = new TextDecoder();
@@ -95,6 +107,7 @@ describe("client abort mid-stream", () => {
     const after = await health();
     expect(after.queue.running).toBe(0);
     expect(after.generations.completed).toBe(before.generations.completed);
+    await expectServed();
   });
 
   it("stops generation when the client aborts the request", async () => {
@@ -109,5 +122,6 @@ describe("client abort mid-stream", () => {
     const after = await health();
     expect(after.queue.running).toBe(0);
     expect(after.generations.completed).toBe(before.generations.completed);
+    await expectServed();
   });
 });

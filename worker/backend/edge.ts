@@ -55,7 +55,8 @@ export class EdgeBackend implements Backend {
 
   async complete(req: CompletionRequest, entry: CatalogEntry, ctx: BackendContext): Promise<Response> {
     const abort = new AbortController();
-    const onClientGone = () => abort.abort(ctx.signal.reason);
+    const run = new Run();
+    const onClientGone = () => abort.abort(ctx.signal.reason ?? "client disconnected");
     if (ctx.signal.aborted) onClientGone();
     else ctx.signal.addEventListener("abort", onClientGone, { once: true });
 
@@ -66,8 +67,7 @@ export class EdgeBackend implements Backend {
     });
     const meta: ResponseMeta = { id: completionId(req.kind), created: Math.floor(Date.now() / 1000), model: entry.id };
     const started = Date.now();
-    let streaming = false;
-    const done = (outcome: Outcome, result?: GenerationResult, error?: unknown) => {
+    run.onFinish = (outcome, result, error) => {
       release();
       ctx.signal.removeEventListener("abort", onClientGone);
       this.stats[outcome]++;
@@ -77,6 +77,7 @@ export class EdgeBackend implements Backend {
         ms: Date.now() - started, ...(error !== undefined ? { error: String(error) } : {}),
       });
     };
+    let streaming = false;
 
     try {
       const maxContext = intVar(ctx.env.CONTEXT_LENGTH, "CONTEXT_LENGTH", DEFAULT_MAX_CONTEXT, 1);
@@ -85,7 +86,9 @@ export class EdgeBackend implements Backend {
       const llama = model.llama;
       checkLogitBias(req, llama.info.vocabSize);
 
-      const options: GenerateOptions = { ...req.sampling, signal: abort.signal };
+      // No timer yields inside a step: one SSE pull paces one token, and a step never waits on a timer that workerd
+      // would drop when the client leaves (which would leave the model's turn held forever).
+      const options: GenerateOptions = { ...req.sampling, signal: abort.signal, yieldBetweenTokens: false };
       if (req.maxTokens !== undefined) options.maxTokens = req.maxTokens;
       if (req.stop !== undefined) options.stop = req.stop;
       if (req.logprobs !== undefined) options.logprobs = req.logprobs;
@@ -94,14 +97,16 @@ export class EdgeBackend implements Backend {
       const gen: Generator =
         req.kind === "chat" ? llama.chatCompletionStream(req.messages, options) : llama.generateStream(req.prompt, options);
       // The first step runs the prefill: context overflow and template errors surface here, before any byte is sent.
-      const first = await gen.next();
+      const first = await run.step(gen);
       const firstMs = Date.now() - t0;
 
       if (!req.stream) {
-        const result = first.done ? first.value : await drain(gen);
+        let step = first;
+        while (!step.done) step = await run.step(gen);
+        const result = step.value;
         ctx.timing.add("prefill", result.timings.prefillMs);
         ctx.timing.add("decode", result.timings.decodeMs);
-        done("completed", result);
+        run.finish("completed", result);
         const withLogprobs = req.logprobs !== undefined;
         const body = req.kind === "chat" ? chatCompletionBody(meta, result, withLogprobs) : textCompletionBody(meta, result, withLogprobs);
         return Response.json(body);
@@ -109,12 +114,12 @@ export class EdgeBackend implements Backend {
 
       ctx.timing.add("prefill", firstMs);
       streaming = true;
-      return new Response(this.#sse(req, meta, gen, first, abort, done), { headers: SSE_HEADERS });
+      return new Response(this.#sse(req, meta, gen, first, abort, run), { headers: SSE_HEADERS });
     } catch (e) {
       const http = toHttpError(e, req.kind === "chat" ? "messages" : "prompt");
       if (!streaming) {
         if (e instanceof EllmError && e.code === "engine_failure") this.models.discard();
-        done(abort.signal.aborted ? "aborted" : http && http.status < 500 ? "rejected" : "failed", undefined, e);
+        run.finish(abort.signal.aborted ? "aborted" : http && http.status < 500 ? "rejected" : "failed", undefined, e);
       }
       throw http ?? e;
     }
@@ -127,16 +132,10 @@ export class EdgeBackend implements Backend {
     gen: Generator,
     first: IteratorResult<TextDelta, GenerationResult>,
     abort: AbortController,
-    done: (outcome: Outcome, result?: GenerationResult, error?: unknown) => void,
+    run: Run,
   ): ReadableStream<Uint8Array> {
     let pending: IteratorResult<TextDelta, GenerationResult> | undefined = first;
     let textOffset = 0;
-    let finished = false;
-    const finish = (outcome: Outcome, result?: GenerationResult, error?: unknown) => {
-      if (finished) return;
-      finished = true;
-      done(outcome, result, error);
-    };
     const withLogprobs = req.logprobs !== undefined;
     const models = this.models;
     const chunk = (text: string, finishReason: GenerationResult["finishReason"] | null, delta?: TextDelta) => {
@@ -148,21 +147,23 @@ export class EdgeBackend implements Backend {
       return sseData(textChunk(meta, text, finishReason, lp, req.includeUsage));
     };
 
-    let pulling = false;
     let controllerRef: ReadableStreamDefaultController<Uint8Array> | undefined;
-    // A disconnect while the stream is idle (no pull running) must stop the generator and free the slot itself:
-    // nothing else would ever resume it.
-    const onAbort = () => {
-      if (pulling || finished) return;
-      finish("aborted", undefined, abort.signal.reason ?? "client disconnected");
-      void gen.return(undefined as unknown as GenerationResult).catch(() => undefined);
-      try {
-        controllerRef?.error(abort.signal.reason);
-      } catch {
-        // already closed
-      }
-    };
-    abort.signal.addEventListener("abort", onAbort, { once: true });
+    // A disconnect between steps (the only place one can land: a step never yields to the event loop) ends the
+    // generator, which frees the library's per-model turn, and the stream, since no pull will come.
+    abort.signal.addEventListener(
+      "abort",
+      () => {
+        if (run.stepInFlight || run.finished) return;
+        run.finish("aborted", undefined, abort.signal.reason ?? "client disconnected");
+        void gen.return(undefined as unknown as GenerationResult).catch(() => undefined);
+        try {
+          controllerRef?.error(abort.signal.reason);
+        } catch {
+          // already closed
+        }
+      },
+      { once: true },
+    );
 
     return new ReadableStream<Uint8Array>({
       start(controller) {
@@ -171,10 +172,9 @@ export class EdgeBackend implements Backend {
         if (req.kind === "chat") controller.enqueue(sseData(chatChunk(meta, { role: "assistant", content: "" }, null, null, req.includeUsage)));
       },
       async pull(controller) {
-        if (finished) return;
-        pulling = true;
+        if (run.finished) return;
         try {
-          const step = pending ?? (await gen.next());
+          const step = pending ?? (await run.step(gen));
           pending = undefined;
           if (!step.done) {
             controller.enqueue(chunk(step.value.text, null, step.value));
@@ -186,10 +186,10 @@ export class EdgeBackend implements Backend {
           if (req.includeUsage) controller.enqueue(sseData(usageChunk(meta, req.kind, result.usage)));
           controller.enqueue(SSE_DONE);
           controller.close();
-          finish("completed", result);
+          run.finish("completed", result);
         } catch (e) {
           if (abort.signal.aborted) {
-            finish("aborted", undefined, e);
+            run.finish("aborted", undefined, e);
             closeQuietly(controller);
             return;
           }
@@ -200,15 +200,37 @@ export class EdgeBackend implements Backend {
           controller.enqueue(sseData(body));
           controller.enqueue(SSE_DONE);
           controller.close();
-          finish("failed", undefined, e);
-        } finally {
-          pulling = false;
+          run.finish("failed", undefined, e);
         }
       },
-      async cancel(reason) {
-        abort.abort(reason ?? "client cancelled the stream"); // runs onAbort when idle; a running pull sees AbortError
+      cancel(reason) {
+        abort.abort(reason ?? "client cancelled the stream");
       },
     });
+  }
+}
+
+/** One generation's lifecycle: whether a generator step is running, and a once-only finish (slot release + log). */
+class Run {
+  stepInFlight = false;
+  finished = false;
+  onFinish: ((outcome: Outcome, result?: GenerationResult, error?: unknown) => void) | undefined;
+
+  async step(gen: Generator): Promise<IteratorResult<TextDelta, GenerationResult>> {
+    this.stepInFlight = true;
+    try {
+      return await gen.next();
+    } finally {
+      this.stepInFlight = false;
+      // A step that resumed after its client left: end the generator so the model is free for the next request.
+      if (this.finished) void gen.return(undefined as unknown as GenerationResult).catch(() => undefined);
+    }
+  }
+
+  finish(outcome: Outcome, result?: GenerationResult, error?: unknown): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.onFinish?.(outcome, result, error);
   }
 }
 
@@ -218,13 +240,6 @@ function closeQuietly(controller: ReadableStreamDefaultController<Uint8Array>): 
     controller.close();
   } catch {
     // cancelled or errored already
-  }
-}
-
-async function drain(gen: Generator): Promise<GenerationResult> {
-  for (;;) {
-    const step = await gen.next();
-    if (step.done) return step.value;
   }
 }
 

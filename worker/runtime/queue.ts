@@ -3,7 +3,9 @@
  * to `maxWaiting` requests wait in FIFO order, anything beyond is refused at once so clients can retry elsewhere.
  *
  * Waiters poll a flag on a short timer instead of awaiting a promise that another request resolves: workerd treats
- * a request whose only pending work is a promise owned by a different request as hung and cancels it.
+ * a request whose only pending work is a promise owned by a different request as hung and cancels it. A waiter whose
+ * client leaves is removed from the abort event itself, because workerd drops that request's timers (its poll loop
+ * may never run again); if the slot had already been handed to it, the handler passes the slot on.
  */
 import { AbortError } from "../../lib/errors.js";
 
@@ -19,6 +21,7 @@ const POLL_MS = 5;
 
 interface Waiter {
   granted: boolean;
+  abandoned: boolean;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -48,16 +51,28 @@ export class GenerationQueue {
       const seconds = Math.max(1, Math.ceil(((this.#waiting.length + 1) * this.#avgHoldMs) / 1000));
       throw new QueueFullError(this.#waiting.length, seconds);
     }
-    const waiter: Waiter = { granted: false };
+    const waiter: Waiter = { granted: false, abandoned: false };
+    const onAbort = () => {
+      waiter.abandoned = true;
+      if (waiter.granted) this.#handOff();
+      else this.#waiting = this.#waiting.filter((w) => w !== waiter);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
     this.#waiting.push(waiter);
-    while (!waiter.granted) {
-      if (signal?.aborted) {
-        this.#waiting = this.#waiting.filter((w) => w !== waiter);
-        throw new AbortError("request aborted while queued");
-      }
-      await sleep(POLL_MS);
+    try {
+      while (!waiter.granted && !waiter.abandoned) await sleep(POLL_MS);
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
     }
+    if (waiter.abandoned) throw new AbortError("request aborted while queued");
     return this.#releaser();
+  }
+
+  /** Gives the slot to the next waiter (which then owns it) or frees it. */
+  #handOff(): void {
+    const next = this.#waiting.shift();
+    if (next) next.granted = true;
+    else this.#busy = false;
   }
 
   /** A one-shot release: hands the slot to the next waiter (which stays busy) or frees it. */
@@ -68,9 +83,7 @@ export class GenerationQueue {
       if (released) return;
       released = true;
       this.#avgHoldMs = 0.8 * this.#avgHoldMs + 0.2 * (Date.now() - since);
-      const next = this.#waiting.shift();
-      if (next) next.granted = true;
-      else this.#busy = false;
+      this.#handOff();
     };
   }
 }

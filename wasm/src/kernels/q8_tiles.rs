@@ -137,6 +137,7 @@ pub fn sweep<const T: usize>(
     assert!(out.len() >= (t0 + T) * rows, "q8_tiles::sweep: output");
     let mut r = 0;
     while r < rows {
+        touch_ahead(w_data, (r + PREFETCH_TILES * ROWS) * row_bytes, ROWS * row_bytes);
         let idx: [usize; ROWS] = core::array::from_fn(|i| (r + i).min(rows - 1));
         // SAFETY: every index is < rows, so each row slice lies inside w_data (length asserted above).
         let ptrs: [*const u8; ROWS] = core::array::from_fn(|i| unsafe { w_data.as_ptr().add(idx[i] * row_bytes) });
@@ -161,6 +162,24 @@ pub fn sweep<const T: usize>(
         r += ROWS;
     }
     T
+}
+
+/// How many 4-row tiles ahead `touch_ahead` reaches.
+const PREFETCH_TILES: usize = 2;
+
+/// Reads one byte per 64-byte line of `data[start..start + len]` (clipped), so those lines are already on their
+/// way from memory when the tile reaches them. A tile's rows are short (a few hundred bytes each), too short for
+/// the hardware prefetcher to lock onto its four interleaved streams; wasm has no prefetch instruction, and a
+/// volatile read is a load the compiler must keep.
+#[inline(always)]
+fn touch_ahead(data: &[u8], start: usize, len: usize) {
+    let end = (start + len).min(data.len());
+    let mut at = start;
+    while at < end {
+        // SAFETY: at < end ≤ data.len().
+        unsafe { core::ptr::read_volatile(data.as_ptr().add(at)) };
+        at += 64;
+    }
 }
 
 /// 16 bytes at `p` (any alignment: wasm loads need none).

@@ -1,6 +1,7 @@
 import { defineConfig } from "vitest/config";
 
-// Two projects: `engine` runs the engine and library in Node; `worker` runs the Worker inside real workerd.
+// `engine` runs the engine and library in Node; `worker` runs the Worker inside real workerd; `origin` runs the
+// Worker's origin fallback inside workerd against Node-side origins (a fault injector and, when available, llama.cpp).
 export default defineConfig({
   test: {
     projects: [
@@ -14,6 +15,7 @@ export default defineConfig({
         },
       },
       "./vitest.worker.config.ts",
+      "./vitest.origin.config.ts",
     ],
   },
 });

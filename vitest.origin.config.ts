@@ -33,6 +33,9 @@ export default defineWorkersProject(() => {
                 { id: "stories", ...common, backend: "edge" },
                 { id: "stories-origin", ...common, backend: "origin", origin: { model: inject("llamaModel") } },
                 { id: "stories-huge", ...common, bytes: 2_000_000_000, backend: "auto", origin: { model: inject("llamaModel") } },
+                // Small enough for the edge, but its weights are missing from R2: the edge refuses, the origin answers.
+                { id: "stories-auto-missing", ...common, r2Key: "test/not-uploaded.gguf", backend: "auto", origin: { model: inject("llamaModel") } },
+                { id: "stories-edge-missing", ...common, r2Key: "test/not-uploaded.gguf", backend: "edge" },
               ]),
               // The Worker's origin is llama.cpp behind the fault server's recording relay, so tests can check what
               // the Worker sent (headers, model name) while a real server answers.

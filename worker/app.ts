@@ -4,7 +4,8 @@
  */
 import { Hono, type Context } from "hono";
 import { cors } from "hono/cors";
-import { chooseBackend } from "./backend/router.js";
+import { completeWithFailover } from "./backend/failover.js";
+import { chooseBackend, type Backends } from "./backend/router.js";
 import { loadCatalog } from "./catalog/catalog.js";
 import type { CatalogEntry } from "./catalog/schema.js";
 import { workerEngine } from "./engine.js";
@@ -16,6 +17,7 @@ import { log } from "./http/log.js";
 import { ServerTiming } from "./http/timing.js";
 import type { CompletionRequest } from "./openai/request.js";
 import { validateChatRequest, validateTextRequest } from "./openai/validate.js";
+import { isOriginConfigured, originBackend } from "./origin/index.js";
 import { edgeBackend, models, queue } from "./runtime/isolate.js";
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -94,15 +96,18 @@ app.onError((err, c) => {
 
 async function complete(c: Context<AppEnv>, request: CompletionRequest): Promise<Response> {
   const entry = findModel(c.env, request.model);
-  const { backend, reason } = chooseBackend(entry, { edge: edgeBackend });
+  const backends: Backends = { edge: edgeBackend, ...(isOriginConfigured(c.env) ? { origin: originBackend } : {}) };
+  const { backend, reason } = chooseBackend(entry, backends);
   c.set("backend", backend.name);
   log("info", "route", { requestId: c.get("requestId"), model: entry.id, backend: backend.name, reason });
-  return backend.complete(request, entry, {
+  const done = await completeWithFailover(backend, backends, entry, request, {
     requestId: c.get("requestId"),
     signal: c.req.raw.signal,
     env: c.env,
     timing: c.get("timing"),
   });
+  c.set("backend", done.backend.name);
+  return done.response;
 }
 
 function readBody(c: Context<AppEnv>): Promise<unknown> {

@@ -1,5 +1,7 @@
+import type { OriginEnv } from "./origin/config.js";
+
 /** Bindings and variables the Worker receives (see wrangler.toml for what each one does and its default). */
-export interface Env {
+export interface Env extends OriginEnv {
   /** R2 bucket holding the GGUF files named by the catalog's `r2Key`. */
   MODELS: R2Bucket;
   /** Secret: comma-separated Bearer keys. Unset or empty → auth disabled (and /healthz says so). */

@@ -3,7 +3,7 @@
  * the real llama.cpp server (scripts/origin/start-llama-server, which installs llama-cpp-python on first use), and
  * hands their addresses to the tests through `provide`. ELLM_ORIGIN_URL=<url> uses an already running origin instead.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { resolve } from "node:path";
 import type { TestProject } from "vitest/node";
 import { closedPort, setRelayTarget, startFaultServer } from "./fault-server.js";
@@ -36,12 +36,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const external = (Reflect.get(globalThis, "process") as NodeJS.Process).env.ELLM_ORIGIN_URL;
   if (external) {
     project.provide("llamaUrl", external.replace(/\/+$/, ""));
-  } else {
+  } else if (llamaWanted()) {
     const started = await startLlama();
     llama = started.child;
     project.provide("llamaUrl", started.url);
+  } else {
+    console.warn(
+      "origin tests: no llama.cpp origin (ELLM_ORIGIN_LLAMA=1 installs and starts one, ELLM_ORIGIN_URL=<url> uses yours): " +
+        "the suites that need a real OpenAI-compatible server are skipped; the fault-injecting origin still runs",
+    );
+    project.provide("llamaUrl", "");
   }
-  setRelayTarget(external ? external.replace(/\/+$/, "") : project.getProvidedContext().llamaUrl);
+  const llamaUrl = project.getProvidedContext().llamaUrl;
+  if (llamaUrl) setRelayTarget(llamaUrl);
 
   return async () => {
     await new Promise<void>((done) => fault.server.close(() => done()));
@@ -52,6 +59,18 @@ export default async function setup(project: TestProject): Promise<() => Promise
       await exited;
     }
   };
+}
+
+/**
+ * llama.cpp runs when asked (ELLM_ORIGIN_LLAMA=1) or when its venv is already installed. The first install compiles
+ * llama.cpp (tens of minutes on 2 cores), too long for every CI run: on a fresh machine it is opt-in.
+ */
+function llamaWanted(): boolean {
+  const env = (Reflect.get(globalThis, "process") as NodeJS.Process).env;
+  if (env.ELLM_ORIGIN_LLAMA === "0") return false;
+  if (env.ELLM_ORIGIN_LLAMA === "1") return true;
+  const venv = env.ELLM_ORIGIN_VENV ?? resolve(".venv-origin");
+  return spawnSync(resolve(venv, "bin/python"), ["-c", "import llama_cpp.server, uvicorn"], { stdio: "ignore" }).status === 0;
 }
 
 function startLlama(): Promise<{ child: ChildProcess; url: string }> {

@@ -9,6 +9,7 @@ import { runContractSuite } from "../origin/contract.js";
 import { CLIENT_KEY, seedStories, workerFetch } from "../origin/harness.js";
 
 const faultUrl = inject("faultUrl");
+const llamaUrl = inject("llamaUrl");
 const request = (model: string, requestId: string) =>
   workerFetch("/v1/completions", {
     method: "POST",
@@ -17,7 +18,7 @@ const request = (model: string, requestId: string) =>
   });
 const recorded = async (id: string): Promise<RecordedRequest[]> => (await fetch(`${faultUrl}/__log/${id}`)).json();
 
-describe.skipIf(!faultUrl)("origin behind the Worker's routes", () => {
+describe.skipIf(!faultUrl || !llamaUrl)("origin behind the Worker's routes", () => {
   beforeAll(seedStories);
 
   it("routes the same request to the edge for a small model and to the origin for one over the budget", async () => {
@@ -34,6 +35,20 @@ describe.skipIf(!faultUrl)("origin behind the Worker's routes", () => {
       expect(((await res.json()) as { model: string }).model).toBe(model);
       expect((await recorded(id)).length, `${model} reached the origin?`).toBe(backend === "origin" ? 1 : 0);
     }
+  });
+
+  it("fails over from the edge to the origin when an auto model cannot be served on the edge", async () => {
+    const id = `failover-${crypto.randomUUID()}`;
+    const res = await request("stories-auto-missing", id);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-ellm-backend")).toBe("origin");
+    expect(((await res.json()) as { model: string }).model).toBe("stories-auto-missing");
+    expect((await recorded(id)).length).toBe(1);
+
+    // An edge-only model has nowhere else to go: the load failure is the answer.
+    const edgeOnly = await request("stories-edge-missing", `no-failover-${crypto.randomUUID()}`);
+    expect(edgeOnly.status).toBe(503);
+    expect(((await edgeOnly.json()) as { error: { code: string } }).error.code).toBe("model_load_failed");
   });
 
   it("forwards with the origin's key and the upstream model name, never the client's key", async () => {

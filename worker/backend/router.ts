@@ -11,7 +11,7 @@ export const EDGE_WEIGHT_BUDGET = 96 * 1024 * 1024;
 
 export interface Backends {
   edge: Backend;
-  /** Absent until an origin is configured (ORIGIN_URL, a later issue). */
+  /** Absent unless an origin is configured (ORIGIN_URL). */
   origin?: Backend;
 }
 
@@ -24,7 +24,7 @@ export function chooseBackend(entry: CatalogEntry, backends: Backends): BackendC
   let wanted: "edge" | "origin";
   let reason: string;
   if (entry.backend === "auto") {
-    wanted = entry.bytes <= EDGE_WEIGHT_BUDGET ? "edge" : "origin";
+    wanted = (entry.bytes ?? Infinity) <= EDGE_WEIGHT_BUDGET ? "edge" : "origin";
     reason = `auto: ${entry.bytes} bytes of weights ${wanted === "edge" ? "fit" : "exceed"} the edge budget of ${EDGE_WEIGHT_BUDGET}`;
   } else {
     wanted = entry.backend;

@@ -8,11 +8,11 @@ export type BackendKind = "edge" | "origin" | "auto";
 export interface CatalogEntry {
   /** The name clients pass as `model`. */
   id: string;
-  /** Object key of the GGUF in the MODELS bucket. */
-  r2Key: string;
-  bytes: number;
+  /** Object key of the GGUF in the MODELS bucket (not needed by origin-only entries, like bytes and sha256). */
+  r2Key?: string;
+  bytes?: number;
   /** Lowercase hex SHA-256 of the GGUF; checked on every load. */
-  sha256: string;
+  sha256?: string;
   format: "gguf";
   /** GGUF weight type, e.g. "Q4_0", "Q8_0", "F32" (informational, shown by /v1/models). */
   quantization: string;
@@ -65,11 +65,15 @@ export function validateCatalogEntry(value: unknown, where: string): CatalogEntr
 
   const id = str("id")!;
   if (!ID.test(id)) fail("id", "may only contain letters, digits and . _ : / - (at most 128 characters)");
-  const sha256 = str("sha256")!;
-  if (!/^[0-9a-f]{64}$/.test(sha256)) fail("sha256", "must be 64 lowercase hex digits");
   if (v.format !== "gguf") fail("format", "must be \"gguf\"");
   const backend = v.backend;
   if (backend !== "edge" && backend !== "origin" && backend !== "auto") fail("backend", "must be \"edge\", \"origin\" or \"auto\"");
+  // The weights' location and identity: required wherever the edge may load them.
+  const originOnly = backend === "origin";
+  const sha256 = str("sha256", originOnly);
+  if (sha256 !== undefined && !/^[0-9a-f]{64}$/.test(sha256)) fail("sha256", "must be 64 lowercase hex digits");
+  const r2Key = str("r2Key", originOnly);
+  const bytes = posInt("bytes", originOnly);
   let origin: { model: string } | undefined;
   if (v.origin !== undefined) {
     const o = v.origin as Record<string, unknown>;
@@ -82,9 +86,9 @@ export function validateCatalogEntry(value: unknown, where: string): CatalogEntr
 
   const entry: CatalogEntry = {
     id,
-    r2Key: str("r2Key")!,
-    bytes: posInt("bytes")!,
-    sha256,
+    ...(r2Key !== undefined ? { r2Key } : {}),
+    ...(bytes !== undefined ? { bytes } : {}),
+    ...(sha256 !== undefined ? { sha256 } : {}),
     format: "gguf",
     quantization: str("quantization")!,
     contextLength: posInt("contextLength")!,
@@ -100,6 +104,15 @@ export function validateCatalogEntry(value: unknown, where: string): CatalogEntr
   const created = posInt("created", true);
   if (created !== undefined) entry.created = created;
   return entry;
+}
+
+/** Where the edge finds an entry's weights; validated entries that the edge may serve always have them. */
+export function edgeWeights(entry: CatalogEntry): { r2Key: string; bytes: number; sha256: string } {
+  const { r2Key, bytes, sha256 } = entry;
+  if (r2Key === undefined || bytes === undefined || sha256 === undefined) {
+    throw new CatalogError(entry.id, "r2Key", "bytes and sha256 are required to serve this model on the edge");
+  }
+  return { r2Key, bytes, sha256 };
 }
 
 /** Validates a list of entries and checks that ids are unique. */

@@ -6,7 +6,7 @@
  * frees one that is in use.
  */
 import { Llama } from "../../lib/llama.js";
-import type { CatalogEntry } from "../catalog/schema.js";
+import { edgeWeights, type CatalogEntry } from "../catalog/schema.js";
 import { workerEngine } from "../engine.js";
 import { log } from "../http/log.js";
 import { hashedChunks } from "./r2-source.js";
@@ -64,11 +64,12 @@ export class ModelStore {
     this.stats.loads++;
     try {
       workerEngine(); // instantiates the bundled module once; Llama.load then finds the engine ready
-      const object = await settings.bucket.get(entry.r2Key);
-      if (!object) throw new ModelLoadError(entry.id, `R2 object '${entry.r2Key}' does not exist`);
-      if (object.size !== entry.bytes) {
+      const { r2Key, bytes, sha256 } = edgeWeights(entry);
+      const object = await settings.bucket.get(r2Key);
+      if (!object) throw new ModelLoadError(entry.id, `R2 object '${r2Key}' does not exist`);
+      if (object.size !== bytes) {
         await object.body.cancel().catch(() => undefined);
-        throw new ModelLoadError(entry.id, `R2 object '${entry.r2Key}' is ${object.size} bytes, the catalog says ${entry.bytes}`);
+        throw new ModelLoadError(entry.id, `R2 object '${r2Key}' is ${object.size} bytes, the catalog says ${bytes}`);
       }
       const source = hashedChunks(object.body);
       let llama: Llama;
@@ -79,16 +80,16 @@ export class ModelStore {
           ...(entry.chatTemplate !== undefined ? { chatTemplate: entry.chatTemplate } : {}),
         });
       } catch (e) {
-        throw new ModelLoadError(entry.id, `R2 object '${entry.r2Key}' is not a usable GGUF: ${(e as Error).message}`, { cause: e });
+        throw new ModelLoadError(entry.id, `R2 object '${r2Key}' is not a usable GGUF: ${(e as Error).message}`, { cause: e });
       }
       const got = await source.result().catch((e: Error) => ({ sha256: `unknown (${e.message})`, bytes: -1 }));
-      if (got.sha256 !== entry.sha256) {
+      if (got.sha256 !== sha256) {
         llama.dispose();
-        throw new ModelLoadError(entry.id, `sha256 mismatch for R2 object '${entry.r2Key}': expected ${entry.sha256}, got ${got.sha256}`);
+        throw new ModelLoadError(entry.id, `sha256 mismatch for R2 object '${r2Key}': expected ${sha256}, got ${got.sha256}`);
       }
       const loadMs = Date.now() - started;
       this.stats.lastLoadMs = loadMs;
-      log("info", "model_loaded", { model: entry.id, r2Key: entry.r2Key, bytes: entry.bytes, loadMs, memory: llama.info.memory });
+      log("info", "model_loaded", { model: entry.id, r2Key, bytes, loadMs, memory: llama.info.memory });
       return { id: entry.id, llama, loadMs };
     } catch (e) {
       this.stats.loadFailures++;

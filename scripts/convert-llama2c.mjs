@@ -1,15 +1,17 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S npx tsx
 // llama2.c legacy checkpoint (+ tokenizer) → GGUF with llama.cpp's tensor names and metadata.
 //
-//   node scripts/convert-llama2c.mjs <model.bin> <tokenizer.bin|tokenizer.model> <out.gguf> [--type F32|F16|Q8_0|Q4_0]
+//   npx tsx scripts/convert-llama2c.mjs <model.bin> <tokenizer.bin|tokenizer.model> <out.gguf> [--type F32|F16|Q8_0|Q4_0]
 //
+// (tsx, not plain node: it imports the library's TypeScript, lib/gguf/writer.ts and lib/node/engine.ts.)
 // Tensor order, names and metadata follow llama.cpp's convert-llama2c-to-ggml (stories260K.gguf was made by it),
 // plus tokenizer.ggml.add_bos_token. Norm weights stay F32; a matrix whose rows are not a whole number of blocks
 // of the requested type is written as F16 (as llama.cpp falls back), and the converter says so.
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { GgufWriter, GGML_TYPES } from "./gguf/writer.mjs";
-import { encodeTensor } from "./gguf/float.mjs";
+import { GgufWriter, GGML_TYPES } from "../lib/gguf/writer.ts";
+import { writeGgufFile } from "./gguf/file.mjs";
+import { encodeFloat, encodeTensor } from "./gguf/float.mjs";
 
 const LLAMA_FTYPE = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7 };
 
@@ -170,7 +172,7 @@ export function buildLlama2cGguf(checkpoint, vocab, typeName = "F32", log = () =
   g.addMetadata("llama.rope.dimension_count", cfg.headSize, "u32");
   g.addMetadata("llama.attention.layer_norm_rms_epsilon", 1e-5, "f32");
 
-  const norm = (name, values) => g.addTensor(name, [values.length], "F32", encodeTensor("F32", values));
+  const norm = (name, values) => g.addTensor(name, [values.length], "F32", encodeFloat("F32", values));
   const matrix = (name, values, cols) => {
     const rows = values.length / cols;
     let t = typeName;
@@ -207,7 +209,7 @@ export function readVocabulary(path, vocabSize) {
 export async function convertLlama2c(modelPath, tokenizerPath, outPath, typeName = "F32", log = () => {}) {
   const checkpoint = readLlama2cCheckpoint(readFileSync(modelPath));
   const vocab = readVocabulary(tokenizerPath, checkpoint.cfg.vocab);
-  const bytes = await buildLlama2cGguf(checkpoint, vocab, typeName, log).write(outPath);
+  const bytes = await writeGgufFile(buildLlama2cGguf(checkpoint, vocab, typeName, log), outPath);
   return { bytes, cfg: checkpoint.cfg };
 }
 

@@ -1,4 +1,4 @@
-import type { GgufWriter } from "./gguf/writer.mjs";
+import type { GgufWriter } from "../lib/gguf/writer.js";
 export declare const GENERATOR_VERSION: number;
 export declare const DEFAULT_FIXTURE_DIR: string;
 export declare const FIXTURES: Record<string, { shape: string; type: string }>;

@@ -1,8 +1,11 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S npx tsx
 // Deterministic random-weight GGUF fixtures in real model shapes, with synthetic but valid tokenizers.
 //
-//   node scripts/make-fixtures.mjs [--out dir] [--only name[,name...]] [--list]
+//   npx tsx scripts/make-fixtures.mjs [--out dir] [--only name[,name...]] [--list]
 //   import { makeFixture } from "./scripts/make-fixtures.mjs";  const path = await makeFixture("tiny-llama-Q8_0");
+//
+// It imports the library's TypeScript (lib/gguf/writer.ts, lib/node/engine.ts), so it runs under tsx or vitest,
+// not plain node.
 //
 // Weights N(0, 0.02), norm weights 1 + N(0, 0.02), each tensor from its own PRNG seeded by (generator version,
 // tensor name): every run gives byte-identical files. Output rows of special tokens are zero so greedy decoding
@@ -13,8 +16,9 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, createReadStream } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { GgufWriter, GGML_TYPES } from "./gguf/writer.mjs";
-import { encodeTensor } from "./gguf/float.mjs";
+import { GgufWriter, GGML_TYPES } from "../lib/gguf/writer.ts";
+import { writeGgufFile } from "./gguf/file.mjs";
+import { encodeFloat, encodeTensor } from "./gguf/float.mjs";
 
 /** Bump when any output byte changes: cached files of other versions are regenerated. */
 export const GENERATOR_VERSION = 1;
@@ -269,7 +273,7 @@ const CHUNK_VALUES = 1 << 20; // floats generated and quantized per step
 
 /** Producer of a [rows × cols] matrix in `type`, generated `CHUNK_VALUES` at a time. */
 function randomMatrix(name, rows, cols, type, zeroRows = []) {
-  return function* () {
+  return async function* () {
     const fill = normalStream(name);
     const rowsPerChunk = Math.max(1, Math.floor(CHUNK_VALUES / cols));
     for (let r0 = 0; r0 < rows; r0 += rowsPerChunk) {
@@ -278,7 +282,7 @@ function randomMatrix(name, rows, cols, type, zeroRows = []) {
       fill(x, 0, x.length, 0.02, 0);
       // Zeroed after drawing, so zeroing a row never shifts the values of the others.
       for (const z of zeroRows) if (z >= r0 && z < r0 + n) x.fill(0, (z - r0) * cols, (z - r0 + 1) * cols);
-      yield encodeTensor(type, x);
+      yield await encodeTensor(type, x);
     }
   };
 }
@@ -286,7 +290,7 @@ function randomMatrix(name, rows, cols, type, zeroRows = []) {
 function randomNorm(name, n, mean = 1) {
   const x = new Float32Array(n);
   normalStream(name)(x, 0, n, 0.02, mean);
-  return encodeTensor("F32", x);
+  return encodeFloat("F32", x);
 }
 
 /** The writer for fixture `name` (tensors are produced lazily, while writing). */
@@ -364,7 +368,7 @@ export async function makeFixture(name, outDir = DEFAULT_FIXTURE_DIR) {
       // unreadable sidecar: regenerate
     }
   }
-  const bytes = await buildFixture(name).write(path);
+  const bytes = await writeGgufFile(buildFixture(name), path);
   writeFileSync(metaPath, JSON.stringify({ name, generator: GENERATOR_VERSION, bytes, sha256: await sha256File(path) }, null, 1) + "\n");
   return path;
 }

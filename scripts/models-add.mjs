@@ -1,13 +1,15 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S npx tsx
 // Adds a GGUF model to the Worker: uploads it to R2 and writes its catalog entry (models/<id>.json), then regenerates
 // models/index.ts (the bundled catalog).
 //
 //   npm run models:add -- <file.gguf | https://…/model.gguf> [--remote] [--id name] [--backend edge|origin|auto]
-//                         [--context N] [--origin-model name] [--description text] [--no-upload]
+//                         [--context N] [--origin-model name] [--description text] [--no-upload] [--print]
 //
+// (= npx tsx scripts/models-add.mjs …: tsx, not plain node, as it loads the engine through lib/node/engine.ts.)
 // --remote uploads to the real bucket (wrangler r2 object put --remote); the default is the local (miniflare) R2 that
-// `wrangler dev` uses. Size, sha256, architecture, quantization and context length come from the file itself: the
-// GGUF header is read by the engine's own parser (readGgufHeader), so a file the engine cannot read is refused here.
+// `wrangler dev` uses. --print writes no file and prints the entry as JSON instead (local endpoints of other models).
+// Size, sha256, architecture, quantization and context length come from the file itself: the GGUF header is read by
+// the engine's own parser (readGgufHeader), so a file the engine cannot read is refused here.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readSync, closeSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -15,11 +17,13 @@ import { basename, join, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { loadEngine } from "./lib/engine.mjs";
+import { loadEngineNode } from "../lib/node/engine.ts";
 
 const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
 export const MODELS_DIR = join(ROOT, "models");
 const BUCKET = "ellm-models";
+/** `wrangler dev` binds MODELS to the preview bucket (wrangler.toml: preview_bucket_name), so local uploads go there. */
+const LOCAL_BUCKET = "ellm-models-preview";
 
 /** GGUF `general.file_type` → name (llama.cpp's LLAMA_FTYPE). */
 const FILE_TYPES = {
@@ -34,8 +38,8 @@ export async function sha256File(path) {
 }
 
 /** Parses the GGUF header with the engine, reading a growing prefix until the whole header fits. */
-export function readHeader(path) {
-  const engine = loadEngine();
+export async function readHeader(path) {
+  const engine = await loadEngineNode();
   const size = statSync(path).size;
   let want = Math.min(size, 1 << 20);
   const fd = openSync(path, "r");
@@ -96,7 +100,7 @@ export function writeCatalogIndex(dir = MODELS_DIR) {
 }
 
 function wrangler(args) {
-  const r = spawnSync(join(ROOT, "node_modules/.bin/wrangler"), args, { cwd: ROOT, stdio: "inherit" });
+  const r = spawnSync(join(ROOT, "node_modules/.bin/wrangler"), args, { cwd: ROOT, stdio: ["inherit", 2, "inherit"] }); // stdout is for --print
   if (r.status !== 0) throw new Error(`wrangler ${args.join(" ")} failed (exit ${r.status})`);
 }
 
@@ -114,13 +118,14 @@ async function download(url, dir) {
 
 /**
  * Uploads `source` and writes its catalog entry; returns the entry. Options: remote, id, backend, context,
- * originModel, description, upload (false: only write the entry, e.g. when the object is already in R2).
+ * originModel, description, upload (false: only write the entry, e.g. when the object is already in R2), print (do not
+ * write models/: the caller uses the returned entry, as scripts/dev does for a model outside the catalog).
  */
 export async function addModel(source, opts = {}) {
   const path = /^https?:\/\//.test(source) ? await download(source, join(ROOT, ".models-cache")) : resolve(source);
   if (!existsSync(path)) throw new Error(`${path}: no such file`);
   const bytes = statSync(path).size;
-  const info = describeGguf(readHeader(path));
+  const info = describeGguf(await readHeader(path));
   const sha256 = await sha256File(path);
   const id = opts.id ?? idFromFile(path);
   const backend = opts.backend ?? "edge";
@@ -152,8 +157,9 @@ export async function addModel(source, opts = {}) {
     }
   }
   if (opts.upload !== false) {
-    wrangler(["r2", "object", "put", `${BUCKET}/${r2Key}`, "--file", path, opts.remote ? "--remote" : "--local"]);
+    wrangler(["r2", "object", "put", `${opts.remote ? BUCKET : LOCAL_BUCKET}/${r2Key}`, "--file", path, opts.remote ? "--remote" : "--local"]);
   }
+  if (opts.print) return { entry, file: undefined, path };
   mkdirSync(MODELS_DIR, { recursive: true });
   writeFileSync(file, JSON.stringify(entry, null, 2) + "\n");
   writeCatalogIndex();
@@ -171,6 +177,7 @@ function parseArgs(argv) {
     };
     if (a === "--remote") opts.remote = true;
     else if (a === "--no-upload") opts.upload = false;
+    else if (a === "--print") opts.print = true;
     else if (a === "--id") opts.id = value();
     else if (a === "--backend") opts.backend = value();
     else if (a === "--origin-model") opts.originModel = value();
@@ -183,7 +190,7 @@ function parseArgs(argv) {
     else throw new Error(`unexpected argument ${a}`);
   }
   if (!source) {
-    throw new Error("usage: models-add.mjs <file.gguf | https URL> [--remote] [--id name] [--backend edge|origin|auto] [--context N] [--no-upload]");
+    throw new Error("usage: models-add.mjs <file.gguf | https URL> [--remote] [--id name] [--backend edge|origin|auto] [--context N] [--no-upload] [--print]");
   }
   return { source, opts };
 }
@@ -192,7 +199,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   try {
     const { source, opts } = parseArgs(process.argv.slice(2));
     const { entry, file } = await addModel(source, opts);
-    console.log(`models-add: ${entry.id} (${entry.quantization}, ${entry.bytes} bytes, ctx ${entry.contextLength}) → ${file}`);
+    if (opts.print) console.log(JSON.stringify(entry));
+    else console.log(`models-add: ${entry.id} (${entry.quantization}, ${entry.bytes} bytes, ctx ${entry.contextLength}) → ${file}`);
   } catch (e) {
     console.error(`models-add: ${e.message}`);
     process.exit(1);

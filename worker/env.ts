@@ -14,7 +14,7 @@ export interface Env extends OriginEnv {
   MAX_BODY_BYTES?: string;
   /** KV cache positions to allocate at load (default: the catalog's contextLength, capped at 2048). */
   CONTEXT_LENGTH?: string;
-  /** JSON array of catalog entries replacing the bundled `models/` catalog (deploy-time override, tests). */
+  /** JSON array of catalog entries added to the bundled `models/` catalog (same id: replaced), e.g. at deploy time or in tests. */
   CATALOG?: string;
 }
 

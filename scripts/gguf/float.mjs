@@ -1,5 +1,5 @@
-// Float conversions and engine-backed quantization for the GGUF tools.
-import { loadEngine } from "../lib/engine.mjs";
+// Float conversions and engine-backed quantization for the GGUF tools (run under tsx or vitest: imports lib's .ts).
+import { loadEngineNode } from "../../lib/node/engine.ts";
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -37,15 +37,22 @@ export function f32ToF16Bits(x) {
   return sign | (e << 10) | m;
 }
 
-/** Encodes `values` (rows of a tensor, innermost dimension contiguous) as ggml type `typeName`. */
-export function encodeTensor(typeName, values) {
+/** Encodes `values` (rows of a tensor, innermost dimension contiguous) as F32 or F16 (no engine needed). */
+export function encodeFloat(typeName, values) {
   if (typeName === "F32") return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
   if (typeName === "F16") {
     const out = new Uint16Array(values.length);
     for (let i = 0; i < values.length; i++) out[i] = f32ToF16Bits(values[i]);
     return new Uint8Array(out.buffer);
   }
-  const engine = loadEngine();
+  throw new Error(`encodeFloat: ${typeName} is not a float type (use encodeTensor)`);
+}
+
+/** Encodes `values` (rows of a tensor, innermost dimension contiguous) as ggml type `typeName`; quantized types go
+ *  through the engine's quantize binding (loaded on first use). */
+export async function encodeTensor(typeName, values) {
+  if (typeName === "F32" || typeName === "F16") return encodeFloat(typeName, values);
+  const engine = await loadEngineNode();
   if (typeof engine.quantize !== "function") {
     throw new Error(`quantizing to ${typeName} needs the engine's quantize binding (rebuild wasm/pkg with bindings/kernels.rs)`);
   }

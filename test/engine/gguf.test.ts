@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { GgufWriter } from "../../scripts/gguf/writer.mjs";
+import { GgufWriter } from "../../lib/gguf/writer.js";
 import { engineMemory, loadEngine } from "../helpers/engine.js";
 
 type Engine = Awaited<ReturnType<typeof loadEngine>>;
@@ -58,17 +58,17 @@ describe("readGgufHeader on the shared files", () => {
     expect(s.metadata["tokenizer.ggml.add_bos_token"]).toBe(true);
   });
 
-  it("reports malformed input as a GGUF error naming the field", () => {
+  it("reports malformed input as a GGUF error naming the field", async () => {
     expect(() => e.readGgufHeader(new TextEncoder().encode("GGML\x03\0\0\0"), false)).toThrow(/GGUF: bad magic in magic at offset 0/);
     const v1 = new Uint8Array([0x47, 0x47, 0x55, 0x46, 1, 0, 0, 0]);
     expect(() => e.readGgufHeader(v1, false)).toThrow(/unsupported version.*v1/);
-    const cut = new GgufWriter().addMetadata("general.name", "x").toBytes().subarray(0, 30);
+    const cut = (await new GgufWriter().addMetadata("general.name", "x").toBytes()).subarray(0, 30);
     expect(() => e.readGgufHeader(cut, false)).toThrow(/truncated while reading metadata\[0\]\.key.*need/);
   });
 });
 
 describe("GGUF writer → readGgufHeader round trip", () => {
-  it("keeps every metadata type, typed and nested arrays, and tensor layout", () => {
+  it("keeps every metadata type, typed and nested arrays, and tensor layout", async () => {
     const w = new GgufWriter({ alignment: 64 });
     w.addMetadata("t.u8", 255, "u8")
       .addMetadata("t.i8", -128, "i8")
@@ -99,7 +99,7 @@ describe("GGUF writer → readGgufHeader round trip", () => {
     const a = new Uint8Array(12).fill(7);
     const b = new Uint8Array(34 * 2).fill(9);
     w.addTensor("a", [3], "F32", a).addTensor("b", [32, 2], "Q8_0", () => [b.subarray(0, 10), b.subarray(10)]);
-    const bytes = w.toBytes();
+    const bytes = await w.toBytes();
     const h = header(bytes);
     expect(h.alignment).toBe(64);
     expect(h.dataOffset % 64).toBe(0);
@@ -135,12 +135,12 @@ describe("GGUF writer → readGgufHeader round trip", () => {
     expect(bytes.subarray(h.dataOffset + 64, h.dataOffset + 64 + 68)).toEqual(b);
   });
 
-  it("refuses values that do not fit their type and tensors of the wrong size", () => {
-    expect(() => new GgufWriter().addMetadata("x", 256, "u8").toBytes()).toThrow(/256 is not a valid u8/);
+  it("refuses values that do not fit their type and tensors of the wrong size", async () => {
+    await expect(new GgufWriter().addMetadata("x", 256, "u8").toBytes()).rejects.toThrow(/256 is not a valid u8/);
     expect(() => new GgufWriter().addMetadata("x", 1, "array<q>")).toThrow(/unknown value type/);
     expect(() => new GgufWriter().addTensor("t", [33], "Q4_0", new Uint8Array(18))).toThrow(/multiple of the Q4_0 block size/);
     expect(() => new GgufWriter().addTensor("t", [4], "F32", new Uint8Array(15))).toThrow(/needs 16 bytes, got 15/);
-    expect(() => new GgufWriter().addTensor("t", [4], "F32", () => new Uint8Array(8)).toBytes()).toThrow(/producer gave 8/);
+    await expect(new GgufWriter().addTensor("t", [4], "F32", () => new Uint8Array(8)).toBytes()).rejects.toThrow(/producer gave 8/);
   });
 });
 

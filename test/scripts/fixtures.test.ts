@@ -66,7 +66,7 @@ describe("make-fixtures", () => {
     const meta = JSON.parse(readFileSync(`${p}.meta.json`, "utf8"));
     expect(meta.generator).toBe(GENERATOR_VERSION);
     expect(meta.sha256).toBe(createHash("sha256").update(bytes).digest("hex"));
-    expect(Buffer.compare(buildFixture("tiny-llama").toBytes(), bytes)).toBe(0); // deterministic
+    expect(Buffer.compare(await buildFixture("tiny-llama").toBytes(), bytes)).toBe(0); // deterministic
     const mtime = statSync(p).mtimeMs;
     expect(await makeFixture("tiny-llama", dir)).toBe(p);
     expect(statSync(p).mtimeMs).toBe(mtime); // reused, not regenerated

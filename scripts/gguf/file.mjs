@@ -1,0 +1,24 @@
+// Writes a GGUF (lib/gguf/writer.ts) to disk: streamed chunk by chunk, through `path.tmp-<pid>`, renamed when
+// complete, so a large model never exists as one buffer and an interrupted write leaves no partial file.
+import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+
+/** Streams `writer` (a GgufWriter) to `path`; returns the byte count. */
+export async function writeGgufFile(writer, path) {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, "w");
+  let total = 0;
+  try {
+    for await (const c of writer.chunks()) {
+      let off = 0;
+      while (off < c.length) off += writeSync(fd, c, off, c.length - off);
+      total += c.length;
+    }
+  } catch (e) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  closeSync(fd);
+  renameSync(tmp, path);
+  return total;
+}

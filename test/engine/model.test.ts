@@ -52,14 +52,14 @@ function logitsOf(engine: Engine, ptr: number): Float32Array {
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
   let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
   return d;
 }
 
 /** Lowest index on ties, as the reference's greedy rule. */
 function argmax(v: ArrayLike<number>): number {
   let best = 0;
-  for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+  for (let i = 1; i < v.length; i++) if (v[i]! > v[best]!) best = i;
   return best;
 }
 

@@ -73,7 +73,14 @@ export function describeGguf(header) {
     for (const t of header.tensors ?? []) byType.set(t.type, (byType.get(t.type) ?? 0) + t.bytes);
     quantization = [...byType.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? "unknown";
   }
-  return { architecture: arch, quantization, contextLength: ctx, name: typeof m["general.name"] === "string" ? m["general.name"] : undefined };
+  // f16 K and V per token, for the router's edge-memory estimate: 2 × layers × kv_heads × head_dim × 2 bytes.
+  const layers = m[`${arch}.block_count`], embd = m[`${arch}.embedding_length`], heads = m[`${arch}.attention.head_count`];
+  const kvHeads = m[`${arch}.attention.head_count_kv`] ?? heads;
+  const kvBytesPerToken = [layers, embd, heads, kvHeads].every(Number.isInteger) ? 4 * layers * kvHeads * (embd / heads) : undefined;
+  return {
+    architecture: arch, quantization, contextLength: ctx, kvBytesPerToken,
+    name: typeof m["general.name"] === "string" ? m["general.name"] : undefined,
+  };
 }
 
 /** Catalog ids become file names: keep them safe for both. */
@@ -142,6 +149,7 @@ export async function addModel(source, opts = {}) {
     contextLength,
     backend,
     architecture: info.architecture,
+    ...(info.kvBytesPerToken ? { kvBytesPerToken: info.kvBytesPerToken } : {}),
     ...(opts.originModel ? { origin: { model: opts.originModel } } : backend === "origin" ? { origin: { model: id } } : {}),
     ...(opts.description ? { description: opts.description } : info.name ? { description: `${info.name} (${basename(path)})` } : {}),
     created: Math.floor(Date.now() / 1000),

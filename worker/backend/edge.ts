@@ -30,7 +30,7 @@ import { toHttpError } from "./errors.js";
 
 const DEFAULT_MAX_QUEUE = 8;
 /** KV cache cap when CONTEXT_LENGTH is unset: what a 128 MB isolate can afford next to ~100 MB of weights. */
-const DEFAULT_MAX_CONTEXT = 2048;
+export const DEFAULT_MAX_CONTEXT = 2048;
 
 export interface GenerationStats {
   completed: number;

@@ -1,12 +1,15 @@
 /**
  * Picks the backend for a catalog entry. "edge" and "origin" are explicit; "auto" runs on the edge when the weights
- * fit an isolate's memory with room for the KV cache and the JS heap, otherwise on the origin.
+ * and the KV cache the edge would allocate fit an isolate's memory with room for the JS heap, otherwise on the origin.
+ * (A request that then needs more context than the edge allocated fails over to the origin: see failover.ts.)
  */
 import type { CatalogEntry } from "../catalog/schema.js";
 import { HttpError } from "../http/errors.js";
 import type { Backend } from "./backend.js";
 
-/** Largest GGUF "auto" sends to the edge: 128 MB isolate minus KV cache, scratch, JS heap and code. */
+/** Weights + KV cache "auto" sends to the edge: a 128 MB isolate minus scratch, JS heap and code (~16 MiB). */
+export const EDGE_MEMORY_BUDGET = 112 * 1024 * 1024;
+/** Largest GGUF "auto" sends to the edge when the entry does not say how large its KV cache is. */
 export const EDGE_WEIGHT_BUDGET = 96 * 1024 * 1024;
 
 export interface Backends {
@@ -20,12 +23,20 @@ export interface BackendChoice {
   reason: string;
 }
 
-export function chooseBackend(entry: CatalogEntry, backends: Backends): BackendChoice {
+/** `edgeContext`: KV positions the edge allocates for this entry (its contextLength capped by CONTEXT_LENGTH). */
+export function chooseBackend(entry: CatalogEntry, backends: Backends, edgeContext = entry.contextLength): BackendChoice {
   let wanted: "edge" | "origin";
   let reason: string;
   if (entry.backend === "auto") {
-    wanted = (entry.bytes ?? Infinity) <= EDGE_WEIGHT_BUDGET ? "edge" : "origin";
-    reason = `auto: ${entry.bytes} bytes of weights ${wanted === "edge" ? "fit" : "exceed"} the edge budget of ${EDGE_WEIGHT_BUDGET}`;
+    const weights = entry.bytes ?? Infinity;
+    if (entry.kvBytesPerToken !== undefined) {
+      const need = weights + entry.kvBytesPerToken * edgeContext;
+      wanted = need <= EDGE_MEMORY_BUDGET ? "edge" : "origin";
+      reason = `auto: ${weights} bytes of weights + ${edgeContext} × ${entry.kvBytesPerToken} bytes of KV cache ${wanted === "edge" ? "fit" : "exceed"} the edge budget of ${EDGE_MEMORY_BUDGET}`;
+    } else {
+      wanted = weights <= EDGE_WEIGHT_BUDGET ? "edge" : "origin";
+      reason = `auto: ${weights} bytes of weights ${wanted === "edge" ? "fit" : "exceed"} the edge budget of ${EDGE_WEIGHT_BUDGET}`;
+    }
   } else {
     wanted = entry.backend;
     reason = `catalog: backend "${entry.backend}"`;

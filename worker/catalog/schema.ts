@@ -25,13 +25,15 @@ export interface CatalogEntry {
   origin?: { model: string };
   description?: string;
   architecture?: string;
+  /** Bytes of f16 KV cache per context position (models-add reads it from the GGUF): lets "auto" count the KV cache. */
+  kvBytesPerToken?: number;
   /** Unix seconds the entry was added (OpenAI's `created`). */
   created?: number;
 }
 
 const KEYS = new Set([
   "id", "r2Key", "bytes", "sha256", "format", "quantization", "contextLength", "chatTemplate", "backend", "origin",
-  "description", "architecture", "created", "$schema",
+  "description", "architecture", "kvBytesPerToken", "created", "$schema",
 ]);
 const ID = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
 
@@ -101,6 +103,8 @@ export function validateCatalogEntry(value: unknown, where: string): CatalogEntr
   if (description !== undefined) entry.description = description;
   const architecture = str("architecture", true);
   if (architecture !== undefined) entry.architecture = architecture;
+  const kvBytesPerToken = posInt("kvBytesPerToken", true);
+  if (kvBytesPerToken !== undefined) entry.kvBytesPerToken = kvBytesPerToken;
   const created = posInt("created", true);
   if (created !== undefined) entry.created = created;
   return entry;

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -60,10 +61,16 @@ export default defineWorkersProject(async () => {
               MAX_QUEUE: "2",
               MAX_BODY_BYTES: "65536",
               CATALOG: JSON.stringify(catalog),
+              HAVE_STORIES: existsSync(STORIES) ? "yes" : "",
             },
             serviceBindings: {
-              FIXTURES: (req: Request) => {
+              FIXTURES: async (req: Request) => {
                 const name = new URL(req.url).pathname.slice(1);
+                // The same completion computed by the library in Node (a child process), for the cross-runtime test.
+                if (name === "node-generate" && existsSync(STORIES)) {
+                  const run = spawnSync("npx", ["tsx", "test/helpers/node-generate.ts", STORIES, await req.text()], { encoding: "utf8" });
+                  return run.status === 0 ? new Response(run.stdout) : new Response(run.stderr, { status: 500 });
+                }
                 const path = files[name];
                 if (!path) return new Response(`no fixture ${name}`, { status: 404 });
                 return new Response(readFileSync(path));

@@ -5,5 +5,7 @@ declare module "cloudflare:test" {
   interface ProvidedEnv extends WorkerEnv {
     /** Test-only service binding (vitest.worker.config.ts): serves fixture files from the Node side. */
     FIXTURES: Fetcher;
+    /** "yes" when ../shared/models/stories260K.gguf exists (the catalog then has the "stories" model). */
+    HAVE_STORIES: string;
   }
 }

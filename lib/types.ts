@@ -2,6 +2,7 @@
  * Public types of the high-level API (`Llama`). The HTTP layer maps OpenAI requests onto these and back;
  * nothing here knows about HTTP.
  */
+import type { SamplingParams } from "./sampling/params.js";
 
 /** Where model weights come from. Strings are file paths in Node (via `ellm-edge/node`) or http(s) URLs. */
 export type ModelSource =
@@ -35,16 +36,9 @@ export interface LoadOptions {
   signal?: AbortSignal;
 }
 
-export interface SamplingOptions {
-  /** 0 → greedy (argmax). Default 1, as in OpenAI's API. */
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  minP?: number;
-  repetitionPenalty?: number;
-  frequencyPenalty?: number;
-  presencePenalty?: number;
-  seed?: number;
+/** The sampling fields of generate and chat options (each documented on `SamplingParams`). */
+export interface SamplingOptions
+  extends Pick<SamplingParams, "temperature" | "topK" | "topP" | "minP" | "repetitionPenalty" | "frequencyPenalty" | "presencePenalty" | "seed"> {
   /** Token id → additive bias on its logit (OpenAI `logit_bias`, range −100…100). */
   logitBias?: Record<number, number>;
 }

@@ -96,13 +96,14 @@ export class EdgeBackend implements Backend {
       const t0 = Date.now();
       const gen: Generator =
         req.kind === "chat" ? llama.chatCompletionStream(req.messages, options) : llama.generateStream(req.prompt, options);
+      run.gen = gen;
       // The first step runs the prefill: context overflow and template errors surface here, before any byte is sent.
-      const first = await run.step(gen);
+      const first = await gen.next();
       const firstMs = Date.now() - t0;
 
       if (!req.stream) {
         let step = first;
-        while (!step.done) step = await run.step(gen);
+        while (!step.done) step = await gen.next();
         const result = step.value;
         ctx.timing.add("prefill", result.timings.prefillMs);
         ctx.timing.add("decode", result.timings.decodeMs);
@@ -148,14 +149,12 @@ export class EdgeBackend implements Backend {
     };
 
     let controllerRef: ReadableStreamDefaultController<Uint8Array> | undefined;
-    // A disconnect between steps (the only place one can land: a step never yields to the event loop) ends the
-    // generator, which frees the library's per-model turn, and the stream, since no pull will come.
+    // A disconnect ends the run (and with it the generator) and the stream: no pull may ever come again.
     abort.signal.addEventListener(
       "abort",
       () => {
-        if (run.stepInFlight || run.finished) return;
+        if (run.finished) return;
         run.finish("aborted", undefined, abort.signal.reason ?? "client disconnected");
-        void gen.return(undefined as unknown as GenerationResult).catch(() => undefined);
         try {
           controllerRef?.error(abort.signal.reason);
         } catch {
@@ -174,7 +173,7 @@ export class EdgeBackend implements Backend {
       async pull(controller) {
         if (run.finished) return;
         try {
-          const step = pending ?? (await run.step(gen));
+          const step = pending ?? (await gen.next());
           pending = undefined;
           if (!step.done) {
             controller.enqueue(chunk(step.value.text, null, step.value));
@@ -210,26 +209,18 @@ export class EdgeBackend implements Backend {
   }
 }
 
-/** One generation's lifecycle: whether a generator step is running, and a once-only finish (slot release + log). */
+/** One generation's lifecycle: a once-only finish that ends the generator, releases the slot and logs. */
 class Run {
-  stepInFlight = false;
   finished = false;
+  gen: Generator | undefined;
   onFinish: ((outcome: Outcome, result?: GenerationResult, error?: unknown) => void) | undefined;
-
-  async step(gen: Generator): Promise<IteratorResult<TextDelta, GenerationResult>> {
-    this.stepInFlight = true;
-    try {
-      return await gen.next();
-    } finally {
-      this.stepInFlight = false;
-      // A step that resumed after its client left: end the generator so the model is free for the next request.
-      if (this.finished) void gen.return(undefined as unknown as GenerationResult).catch(() => undefined);
-    }
-  }
 
   finish(outcome: Outcome, result?: GenerationResult, error?: unknown): void {
     if (this.finished) return;
     this.finished = true;
+    // Frees the library's per-model turn. An async generator queues return() behind a step still running, so this is
+    // safe at any moment (and a no-op for a generator that already finished).
+    void this.gen?.return(undefined as unknown as GenerationResult).catch(() => undefined);
     this.onFinish?.(outcome, result, error);
   }
 }

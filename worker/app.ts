@@ -4,7 +4,7 @@
  */
 import { Hono, type Context } from "hono";
 import { cors } from "hono/cors";
-import { DEFAULT_MAX_CONTEXT } from "./backend/edge.js";
+import { edgeContextLength } from "./backend/edge.js";
 import { completeWithFailover } from "./backend/failover.js";
 import { chooseBackend, type Backends } from "./backend/router.js";
 import { loadCatalog } from "./catalog/catalog.js";
@@ -98,8 +98,7 @@ app.onError((err, c) => {
 async function complete(c: Context<AppEnv>, request: CompletionRequest): Promise<Response> {
   const entry = findModel(c.env, request.model);
   const backends: Backends = { edge: edgeBackend, ...(isOriginConfigured(c.env) ? { origin: originBackend } : {}) };
-  const edgeContext = Math.min(entry.contextLength, intVar(c.env.CONTEXT_LENGTH, "CONTEXT_LENGTH", DEFAULT_MAX_CONTEXT, 1));
-  const { backend, reason } = chooseBackend(entry, backends, edgeContext);
+  const { backend, reason } = chooseBackend(entry, backends, edgeContextLength(entry, c.env));
   c.set("backend", backend.name);
   log("info", "route", { requestId: c.get("requestId"), model: entry.id, backend: backend.name, reason });
   const done = await completeWithFailover(backend, backends, entry, request, {

@@ -7,7 +7,7 @@
 import { EllmError } from "../../lib/errors.js";
 import type { GenerateOptions, GenerationResult, TextDelta } from "../../lib/types.js";
 import type { CatalogEntry } from "../catalog/schema.js";
-import { intVar } from "../env.js";
+import { intVar, type Env } from "../env.js";
 import { HttpError, invalidRequest } from "../http/errors.js";
 import { log } from "../http/log.js";
 import {
@@ -30,7 +30,12 @@ import { toHttpError } from "./errors.js";
 
 const DEFAULT_MAX_QUEUE = 8;
 /** KV cache cap when CONTEXT_LENGTH is unset: what a 128 MB isolate can afford next to ~100 MB of weights. */
-export const DEFAULT_MAX_CONTEXT = 2048;
+const DEFAULT_MAX_CONTEXT = 2048;
+
+/** KV cache positions the edge allocates for a model: its catalog context, capped by CONTEXT_LENGTH. */
+export function edgeContextLength(entry: CatalogEntry, env: Env): number {
+  return Math.min(entry.contextLength, intVar(env.CONTEXT_LENGTH, "CONTEXT_LENGTH", DEFAULT_MAX_CONTEXT, 1));
+}
 
 export interface GenerationStats {
   completed: number;
@@ -80,8 +85,7 @@ export class EdgeBackend implements Backend {
     let streaming = false;
 
     try {
-      const maxContext = intVar(ctx.env.CONTEXT_LENGTH, "CONTEXT_LENGTH", DEFAULT_MAX_CONTEXT, 1);
-      const { model, loaded } = await this.models.acquire(entry, { bucket: ctx.env.MODELS, maxContext });
+      const { model, loaded } = await this.models.acquire(entry, { bucket: ctx.env.MODELS, maxContext: edgeContextLength(entry, ctx.env) });
       ctx.timing.add("load", loaded ? model.loadMs : 0);
       const llama = model.llama;
       checkLogitBias(req, llama.info.vocabSize);

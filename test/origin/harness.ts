@@ -10,6 +10,7 @@ import { ServerTiming } from "../../worker/http/timing.js";
 import { validateChatRequest, validateTextRequest } from "../../worker/openai/validate.js";
 import type { OriginBackend } from "../../worker/origin/backend.js";
 import type { OriginEnv } from "../../worker/origin/config.js";
+import { seedFixture } from "../worker/helpers.js";
 import type { BaseFetch } from "./contract.js";
 
 export function originEntry(id: string, upstreamModel: string): CatalogEntry {
@@ -71,10 +72,7 @@ export const workerFetch: BaseFetch = (path, init) => {
   return SELF.fetch(`https://edge.test${path}`, { ...init, headers });
 };
 
-/** Puts the stories260K fixture into the (shared, persistent) test R2 bucket where the catalog's "stories" entries expect it. */
+/** Puts the origin project's model where its catalog entries expect it (test/stories260K.gguf). */
 export async function seedStories(): Promise<void> {
-  if (await env.MODELS.head("test/stories260K.gguf")) return;
-  const res = await env.FIXTURES.fetch("https://fixtures/stories260K.gguf");
-  if (!res.ok) throw new Error(`fixture stories260K.gguf: HTTP ${res.status}`);
-  await env.MODELS.put("test/stories260K.gguf", await res.arrayBuffer());
+  if (!(await seedFixture("stories260K.gguf"))) throw new Error("fixture stories260K.gguf: HTTP 404");
 }

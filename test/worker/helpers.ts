@@ -4,18 +4,27 @@ import { SELF, env } from "cloudflare:test";
 export const BASE = "https://edge.test";
 export const KEY = "test-key-2";
 
-/** Copies the fixture files the test catalog names into the real (miniflare) R2 bucket, once per isolate. */
+/**
+ * Copies one fixture file (served by the FIXTURES binding) into the real (miniflare) R2 bucket as `test/<name>`,
+ * once per isolate. Returns false when the Node side has no such fixture.
+ */
+export async function seedFixture(name: string): Promise<boolean> {
+  const key = `test/${name}`;
+  if (await env.MODELS.head(key)) return true;
+  const res = await env.FIXTURES.fetch(`https://fixtures/${name}`);
+  if (res.status === 404) {
+    await res.arrayBuffer();
+    return false;
+  }
+  if (!res.ok) throw new Error(`fixture ${name}: HTTP ${res.status}`);
+  await env.MODELS.put(key, await res.arrayBuffer());
+  return true;
+}
+
+/** Copies the fixture files the test catalog names into R2; stories260K only exists when ../shared does. */
 export async function seedModels(): Promise<void> {
   for (const name of ["tiny-llama.gguf", "tiny-llama-truncated.gguf", "stories260K.gguf"]) {
-    const key = `test/${name}`;
-    if (await env.MODELS.head(key)) continue;
-    const res = await env.FIXTURES.fetch(`https://fixtures/${name}`);
-    if (res.status === 404 && name === "stories260K.gguf") {
-      await res.arrayBuffer();
-      continue; // ../shared absent: the catalog has no "stories" entry either
-    }
-    if (!res.ok) throw new Error(`fixture ${name}: HTTP ${res.status}`);
-    await env.MODELS.put(key, await res.arrayBuffer());
+    if (!(await seedFixture(name)) && name !== "stories260K.gguf") throw new Error(`fixture ${name}: HTTP 404`);
   }
 }
 

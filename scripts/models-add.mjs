@@ -17,6 +17,7 @@ import { basename, join, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { ModelArgs } from "../lib/model-args.ts";
 import { loadEngineNode } from "../lib/node/engine.ts";
 
 const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
@@ -73,10 +74,13 @@ export function describeGguf(header) {
     for (const t of header.tensors ?? []) byType.set(t.type, (byType.get(t.type) ?? 0) + t.bytes);
     quantization = [...byType.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? "unknown";
   }
-  // f16 K and V per token, for the router's edge-memory estimate: 2 × layers × kv_heads × head_dim × 2 bytes.
-  const layers = m[`${arch}.block_count`], embd = m[`${arch}.embedding_length`], heads = m[`${arch}.attention.head_count`];
-  const kvHeads = m[`${arch}.attention.head_count_kv`] ?? heads;
-  const kvBytesPerToken = [layers, embd, heads, kvHeads].every(Number.isInteger) ? 4 * layers * kvHeads * (embd / heads) : undefined;
+  // f16 K and V per context position, for the router's edge-memory estimate (absent when the shapes are unreadable).
+  let kvBytesPerToken;
+  try {
+    kvBytesPerToken = ModelArgs.fromGGUF(m).kvCacheBytes(1);
+  } catch {
+    kvBytesPerToken = undefined;
+  }
   return {
     architecture: arch, quantization, contextLength: ctx, kvBytesPerToken,
     name: typeof m["general.name"] === "string" ? m["general.name"] : undefined,

@@ -226,6 +226,27 @@ unsafe fn dot_block(wv: &[v128; 4], x: *const i16) -> v128 {
     )
 }
 
+/// Folds one block's per-row integer sums into the per-token accumulators: transposed to [row0..row3] lanes, minus
+/// the activation bias when the weights carry an offset (Q4_0's +8, `BIASED`), scaled by weight × activation deltas.
+#[inline(always)]
+unsafe fn fold_block<const T: usize, const BIASED: bool>(
+    acc: &mut [v128; T],
+    sums: &[[v128; ROWS]; T],
+    dw: v128,
+    x: &WideActivations,
+    t0: usize,
+    b: usize,
+) {
+    for t in 0..T {
+        let i = (t0 + t) * x.n_blocks + b;
+        let mut s = transpose_sum(sums[t][0], sums[t][1], sums[t][2], sums[t][3]);
+        if BIASED {
+            s = i32x4_sub(s, i32x4_splat(*x.bias.get_unchecked(i)));
+        }
+        acc[t] = madd(acc[t], f32x4_convert_i32x4(s), f32x4_mul(dw, f32x4_splat(*x.d.get_unchecked(i))));
+    }
+}
+
 /// Q4_0 × wide activations, plain SIMD128. Returns one f32x4 [row0..row3] per token.
 #[cfg(not(target_feature = "relaxed-simd"))]
 #[inline(never)]
@@ -249,13 +270,7 @@ unsafe fn tile_q4_0<const T: usize>(ptrs: [*const u8; ROWS], x: &WideActivations
                 sums[t][r] = dot_block(&wv, x.x16.as_ptr().add(((t0 + t) * nb + b) * 32));
             }
         }
-        let dw = scales(&ptrs, off);
-        for t in 0..T {
-            let i = (t0 + t) * nb + b;
-            let s = transpose_sum(sums[t][0], sums[t][1], sums[t][2], sums[t][3]);
-            let s = i32x4_sub(s, i32x4_splat(*x.bias.get_unchecked(i)));
-            acc[t] = madd(acc[t], f32x4_convert_i32x4(s), f32x4_mul(dw, f32x4_splat(*x.d.get_unchecked(i))));
-        }
+        fold_block::<T, true>(&mut acc, &sums, scales(&ptrs, off), x, t0, b);
     }
     acc
 }
@@ -282,13 +297,7 @@ unsafe fn tile_q4_0<const T: usize>(ptrs: [*const u8; ROWS], x: &WideActivations
                 sums[t][r] = i32x4_relaxed_dot_i8x16_i7x16_add(xhi, hi, i32x4_relaxed_dot_i8x16_i7x16_add(xlo, lo, i32x4_splat(0)));
             }
         }
-        let dw = scales(&ptrs, off);
-        for t in 0..T {
-            let i = (t0 + t) * nb + b;
-            let s = transpose_sum(sums[t][0], sums[t][1], sums[t][2], sums[t][3]);
-            let s = i32x4_sub(s, i32x4_splat(*x.bias.get_unchecked(i)));
-            acc[t] = madd(acc[t], f32x4_convert_i32x4(s), f32x4_mul(dw, f32x4_splat(*x.d.get_unchecked(i))));
-        }
+        fold_block::<T, true>(&mut acc, &sums, scales(&ptrs, off), x, t0, b);
     }
     acc
 }
@@ -315,12 +324,7 @@ unsafe fn tile_q8_0<const T: usize>(ptrs: [*const u8; ROWS], x: &WideActivations
                 sums[t][r] = dot_block(&wv, x.x16.as_ptr().add(((t0 + t) * nb + b) * 32));
             }
         }
-        let dw = scales(&ptrs, off);
-        for t in 0..T {
-            let i = (t0 + t) * nb + b;
-            let s = transpose_sum(sums[t][0], sums[t][1], sums[t][2], sums[t][3]);
-            acc[t] = madd(acc[t], f32x4_convert_i32x4(s), f32x4_mul(dw, f32x4_splat(*x.d.get_unchecked(i))));
-        }
+        fold_block::<T, false>(&mut acc, &sums, scales(&ptrs, off), x, t0, b);
     }
     acc
 }

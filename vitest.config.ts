@@ -10,6 +10,7 @@ const SHARED_REFERENCE_TESTS = [
   "test/lib/tokenizer-gguf.test.ts",
   "test/lib/tokenizer-reference.test.ts",
   "test/lib/tokenizer-spm-json.test.ts",
+  "test/lib/tokenizer-spm-whitespace.test.ts",
 ];
 const hasShared = existsSync("../shared/models/stories260K.gguf");
 if (!hasShared) console.warn(`../shared/models is absent: skipping ${SHARED_REFERENCE_TESTS.join(", ")}`);

@@ -127,7 +127,7 @@ export function tokenizerFromSentencePieceModel(bytes: Uint8Array): TextTokenize
       typeArr[id] === TokenType.Control || typeArr[id] === TokenType.UserDefined ? [{ text, id, special: typeArr[id] === TokenType.Control }] : [],
     ),
     // SentencePiece decodes as its own decoder does (see LeadingSpaceRule).
-    leadingSpace: addDummyPrefix ? "strip-while-empty" : "keep",
+    leadingSpace: removeExtraWhitespace ? "sentencepiece-while-empty" : addDummyPrefix ? "sentencepiece" : "keep",
     bosId: inRange(bosId),
     eosId: inRange(eosId),
     padId: inRange(padId),

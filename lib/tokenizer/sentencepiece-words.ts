@@ -1,6 +1,6 @@
 /**
- * SentencePiece's text side: optional whitespace clean-up (`remove_extra_whitespaces`: trim, collapse runs of
- * spaces), the dummy-prefix space, and escaping spaces as `▁`.
+ * SentencePiece's text side: optional whitespace clean-up (`remove_extra_whitespaces`: drop leading spaces, collapse
+ * runs of spaces, drop trailing spaces and `▁`), the dummy-prefix space, and escaping spaces as `▁`.
  *
  * SentencePiece runs its merge loop over the whole text. Cutting the text into words first (so the per-word cache
  * works and heaps stay small) is exact only when no merge can cross the cut: we cut before a `▁` that follows another
@@ -25,10 +25,14 @@ export function canCutBeforeSpaces(pieces: readonly string[], mergeable: (id: nu
 
 export function sentencePieceWords(opts: SentencePieceTextOptions): (text: string, atStart: boolean) => string[] {
   return (text, atStart) => {
-    let t = opts.removeExtraWhitespace ? text.replace(/ {2,}/g, " ").replace(/^ | $/g, "") : text;
+    let t = opts.removeExtraWhitespace ? text.replace(/ {2,}/g, " ").replace(/^ /, "") : text;
     if (t.length === 0) return [];
     if (opts.addDummyPrefix && atStart) t = " " + t;
-    const escaped = t.replaceAll(" ", "\u2581");
+    let escaped = t.replaceAll(" ", "\u2581");
+    // SentencePiece trims the end after escaping, so a literal `▁` there goes too (and the dummy prefix, if all
+    // that is left).
+    if (opts.removeExtraWhitespace) escaped = escaped.replace(/\u2581+$/u, "");
+    if (escaped.length === 0) return [];
     return opts.cutBeforeSpaces ? escaped.split(CUT) : [escaped];
   };
 }

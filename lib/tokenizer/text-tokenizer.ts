@@ -19,7 +19,7 @@ import type { WordEncoder } from "./word-encoder.js";
 /** How vocabulary pieces spell bytes: GPT-2's byte-level alphabet, or SentencePiece's `▁` + `<0xNN>` pieces. */
 export type PieceAlphabet = "byte-level" | "sentencepiece";
 
-export type LeadingSpaceRule = "keep" | "strip-first-token" | "strip-while-empty";
+export type LeadingSpaceRule = "keep" | "strip-first-token" | "sentencepiece" | "sentencepiece-while-empty";
 
 export interface TokenizerParts {
   /** Piece string per id ("" for ids the vocabulary leaves empty). */
@@ -40,8 +40,10 @@ export interface TokenizerParts {
   added: readonly AddedToken[];
   /**
    * How decoding removes the space the encoder's dummy prefix added: not at all; from the first token only
-   * (llama.cpp, Hugging Face's Strip decoder); or one `▁` from every token while the output is still empty
-   * (SentencePiece's own decoder, so `▁ ▁ ▁s` decodes to "s").
+   * (llama.cpp, Hugging Face's Strip decoder); or as SentencePiece's own decoder does, which skips control tokens
+   * and never strips a byte piece: one `▁` from the first text piece ("sentencepiece", so Llama 2's `▁ ▁Hello`
+   * decodes to " Hello"), or, when the model removes extra whitespace, one `▁` from every piece while the output is
+   * still empty ("sentencepiece-while-empty", so tok512's `▁ ▁ ▁s` decodes to "s").
    */
   leadingSpace: LeadingSpaceRule;
   bosId?: number | undefined;
@@ -158,8 +160,16 @@ export class TextTokenizer implements Tokenizer {
         if (skip && this.isSpecial(id)) return "";
         let bytes = this.tokenToBytes(id);
         if (stripping) {
-          if (bytes[0] === 0x20 && !this.isSpecial(id)) bytes = bytes.subarray(1);
-          if (rule === "strip-first-token" || bytes.length > 0) stripping = false;
+          if (rule === "strip-first-token") {
+            if (bytes[0] === 0x20 && !this.isSpecial(id)) bytes = bytes.subarray(1);
+            stripping = false;
+          } else if (!this.isSpecial(id)) {
+            // SentencePiece: control tokens leave the start state as it is; byte pieces keep their bytes.
+            const text = this.parts.types[id] !== TokenType.Byte;
+            const stripped = text && bytes[0] === 0x20;
+            if (stripped) bytes = bytes.subarray(1);
+            if (bytes.length > 0 || (stripped && rule === "sentencepiece")) stripping = false;
+          }
         }
         return bytes.length === 0 ? "" : acc.push(bytes);
       },

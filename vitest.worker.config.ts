@@ -3,7 +3,8 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { defineWorkersProject } from "@cloudflare/vitest-pool-workers/config";
-import { makeFixture } from "./scripts/make-fixtures.mjs";
+import { buildFixture, makeFixture } from "./scripts/make-fixtures.mjs";
+import { HOSTILE_TEMPLATES } from "./test/helpers/hostile-templates.js";
 
 // Worker tests run inside workerd with the bindings of wrangler.toml; R2 is miniflare's local R2 (real, not a mock).
 // workerd has no file system, so GGUF fixtures reach it through a test-only service binding (FIXTURES, run in Node)
@@ -21,7 +22,18 @@ export default defineWorkersProject(async () => {
   const truncated = tiny.subarray(0, Math.floor(tiny.byteLength / 2));
   if (!existsSync(truncatedPath) || sha256(readFileSync(truncatedPath)) !== sha256(truncated)) writeFileSync(truncatedPath, truncated);
 
-  const files: Record<string, string> = { "tiny-llama.gguf": tinyPath, "tiny-llama-truncated.gguf": truncatedPath };
+  // The same weights with a template that never ends in the GGUF's own tokenizer.chat_template.
+  const hostileGgufPath = resolve(FIXTURE_DIR, "tiny-llama-hostile-template.gguf");
+  const hostileGguf = await buildFixture("tiny-llama", {
+    metadata: { "tokenizer.chat_template": [HOSTILE_TEMPLATES["exponential macro recursion"]!, "string"] },
+  }).toBytes();
+  if (!existsSync(hostileGgufPath) || sha256(readFileSync(hostileGgufPath)) !== sha256(hostileGguf)) writeFileSync(hostileGgufPath, hostileGguf);
+
+  const files: Record<string, string> = {
+    "tiny-llama.gguf": tinyPath,
+    "tiny-llama-truncated.gguf": truncatedPath,
+    "tiny-llama-hostile-template.gguf": hostileGgufPath,
+  };
   const entry = (id: string, file: string, bytes: Uint8Array, contextLength: number, extra: object = {}) => ({
     id, r2Key: `test/${file}`, bytes: bytes.byteLength, sha256: sha256(bytes), format: "gguf", quantization: "F32", contextLength,
     backend: "edge", ...extra,
@@ -33,6 +45,9 @@ export default defineWorkersProject(async () => {
     entry("truncated", "tiny-llama-truncated.gguf", truncated, 256),
     { ...entry("origin-only", "none.gguf", tiny, 4096), backend: "origin", origin: { model: "big-model" } },
     { ...entry("huge-auto", "none.gguf", tiny, 4096), bytes: 2_000_000_000, backend: "auto" },
+    entry("hostile-gguf-template", "tiny-llama-hostile-template.gguf", hostileGguf, 256),
+    // One entry per hostile template, as the catalog's chatTemplate over the good weights.
+    ...Object.values(HOSTILE_TEMPLATES).map((chatTemplate, i) => entry(`hostile-template-${i}`, "tiny-llama.gguf", tiny, 256, { chatTemplate })),
   ];
   if (existsSync(STORIES)) {
     const stories = readFileSync(STORIES);
@@ -62,6 +77,7 @@ export default defineWorkersProject(async () => {
               MAX_BODY_BYTES: "65536",
               CATALOG: JSON.stringify(catalog),
               HAVE_STORIES: existsSync(STORIES) ? "yes" : "",
+              HOSTILE_TEMPLATES: JSON.stringify(Object.keys(HOSTILE_TEMPLATES)),
             },
             serviceBindings: {
               FIXTURES: async (req: Request) => {

@@ -10,5 +10,5 @@ export { initEngine } from "./engine/wasm.js";
 export * from "./errors.js";
 export type * from "./types.js";
 export { tokenizerFromGguf, tokenizerFromHfJson, type Tokenizer, type StreamDecoder } from "./tokenizer/index.js";
-export { ChatTemplate, CHATML_TEMPLATE } from "./chat/index.js";
+export { ChatTemplate, CHATML_TEMPLATE, DEFAULT_TEMPLATE_LIMITS, type TemplateLimits } from "./chat/index.js";
 export { Sampler, StopStringMatcher } from "./sampling/index.js";

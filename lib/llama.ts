@@ -17,9 +17,6 @@ import type {
   TextDelta,
 } from "./types.js";
 
-/** Default KV cache length: long enough for real chats, small enough for a 128 MB isolate. */
-const DEFAULT_CONTEXT = 2048;
-
 export class Llama {
   readonly tokenizer: Tokenizer;
   readonly #model: EngineModel;
@@ -41,7 +38,8 @@ export class Llama {
     const bindings = await resolveEngine();
     const source = await openModelSource(options.model);
     const model = await EngineModel.load(bindings, source.chunks, {
-      contextLength: options.contextLength ?? DEFAULT_CONTEXT,
+      // Unset: the engine allocates min(the model's trained context, 2048) positions.
+      ...(options.contextLength !== undefined ? { contextLength: options.contextLength } : {}),
       kvType: options.kvType ?? "f16",
       sequences: options.sequences ?? 1,
       ...(source.size !== undefined ? { sizeHint: source.size } : {}),

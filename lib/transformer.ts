@@ -352,8 +352,10 @@ function normaliseInput(name: string, t: TensorInput): { dtype: string; shape: n
 }
 
 function engineOptions(options: TransformerOptions, args: ModelArgs | undefined) {
+  // Without arguments (a GGUF), the engine's own default applies: min(the file's context length, 2048).
+  const contextLength = options.contextLength ?? (args ? Math.min(args.maxSeqLen, 2048) : undefined);
   return {
-    contextLength: options.contextLength ?? Math.min(args?.maxSeqLen ?? 2048, 2048),
+    ...(contextLength !== undefined ? { contextLength } : {}),
     kvType: options.kvType ?? "f16",
     sequences: options.maxBatchSize ?? 4,
   };

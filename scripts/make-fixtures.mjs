@@ -293,15 +293,19 @@ function randomNorm(name, n, mean = 1) {
   return encodeFloat("F32", x);
 }
 
-/** The writer for fixture `name` (tensors are produced lazily, while writing). */
-export function buildFixture(name) {
+/**
+ * The writer for fixture `name` (tensors are produced lazily, while writing). `variant` makes defective files for
+ * tests: `metadata[key]` = [value, type] replaces or adds a key (null drops it); `tensors[name]` replaces a tensor's
+ * dims / type / source (the header then describes what the variant says, whatever the bytes are).
+ */
+export function buildFixture(name, variant = {}) {
   const fx = FIXTURES[name];
   if (!fx) throw new Error(`unknown fixture ${name}; known: ${Object.keys(FIXTURES).join(", ")}`);
   const s = SHAPES[fx.shape];
   const A = s.arch;
   const headDim = s.dim / s.heads;
   const kvDim = s.kvHeads * headDim;
-  const g = new GgufWriter();
+  const g = variantWriter(new GgufWriter(), variant);
   g.addMetadata("general.architecture", A, "string");
   g.addMetadata("general.name", `${name}-random`, "string");
   g.addMetadata("general.file_type", FILE_TYPE[fx.type], "u32");
@@ -345,6 +349,25 @@ export function buildFixture(name) {
   }
   norm("output_norm.weight", s.dim);
   if (!s.tied) mat("output.weight", s.vocab, s.dim, wtype === "Q4_K" ? "Q6_K" : wtype, special);
+  for (const [key, spec] of Object.entries(variant.metadata ?? {})) if (spec && !g.hasMetadata(key)) g.addMetadata(key, ...spec);
+  return g;
+}
+
+/** `g` with addMetadata / addTensor applying the variant's replacements. */
+function variantWriter(g, { metadata = {}, tensors = {} }) {
+  const addMetadata = g.addMetadata.bind(g);
+  const addTensor = g.addTensor.bind(g);
+  const keys = new Set();
+  g.hasMetadata = (key) => keys.has(key);
+  g.addMetadata = (key, value, type) => {
+    keys.add(key);
+    if (!(key in metadata)) return addMetadata(key, value, type);
+    return metadata[key] === null ? g : addMetadata(key, ...metadata[key]);
+  };
+  g.addTensor = (tname, dims, type, source) => {
+    const t = tensors[tname];
+    return t ? addTensor(tname, t.dims ?? dims, t.type ?? type, t.source ?? source) : addTensor(tname, dims, type, source);
+  };
   return g;
 }
 

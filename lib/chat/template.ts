@@ -1,11 +1,12 @@
 /**
- * Renders a model's Jinja chat template with @huggingface/jinja. Parse failures and runtime failures become
- * TemplateError; a template's own `raise_exception("…")` (the interpreter's built-in, which throws an Error whose
- * message is the template's text — it cannot be redefined through render variables) becomes a TemplateError
- * carrying that message.
+ * Renders a model's Jinja chat template with @huggingface/jinja, inside a step/character/list budget (budget.ts):
+ * a template that loops forever or builds gigabytes ends in a TemplateError, not a hung or killed isolate. Parse
+ * failures and runtime failures become TemplateError; a template's own `raise_exception("…")` becomes a
+ * TemplateError carrying that message.
  */
 import { Template } from "@huggingface/jinja";
 import { TemplateError } from "../errors.js";
+import { DEFAULT_TEMPLATE_LIMITS, renderBounded, TemplateBudgetError, type TemplateLimits } from "./budget.js";
 import { normalizeMessages, type ChatMessageInput } from "./messages.js";
 
 /**
@@ -25,6 +26,8 @@ export interface RenderChatOptions {
   tools?: unknown[];
   /** Other template variables (e.g. Qwen3's `enable_thinking`). */
   variables?: Record<string, unknown>;
+  /** Rendering budget (default DEFAULT_TEMPLATE_LIMITS). */
+  limits?: Partial<TemplateLimits>;
 }
 
 const parsedCache = new Map<string, Template>();
@@ -69,8 +72,12 @@ export class ChatTemplate {
     };
     if (opts.tools !== undefined) vars.tools = opts.tools;
     try {
-      return this.template.render(vars);
+      return renderBounded(this.template, vars, { ...DEFAULT_TEMPLATE_LIMITS, ...opts.limits });
     } catch (err) {
+      if (err instanceof TemplateBudgetError) {
+        throw new TemplateError(`chat template exceeded its rendering budget: ${err.message}`, { cause: err });
+      }
+      // A template recursing past the JavaScript stack (in the parser or a builtin) is a RangeError like any other.
       throw new TemplateError(`chat template failed to render: ${(err as Error).message}`, { cause: err });
     }
   }

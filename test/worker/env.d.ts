@@ -7,5 +7,7 @@ declare module "cloudflare:test" {
     FIXTURES: Fetcher;
     /** "yes" when ../shared/models/stories260K.gguf exists (the catalog then has the "stories" model). */
     HAVE_STORIES: string;
+    /** JSON array of the hostile template names; the catalog's `hostile-template-<i>` uses the i-th. */
+    HOSTILE_TEMPLATES: string;
   }
 }

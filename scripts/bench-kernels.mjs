@@ -78,6 +78,7 @@ function time(path, dtype, rows, cols, w, x, nTokens) {
 const cases = [
   // [dtype, rows, cols]: attention/FFN shapes of SmolLM2-135M (dim 576, ffn 1536).
   ["Q4_0", 1536, 576],
+  ["Q4_1", 1536, 576],
   ["Q8_0", 1536, 576],
   ["Q4_K", 576, 1536],
   ["Q6_K", 576, 1536],

@@ -36,6 +36,7 @@ const FORMATS: { dtype: string; block: number; colBlocks: number[] }[] = [
   { dtype: "F16", block: 1, colBlocks: [13, 72] },
   { dtype: "BF16", block: 1, colBlocks: [7, 40] },
   { dtype: "Q4_0", block: 32, colBlocks: [1, 5] },
+  { dtype: "Q4_1", block: 32, colBlocks: [1, 18] },
   { dtype: "Q8_0", block: 32, colBlocks: [1, 5] },
   { dtype: "Q4_K", block: 256, colBlocks: [1, 3] },
   { dtype: "Q6_K", block: 256, colBlocks: [1, 3] },
@@ -92,9 +93,68 @@ describe("kernels: matmul SIMD vs scalar vs float64 reference", () => {
     expect(() => engine.matmulCheck("simd", "Q4_0", 3, 32, w, new Float32Array(32), 1)).toThrow(/weights: 36 bytes, 3×32 Q4_0 needs 54/);
     expect(() => engine.matmulCheck("simd", "Q4_0", 2, 32, w, new Float32Array(31), 1)).toThrow(/x: 31 values/);
     expect(() => engine.matmulCheck("fast", "Q4_0", 2, 32, w, new Float32Array(32), 1)).toThrow(/unknown kernel path/);
-    expect(() => engine.matmulCheck("simd", "Q5_1", 1, 32, new Uint8Array(24), new Float32Array(32), 1)).toThrow(/no kernels for Q5_1/);
+    expect(() => engine.matmulCheck("simd", "Q8_1", 1, 32, new Uint8Array(36), new Float32Array(32), 1)).toThrow(/no kernels for Q8_1/);
     expect(() => engine.matmulCheck("simd", "Q4_K", 1, 32, new Uint8Array(0), new Float32Array(32), 1)).toThrow(/not a multiple/);
   });
+});
+
+/**
+ * Byte layouts of the 32-value block formats (ggml's): block size and where the f16 scale d and minimum m sit; every
+ * other byte is quants, and any byte pattern there is a valid block.
+ */
+const Q8_PARTNERED: { dtype: string; bytes: number; d: number; m?: number }[] = [
+  { dtype: "Q4_0", bytes: 18, d: 0 },
+  { dtype: "Q4_1", bytes: 20, d: 0, m: 2 },
+  { dtype: "Q8_0", bytes: 34, d: 0 },
+];
+
+/** Writes `v` (a normal f16 value with at most 11 significant bits, or 0) as little-endian f16 bits at `at`. */
+function setF16(bytes: Uint8Array, at: number, v: number): void {
+  let h = 0;
+  if (v !== 0) {
+    const e = Math.floor(Math.log2(Math.abs(v)));
+    h = (v < 0 ? 0x8000 : 0) | ((e + 15) << 10) | ((Math.abs(v) / 2 ** e - 1) * 1024);
+  }
+  bytes[at] = h & 0xff;
+  bytes[at + 1] = h >> 8;
+}
+
+describe("kernels: 32-value block formats give exact integer sums on both paths", () => {
+  // With d = 2^-4, m = j · 2^-4 and activations q / 16 (so the Q8_0 activation scale is exactly 1/16), every product
+  // and partial sum is exact in f32: SIMD, scalar and a float64 reference must agree to the bit, whatever the
+  // summation order. An off-by-one anywhere in the integer sums (a wrong nibble, fifth bit, offset or minimum) shows.
+  for (const { dtype, bytes, d, m } of Q8_PARTNERED) {
+    it(`${dtype}: random blocks, rows 1,3,4,5,7,13 × cols 32,160,576 × tokens 1,2,3,8,9,17`, () => {
+      const next = rng(0xe0 + bytes);
+      for (const cols of [32, 160, 576]) {
+        for (const rows of [1, 3, 4, 5, 7, 13]) {
+          const w = new Uint8Array(rows * (cols / 32) * bytes);
+          for (let i = 0; i < w.length; i++) w[i] = Math.floor((next() + 1) * 128);
+          for (let b = 0; b < w.length; b += bytes) {
+            setF16(w, b + d, 2 ** -4);
+            if (m !== undefined) setF16(w, b + m, Math.round(next() * 16) * 2 ** -4);
+          }
+          const wd = engine.dequantize(dtype, w);
+          for (const nTokens of [1, 2, 3, 8, 9, 17]) {
+            const x = new Float32Array(nTokens * cols);
+            for (let i = 0; i < x.length; i++) x[i] = Math.round(next() * 127) / 16;
+            for (let b = 0; b < x.length; b += 32) x[b + Math.floor((next() + 1) * 16)] = next() < 0 ? -127 / 16 : 127 / 16;
+            const scalar = engine.matmulCheck("scalar", dtype, rows, cols, w, x, nTokens);
+            const simd = engine.matmulCheck("simd", dtype, rows, cols, w, x, nTokens);
+            for (let t = 0; t < nTokens; t++) {
+              for (let r = 0; r < rows; r++) {
+                let exact = 0;
+                for (let c = 0; c < cols; c++) exact += wd[r * cols + c]! * x[t * cols + c]!;
+                const where = `${dtype} ${rows}x${cols} nTokens=${nTokens} t=${t} r=${r}`;
+                expect(scalar[t * rows + r], where).toBe(exact);
+                expect(simd[t * rows + r], where).toBe(exact);
+              }
+            }
+          }
+        }
+      }
+    });
+  }
 });
 
 describe("kernels: quantize / dequantize bindings", () => {
@@ -104,6 +164,7 @@ describe("kernels: quantize / dequantize bindings", () => {
     { dtype: "BF16", n: 96, bytes: 192, maxErr: (a) => a * 2 ** -8 },
     { dtype: "Q8_0", n: 96, bytes: 3 * 34, maxErr: (a) => a / 127 },
     { dtype: "Q4_0", n: 96, bytes: 3 * 18, maxErr: (a) => a / 7 },
+    { dtype: "Q4_1", n: 96, bytes: 3 * 20, maxErr: (a) => a / 15 },
     { dtype: "Q8_K", n: 512, bytes: 2 * 292, maxErr: (a) => a / 127 },
     { dtype: "Q6_K", n: 512, bytes: 2 * 210, maxErr: (a) => a / 20 },
     { dtype: "Q4_K", n: 512, bytes: 2 * 144, maxErr: (a) => a / 5 },
@@ -138,7 +199,7 @@ describe("kernels: quantize / dequantize bindings", () => {
     expect(() => engine.quantize("Q4_0", new Float32Array(33))).toThrow("input has 33 values, not a multiple of 32 (Q4_0 block size)");
     expect(() => engine.dequantize("Q6_K", new Uint8Array(211))).toThrow(/211 bytes, not a multiple of 210/);
     expect(() => engine.quantize("Q9_9", new Float32Array(32))).toThrow(/unknown dtype/);
-    expect(() => engine.quantize("Q5_1", new Float32Array(32))).toThrow(/not supported for Q5_1/);
+    expect(() => engine.quantize("Q8_1", new Float32Array(32))).toThrow(/not supported for Q8_1/);
   });
 });
 

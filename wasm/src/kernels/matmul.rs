@@ -1,10 +1,10 @@
-//! The matmul the model calls: quantizes the activations once into the weight format's partner (Q8_0 for
-//! Q4_0/Q8_0, Q8_K for Q4_K/Q6_K, none for float weights), then sweeps the weights in tiles of up to 4 rows ×
-//! 8 tokens so each weight block is read from memory once per token block rather than once per token.
+//! The matmul the model calls: quantizes the activations once into the weight format's partner (Q8_0 for the
+//! 32-value block formats, Q8_K for Q4_K/Q6_K, none for float weights), then sweeps the weights in tiles of up to
+//! 4 rows × 8 tokens so each weight block is read from memory once per token block rather than once per token.
 //! Also the format-generic quantize / dequantize entry points.
 
 use super::error::KernelError;
-use super::{float, q4_0, q4_k, q6_k, q8_0, q8_k};
+use super::{float, q4_0, q4_1, q4_k, q6_k, q8_0, q8_k};
 use crate::tensor::{DType, TensorView};
 
 /// Which implementation runs the kernels.
@@ -27,7 +27,12 @@ pub fn default_path() -> KernelPath {
 
 /// Whether `matmul` has kernels for weights of this type.
 pub fn is_supported(dtype: DType) -> bool {
-    matches!(dtype, DType::F32 | DType::F16 | DType::BF16 | DType::Q4_0 | DType::Q8_0 | DType::Q4_K | DType::Q6_K)
+    matches!(dtype, DType::F32 | DType::F16 | DType::BF16 | DType::Q4_K | DType::Q6_K) || is_q8_partnered(dtype)
+}
+
+/// The 32-value block formats, dotted with Q8_0 activations through `q8_tiles` on SIMD builds.
+fn is_q8_partnered(dtype: DType) -> bool {
+    matches!(dtype, DType::Q4_0 | DType::Q4_1 | DType::Q8_0)
 }
 
 /// Whether `quantize` / `dequantize` / `dequantize_row` handle this type.
@@ -38,16 +43,16 @@ pub fn can_convert(dtype: DType) -> bool {
 /// Reusable buffers for matmul (quantized activations); allocated once per model, never per token.
 pub struct MatmulScratch {
     activations: Vec<u8>,
-    /// The SIMD Q4_0/Q8_0 tiles' widened copy of the Q8_0 activations (see `q8_tiles`); empty elsewhere.
+    /// The SIMD Q8_0-partner tiles' widened copy of the Q8_0 activations (see `q8_tiles`); empty elsewhere.
     wide: WideScratch,
 }
 
-/// Buffers of `q8_tiles::WideActivations`, per activation block: 32 i16, a scale and the Q4_0 offset correction.
+/// Buffers of `q8_tiles::WideActivations`, per activation block: 32 i16, a scale and the sum of the quants.
 #[derive(Default)]
 struct WideScratch {
     x16: Vec<i16>,
     d: Vec<f32>,
-    bias: Vec<i32>,
+    sum: Vec<i32>,
 }
 
 impl WideScratch {
@@ -56,12 +61,12 @@ impl WideScratch {
         if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) && self.d.len() < blocks {
             self.x16.resize(blocks * 32, 0);
             self.d.resize(blocks, 0.0);
-            self.bias.resize(blocks, 0);
+            self.sum.resize(blocks, 0);
         }
     }
 
     fn bytes(&self) -> usize {
-        self.x16.len() * 2 + self.d.len() * 4 + self.bias.len() * 4
+        self.x16.len() * 2 + self.d.len() * 4 + self.sum.len() * 4
     }
 }
 
@@ -111,15 +116,16 @@ pub fn matmul_with(
     }
     match w.dtype {
         DType::F32 | DType::F16 | DType::BF16 => sweep(&FloatKernel(w.dtype), path, w, x, w.cols, n_tokens, out),
-        DType::Q4_0 => quantized(&Q4_0Kernel, path, w, x, n_tokens, out, scratch),
-        DType::Q8_0 => quantized(&Q8_0Kernel, path, w, x, n_tokens, out, scratch),
+        DType::Q4_0 => q8_partnered::<Q4_0Weights>(path, w, x, n_tokens, out, scratch),
+        DType::Q4_1 => q8_partnered::<Q4_1Weights>(path, w, x, n_tokens, out, scratch),
+        DType::Q8_0 => q8_partnered::<Q8_0Weights>(path, w, x, n_tokens, out, scratch),
         DType::Q4_K => quantized(&Q4KKernel, path, w, x, n_tokens, out, scratch),
         DType::Q6_K => quantized(&Q6KKernel, path, w, x, n_tokens, out, scratch),
         _ => unreachable!("checked by is_supported"),
     }
 }
 
-/// Quantizes the activations into the scratch (in token chunks that fit), then sweeps each chunk.
+/// K-quant weights: Q8_K activations, then the format's tiles.
 fn quantized<K: TileKernel<Elem = u8> + ActivationFormat>(
     kernel: &K,
     path: KernelPath,
@@ -129,9 +135,48 @@ fn quantized<K: TileKernel<Elem = u8> + ActivationFormat>(
     out: &mut [f32],
     scratch: &mut MatmulScratch,
 ) {
+    let act_row = activation_row_bytes(K::ACT, w.cols);
+    in_chunks(K::ACT, K::quantize_activation, w, x, n_tokens, out, scratch, |act, n, out, _| {
+        sweep(kernel, path, w, act, act_row, n, out)
+    });
+}
+
+/// 32-value block weights: Q8_0 activations, then `q8_tiles` (SIMD) or the format's scalar reference dot.
+fn q8_partnered<K: Q8Weights>(
+    path: KernelPath,
+    w: &TensorView,
+    x: &[f32],
+    n_tokens: usize,
+    out: &mut [f32],
+    scratch: &mut MatmulScratch,
+) {
+    let act_row = activation_row_bytes(DType::Q8_0, w.cols);
+    let quantize = |src: &[f32], dst: &mut [u8]| quantize_q8_0_with(path, src, dst);
+    in_chunks(DType::Q8_0, quantize, w, x, n_tokens, out, scratch, |act, n, out, _wide| {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        if path == KernelPath::Simd {
+            return wide_sweep::<K::Wide>(w, act, n, _wide, out);
+        }
+        scalar_sweep(w, act, act_row, n, out, K::dot)
+    });
+}
+
+/// Quantizes the activations (`act` blocks, by `quantize`) into the scratch in token chunks that fit, then hands
+/// each chunk to `sweep_chunk(activations, tokens, out rows of those tokens, wide scratch)`.
+#[allow(clippy::too_many_arguments)]
+fn in_chunks(
+    act: DType,
+    quantize: impl Fn(&[f32], &mut [u8]),
+    w: &TensorView,
+    x: &[f32],
+    n_tokens: usize,
+    out: &mut [f32],
+    scratch: &mut MatmulScratch,
+    mut sweep_chunk: impl FnMut(&[u8], usize, &mut [f32], &mut WideScratch),
+) {
     let row_bytes = w.dtype.row_bytes(w.cols).expect("TensorView validated cols");
     debug_assert_eq!(row_bytes, w.row_bytes());
-    let act_row = activation_row_bytes(K::ACT, w.cols);
+    let act_row = activation_row_bytes(act, w.cols);
     if scratch.activations.len() < act_row {
         scratch.activations.resize(act_row, 0); // sized for fewer columns than this matrix: grow once
     }
@@ -139,48 +184,59 @@ fn quantized<K: TileKernel<Elem = u8> + ActivationFormat>(
     let mut t0 = 0;
     while t0 < n_tokens {
         let n = chunk.min(n_tokens - t0);
-        let act = &mut scratch.activations[..n * act_row];
-        for (t, dst) in act.chunks_exact_mut(act_row).enumerate() {
-            let src = &x[(t0 + t) * w.cols..(t0 + t + 1) * w.cols];
-            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-            if path == KernelPath::Simd && K::ACT == DType::Q8_0 {
-                super::q8_tiles::quantize_q8_0(src, dst); // bit-identical to q8_0::quantize_row
-                continue;
-            }
-            K::quantize_activation(src, dst);
+        let acts = &mut scratch.activations[..n * act_row];
+        for (t, dst) in acts.chunks_exact_mut(act_row).enumerate() {
+            quantize(&x[(t0 + t) * w.cols..(t0 + t + 1) * w.cols], dst);
         }
-        let out_chunk = &mut out[t0 * w.rows..(t0 + n) * w.rows];
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        if path == KernelPath::Simd && matches!(w.dtype, DType::Q4_0 | DType::Q8_0) {
-            wide_sweep(w, &scratch.activations[..n * act_row], n, &mut scratch.wide, out_chunk);
-            t0 += n;
-            continue;
-        }
-        sweep(kernel, path, w, act, act_row, n, out_chunk);
+        sweep_chunk(acts, n, &mut out[t0 * w.rows..(t0 + n) * w.rows], &mut scratch.wide);
         t0 += n;
     }
 }
 
-/// Q4_0 / Q8_0 weights × `n` tokens of Q8_0 activations through `q8_tiles`: widen the activations once, then
+/// Q8_0-partnered weights × `n` tokens of Q8_0 activations through `q8_tiles`: widen the activations once, then
 /// token blocks of 8 (4, 2, 1 for the rest), each sweeping all rows in 4-row tiles.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-fn wide_sweep(w: &TensorView, act: &[u8], n: usize, wide: &mut WideScratch, out: &mut [f32]) {
-    use super::q8_tiles::{prepare, sweep, WideActivations, Weights};
+fn wide_sweep<W: super::q8_tiles::WideWeights>(w: &TensorView, act: &[u8], n: usize, wide: &mut WideScratch, out: &mut [f32]) {
+    use super::q8_tiles::{prepare, sweep, WideActivations};
     let n_blocks = w.cols / q8_0::BLOCK_LEN;
     wide.ensure(n * n_blocks);
-    prepare(act, &mut wide.x16, &mut wide.d, &mut wide.bias);
-    let x = WideActivations { x16: &wide.x16, d: &wide.d, bias: &wide.bias, q8: act, n_blocks };
-    let format = if w.dtype == DType::Q4_0 { Weights::Q4_0 } else { Weights::Q8_0 };
+    prepare(act, &mut wide.x16, &mut wide.d, &mut wide.sum);
+    let x = WideActivations { x16: &wide.x16, d: &wide.d, sum: &wide.sum, q8: act, n_blocks };
     let mut t = 0;
     while t < n {
         t += match n - t {
-            left if left >= 8 => sweep::<8>(format, w.data, w.rows, &x, t, out),
-            left if left >= 4 => sweep::<4>(format, w.data, w.rows, &x, t, out),
-            left if left >= 2 => sweep::<2>(format, w.data, w.rows, &x, t, out),
-            _ => sweep::<1>(format, w.data, w.rows, &x, t, out),
+            left if left >= 8 => sweep::<W, 8>(w.data, w.rows, &x, t, out),
+            left if left >= 4 => sweep::<W, 4>(w.data, w.rows, &x, t, out),
+            left if left >= 2 => sweep::<W, 2>(w.data, w.rows, &x, t, out),
+            _ => sweep::<W, 1>(w.data, w.rows, &x, t, out),
         };
     }
 }
+
+/// A weight format dotted with Q8_0 activations: its scalar reference and, on SIMD builds, its tile decoder.
+trait Q8Weights {
+    fn dot(w: &[u8], x: &[u8]) -> f32;
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    type Wide: super::q8_tiles::WideWeights;
+}
+
+macro_rules! q8_weights {
+    ($kernel:ident, $module:ident) => {
+        struct $kernel;
+        impl Q8Weights for $kernel {
+            #[inline(always)]
+            fn dot(w: &[u8], x: &[u8]) -> f32 {
+                $module::vec_dot(w, x)
+            }
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            type Wide = $module::simd::Wide;
+        }
+    };
+}
+
+q8_weights!(Q4_0Weights, q4_0);
+q8_weights!(Q4_1Weights, q4_1);
+q8_weights!(Q8_0Weights, q8_0);
 
 /// One format's kernels as the sweep sees them: a scalar reference dot and a SIMD tile.
 trait TileKernel {
@@ -199,8 +255,6 @@ trait ActivationFormat {
     fn quantize_activation(src: &[f32], dst: &mut [u8]);
 }
 
-struct Q4_0Kernel;
-struct Q8_0Kernel;
 struct Q4KKernel;
 struct Q6KKernel;
 struct FloatKernel(DType);
@@ -228,8 +282,6 @@ macro_rules! quant_kernel {
     };
 }
 
-quant_kernel!(Q4_0Kernel, q4_0, Q8_0, q8_0);
-quant_kernel!(Q8_0Kernel, q8_0, Q8_0, q8_0);
 quant_kernel!(Q4KKernel, q4_k, Q8_K, q8_k);
 quant_kernel!(Q6KKernel, q6_k, Q8_K, q8_k);
 
@@ -273,10 +325,15 @@ fn sweep<K: TileKernel>(
         return;
     }
     let _ = path;
+    scalar_sweep(w, x, x_row, n_tokens, out, |wr, xt| kernel.dot(wr, xt))
+}
+
+/// The scalar reference sweep: out[t * rows + r] = dot(w[r], x[t]), one row and token at a time.
+fn scalar_sweep<E>(w: &TensorView, x: &[E], x_row: usize, n_tokens: usize, out: &mut [f32], dot: impl Fn(&[u8], &[E]) -> f32) {
     for t in 0..n_tokens {
         let xt = &x[t * x_row..(t + 1) * x_row];
         for r in 0..w.rows {
-            out[t * w.rows + r] = kernel.dot(w.row(r), xt);
+            out[t * w.rows + r] = dot(w.row(r), xt);
         }
     }
 }
@@ -348,6 +405,7 @@ pub fn quantize(dtype: DType, src: &[f32], out: &mut Vec<u8>) -> Result<(), Kern
     match dtype {
         DType::F32 | DType::F16 | DType::BF16 => float::quantize_row(dtype, src, dst),
         DType::Q4_0 => q4_0::quantize_row(src, dst),
+        DType::Q4_1 => q4_1::quantize_row(src, dst),
         DType::Q8_0 => q8_0::quantize_row(src, dst),
         DType::Q4_K => q4_k::quantize_row(src, dst),
         DType::Q6_K => q6_k::quantize_row(src, dst),
@@ -377,6 +435,7 @@ fn dequantize_into(dtype: DType, src: &[u8], dst: &mut [f32]) -> Result<(), Kern
     match dtype {
         DType::F32 | DType::F16 | DType::BF16 => float::dequantize_row(dtype, src, dst),
         DType::Q4_0 => q4_0::dequantize_row(src, dst),
+        DType::Q4_1 => q4_1::dequantize_row(src, dst),
         DType::Q8_0 => q8_0::dequantize_row(src, dst),
         DType::Q4_K => q4_k::dequantize_row(src, dst),
         DType::Q6_K => q6_k::dequantize_row(src, dst),

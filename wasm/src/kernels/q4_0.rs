@@ -57,25 +57,25 @@ pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd {
-    use super::{read_f16, BLOCK_BYTES};
-    use crate::kernels::q8_0::simd::{tile_with, widen, Widened};
-    use crate::kernels::simd::load;
-    use core::arch::wasm32::*;
+    use super::BLOCK_BYTES;
+    use crate::kernels::q8_tiles::{ld, split_nibbles, widen_nibbles, WideWeights};
+    use core::arch::wasm32::v128;
 
-    /// Nibbles → signed bytes (−8..7): low nibbles are values 0..16, high nibbles 16..32.
-    #[inline(always)]
-    fn decode(block: &[u8]) -> Widened {
-        let q = load(block, 2);
-        let eight = i8x16_splat(8);
-        let lo = i8x16_sub(v128_and(q, i8x16_splat(0x0f)), eight);
-        let hi = i8x16_sub(u8x16_shr(q, 4), eight);
-        widen(read_f16(block, 0), lo, hi)
-    }
+    /// Q4_0 for the Q8_0-partner tiles: nibbles 0..15 with the −8 folded out.
+    pub struct Wide;
 
-    /// Q4_0 weights × Q8_0 activations.
-    #[inline(never)]
-    pub fn tile<const R: usize, const T: usize>(w: &[&[u8]; R], x: &[&[u8]; T]) -> [[f32; T]; R] {
-        tile_with(w, x, BLOCK_BYTES, decode)
+    impl WideWeights for Wide {
+        const BLOCK_BYTES: usize = BLOCK_BYTES;
+        const OFFSET: i32 = 8;
+        const MIN_AT: Option<usize> = None;
+        #[inline(always)]
+        unsafe fn widen(p: *const u8) -> [v128; 4] {
+            widen_nibbles(ld(p.add(2)))
+        }
+        #[inline(always)]
+        unsafe fn seven_bit(p: *const u8) -> Option<(v128, v128)> {
+            Some(split_nibbles(ld(p.add(2))))
+        }
     }
 }
 

@@ -6,6 +6,15 @@ use super::half::{f32_to_f16, read_f16};
 pub const BLOCK_LEN: usize = 32;
 pub const BLOCK_BYTES: usize = 34;
 
+/// ggml's `block_q8_0`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Block {
+    pub d: [u8; 2],
+    pub qs: [u8; 32],
+}
+super::block::byte_block!(Block, BLOCK_BYTES);
+
 /// Quantizes `src` (a multiple of 32 values) into `dst` (`src.len() / 32 * 34` bytes), as ggml's
 /// reference does: d = max|x| / 127, q = round(x / d); the stored d is rounded to f16.
 pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
@@ -49,81 +58,21 @@ pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd {
-    //! Tiles of R weight rows × T tokens against Q8_0 activations. Weight blocks are decoded to i16 once per
-    //! tile and activation blocks once per token, then every (row, token) pair costs four `i32x4_dot_i16x8`.
+    use super::BLOCK_BYTES;
+    use crate::kernels::q8_tiles::{ld, widen_signed, WideWeights};
+    use core::arch::wasm32::v128;
 
-    use super::{read_f16, BLOCK_BYTES};
-    use crate::kernels::simd::{block_unchecked, hsum_f32x4, load, unroll_rows};
-    use core::arch::wasm32::*;
+    /// Q8_0 weights for the Q8_0-partner tiles (signed 8-bit quants: no relaxed 7-bit dot).
+    pub struct Wide;
 
-    /// A 32-value block widened to four i16x8 vectors plus its scale.
-    #[derive(Clone, Copy)]
-    pub struct Widened {
-        pub d: f32,
-        pub v: [v128; 4],
-    }
-
-    /// Widens the signed bytes `lo` (values 0..16) and `hi` (16..32).
-    #[inline(always)]
-    pub fn widen(d: f32, lo: v128, hi: v128) -> Widened {
-        Widened {
-            d,
-            v: [
-                i16x8_extend_low_i8x16(lo),
-                i16x8_extend_high_i8x16(lo),
-                i16x8_extend_low_i8x16(hi),
-                i16x8_extend_high_i8x16(hi),
-            ],
+    impl WideWeights for Wide {
+        const BLOCK_BYTES: usize = BLOCK_BYTES;
+        const OFFSET: i32 = 0;
+        const MIN_AT: Option<usize> = None;
+        #[inline(always)]
+        unsafe fn widen(p: *const u8) -> [v128; 4] {
+            widen_signed(ld(p.add(2)), ld(p.add(18)))
         }
-    }
-
-    #[inline(always)]
-    fn decode_q8_0(block: &[u8]) -> Widened {
-        widen(read_f16(block, 0), load(block, 2), load(block, 18))
-    }
-
-    /// The shared tile loop for every weight format whose partner is Q8_0 (`weight_bytes` per 32-value block).
-    #[inline(always)]
-    pub fn tile_with<const R: usize, const T: usize>(
-        w: &[&[u8]; R],
-        x: &[&[u8]; T],
-        weight_bytes: usize,
-        decode_weight: impl Fn(&[u8]) -> Widened,
-    ) -> [[f32; T]; R] {
-        let n_blocks = x[0].len() / BLOCK_BYTES;
-        for row in w {
-            assert_eq!(row.len(), n_blocks * weight_bytes, "weight row length");
-        }
-        for row in x {
-            assert_eq!(row.len(), n_blocks * BLOCK_BYTES, "activation row length");
-        }
-        let mut acc = [[f32x4_splat(0.0); T]; R];
-        let mut ws = [Widened { d: 0.0, v: [i16x8_splat(0); 4] }; R];
-        for b in 0..n_blocks {
-            unroll_rows!(R, r => {
-                // SAFETY: every row holds n_blocks blocks (asserted above).
-                ws[r] = decode_weight(unsafe { block_unchecked(w[r], b, weight_bytes) });
-            });
-            for t in 0..T {
-                // SAFETY: as above.
-                let xv = decode_q8_0(unsafe { block_unchecked(x[t], b, BLOCK_BYTES) });
-                for r in 0..R {
-                    let wv = &ws[r];
-                    let s = i32x4_add(
-                        i32x4_add(i32x4_dot_i16x8(wv.v[0], xv.v[0]), i32x4_dot_i16x8(wv.v[1], xv.v[1])),
-                        i32x4_add(i32x4_dot_i16x8(wv.v[2], xv.v[2]), i32x4_dot_i16x8(wv.v[3], xv.v[3])),
-                    );
-                    acc[r][t] = f32x4_add(acc[r][t], f32x4_mul(f32x4_convert_i32x4(s), f32x4_splat(wv.d * xv.d)));
-                }
-            }
-        }
-        core::array::from_fn(|r| core::array::from_fn(|t| hsum_f32x4(acc[r][t])))
-    }
-
-    /// Q8_0 weights × Q8_0 activations.
-    #[inline(never)]
-    pub fn tile<const R: usize, const T: usize>(w: &[&[u8]; R], x: &[&[u8]; T]) -> [[f32; T]; R] {
-        tile_with(w, x, BLOCK_BYTES, decode_q8_0)
     }
 }
 

@@ -1,24 +1,27 @@
-//! SIMD128 fast path for Q4_0 and Q8_0 weights (the decode-critical formats): 4 weight rows × T tokens per pass.
+//! SIMD128 fast path for every weight format whose activation partner is Q8_0 (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,
+//! IQ4_NL: the decode-critical formats): 4 weight rows × T tokens per pass. Each format supplies only how one of its
+//! 32-value blocks decodes (`WideWeights`, implemented in the format's own module); the loops live here.
 //!
 //! Why this shape: for one token the old tile spent most of its time widening bytes and converting f16 scales one
 //! block at a time. Here
 //! - the activations (already quantized to Q8_0 by the caller) are widened to i16 *once per call*, stored
 //!   de-interleaved (even / odd positions) so a weight block can be widened with shifts and masks on i16 lanes,
-//!   without byte shuffles: a Q4_0 block is one load + 7 lane ops, and the −8 offset is folded out as
-//!   `Σ n·x − 8 Σ x` with Σ x per activation block precomputed;
+//!   without byte shuffles: a Q4_0 block is one load + 7 lane ops; constant offsets (Q4_0's −8, Q5_0's −16) are
+//!   folded out as `Σ n·x − 8 Σ x`, and minimums (Q4_1, Q5_1) added as `m · d_x · Σ x`, with Σ x per activation
+//!   block precomputed;
 //! - each row's block sum is four `i32x4.dot_i16x8_s`; the four rows' sums are transposed into one vector
 //!   [row0, row1, row2, row3], converted to f32 once and scaled by a vector of the four rows' f16 scales (one
 //!   SIMD conversion for four scales), so every token has a single f32x4 accumulator per 4-row tile and the
 //!   result is stored without a horizontal sum.
-//! - the relaxed-SIMD build replaces the Q4_0 inner product with `i32x4.relaxed_dot_i8x16_i7x16_add_s` on the
-//!   raw Q8_0 bytes (nibbles 0..15 are the 7-bit operand, so the result is exact on every engine) and uses
-//!   `f32x4.relaxed_madd` for the accumulation.
+//! - the relaxed-SIMD build replaces the inner product of formats whose quants fit 7 bits (Q4_0, Q4_1, Q5_0, Q5_1)
+//!   with `i32x4.relaxed_dot_i8x16_i7x16_add_s` on the raw Q8_0 bytes (the quants are the 7-bit operand, so the
+//!   result is exact on every engine) and uses `f32x4.relaxed_madd` for the accumulation.
 //!
 //! Integer sums are exactly the scalar reference's; only the f32 summation order differs.
 
 use super::half::read_f16;
 use super::simd::{f16x4_to_f32x4, hsum_i32x4};
-use super::{q4_0, q8_0};
+use super::q8_0;
 use core::arch::wasm32::*;
 
 /// Rows per tile: four rows' i32x4 sums transpose into one vector.
@@ -30,18 +33,18 @@ pub struct WideActivations<'a> {
     pub x16: &'a [i16],
     /// Per token and block: the activation scale.
     pub d: &'a [f32],
-    /// Per token and block: 8 · Σ q, the Q4_0 offset correction.
-    pub bias: &'a [i32],
-    /// Per token: the Q8_0 bytes themselves (the relaxed Q4_0 kernel reads them directly).
+    /// Per token and block: Σ q, for the weights' offset and minimum corrections.
+    pub sum: &'a [i32],
+    /// Per token: the Q8_0 bytes themselves (the relaxed 7-bit kernels read them directly).
     pub q8: &'a [u8],
     pub n_blocks: usize,
 }
 
 /// Fills the wide buffers from rows of Q8_0 blocks (`q8`, any number of tokens, whole blocks).
-pub fn prepare(q8: &[u8], x16: &mut [i16], d: &mut [f32], bias: &mut [i32]) {
+pub fn prepare(q8: &[u8], x16: &mut [i16], d: &mut [f32], sum: &mut [i32]) {
     let n = q8.len() / q8_0::BLOCK_BYTES;
     assert_eq!(n * q8_0::BLOCK_BYTES, q8.len(), "q8_tiles::prepare: not whole blocks");
-    assert!(x16.len() >= n * 32 && d.len() >= n && bias.len() >= n, "q8_tiles::prepare: buffers too small");
+    assert!(x16.len() >= n * 32 && d.len() >= n && sum.len() >= n, "q8_tiles::prepare: buffers too small");
     for (i, block) in q8.chunks_exact(q8_0::BLOCK_BYTES).enumerate() {
         d[i] = read_f16(block, 0);
         let q: &[u8; 34] = block.try_into().expect("34-byte block");
@@ -54,7 +57,7 @@ pub fn prepare(q8: &[u8], x16: &mut [i16], d: &mut [f32], bias: &mut [i32]) {
                 core::ptr::write_unaligned(dst.add(k), *vk);
             }
             let pairs = i32x4_extadd_pairwise_i16x8(i16x8_add(i16x8_add(v[0], v[1]), i16x8_add(v[2], v[3])));
-            bias[i] = 8 * hsum_i32x4(pairs);
+            sum[i] = hsum_i32x4(pairs);
         }
     }
 }
@@ -100,38 +103,40 @@ pub fn quantize_q8_0(src: &[f32], dst: &mut [u8]) {
     }
 }
 
-/// A weight format the tiles handle.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Weights {
-    Q4_0,
-    Q8_0,
-}
-
-impl Weights {
-    fn block_bytes(self) -> usize {
-        match self {
-            Weights::Q4_0 => q4_0::BLOCK_BYTES,
-            Weights::Q8_0 => q8_0::BLOCK_BYTES,
-        }
+/// How a weight format's 32-value block decodes for the tiles. Implemented by each format module's `simd::Wide`.
+pub trait WideWeights {
+    const BLOCK_BYTES: usize;
+    /// Subtracted from every decoded quant (Q4_0's 8, Q5_0's 16); folded out of the block sum as `OFFSET · Σ x`.
+    const OFFSET: i32;
+    /// Byte position of the block's f16 minimum (Q4_1, Q5_1): value = d · q + m. Every format keeps its f16 scale
+    /// at byte 0.
+    const MIN_AT: Option<usize>;
+    /// The block's quants at `p` as four i16x8 in the wide activations' order: positions 0,2,..,14 | 1,3,..,15 |
+    /// 16,18,..,30 | 17,19,..,31.
+    ///
+    /// # Safety
+    /// `p` points at a whole block.
+    unsafe fn widen(p: *const u8) -> [v128; 4];
+    /// Quants that fit 7 bits (0..=127), as bytes in value order (0..16, 16..32), for the relaxed 8-bit dot
+    /// product; `None` for signed 8-bit quants. Only the relaxed build calls it.
+    ///
+    /// # Safety
+    /// As for `widen`.
+    #[cfg_attr(not(target_feature = "relaxed-simd"), allow(dead_code))]
+    #[inline(always)]
+    unsafe fn seven_bit(_p: *const u8) -> Option<(v128, v128)> {
+        None
     }
 }
 
-/// out[t * rows + r] = w[r] · x[t] for all `rows` of `w_data` (row-major blocks) and the `T`-token slice of `x`
-/// starting at token `t0`. Rows are taken four at a time; a last partial tile repeats its final row and stores only
-/// the real rows.
-pub fn sweep<const T: usize>(
-    format: Weights,
-    w_data: &[u8],
-    rows: usize,
-    x: &WideActivations,
-    t0: usize,
-    out: &mut [f32],
-) -> usize {
+/// out[t * rows + r] = w[r] · x[t] for all `rows` of `w_data` (row-major blocks of `W`) and the `T`-token slice of
+/// `x` starting at token `t0`. Rows are taken four at a time; a last partial tile repeats its final row and stores
+/// only the real rows.
+pub fn sweep<W: WideWeights, const T: usize>(w_data: &[u8], rows: usize, x: &WideActivations, t0: usize, out: &mut [f32]) -> usize {
     let nb = x.n_blocks;
-    let bb = format.block_bytes();
-    let row_bytes = nb * bb;
+    let row_bytes = nb * W::BLOCK_BYTES;
     assert_eq!(w_data.len(), rows * row_bytes, "q8_tiles::sweep: weight bytes");
-    assert!((t0 + T) * nb <= x.d.len() && (t0 + T) * nb <= x.bias.len(), "q8_tiles::sweep: activation scales");
+    assert!((t0 + T) * nb <= x.d.len() && (t0 + T) * nb <= x.sum.len(), "q8_tiles::sweep: activation scales");
     assert!((t0 + T) * nb * 32 <= x.x16.len(), "q8_tiles::sweep: wide activations");
     assert!((t0 + T) * nb * q8_0::BLOCK_BYTES <= x.q8.len(), "q8_tiles::sweep: q8 activations");
     assert!(out.len() >= (t0 + T) * rows, "q8_tiles::sweep: output");
@@ -141,13 +146,8 @@ pub fn sweep<const T: usize>(
         let idx: [usize; ROWS] = core::array::from_fn(|i| (r + i).min(rows - 1));
         // SAFETY: every index is < rows, so each row slice lies inside w_data (length asserted above).
         let ptrs: [*const u8; ROWS] = core::array::from_fn(|i| unsafe { w_data.as_ptr().add(idx[i] * row_bytes) });
-        // SAFETY: row pointers cover nb blocks of bb bytes; activations cover tokens t0..t0+T (asserted above).
-        let acc = unsafe {
-            match format {
-                Weights::Q4_0 => tile_q4_0::<T>(ptrs, x, t0),
-                Weights::Q8_0 => tile_q8_0::<T>(ptrs, x, t0),
-            }
-        };
+        // SAFETY: row pointers cover nb blocks of W::BLOCK_BYTES; activations cover tokens t0..t0+T (asserted above).
+        let acc = unsafe { tile::<W, T>(ptrs, x, t0) };
         let live = (rows - r).min(ROWS);
         for (t, v) in acc.iter().enumerate() {
             let o = (t0 + t) * rows + r;
@@ -180,12 +180,6 @@ fn touch_ahead(data: &[u8], start: usize, len: usize) {
         unsafe { core::ptr::read_volatile(data.as_ptr().add(at)) };
         at += 64;
     }
-}
-
-/// 16 bytes at `p` (any alignment: wasm loads need none).
-#[inline(always)]
-unsafe fn ld<P>(p: *const P) -> v128 {
-    core::ptr::read_unaligned(p as *const v128)
 }
 
 /// [Σ a, Σ b, Σ c, Σ e]: the four rows' lane sums in one vector (two rounds of pairwise transposes).
@@ -227,104 +221,96 @@ unsafe fn dot_block(wv: &[v128; 4], x: *const i16) -> v128 {
 }
 
 /// Folds one block's per-row integer sums into the per-token accumulators: transposed to [row0..row3] lanes, minus
-/// the activation bias when the weights carry an offset (Q4_0's +8, `BIASED`), scaled by weight × activation deltas.
+/// the format's offset times Σ x, scaled by weight × activation deltas, plus the rows' minimums times d_x · Σ x.
 #[inline(always)]
-unsafe fn fold_block<const T: usize, const BIASED: bool>(
+unsafe fn fold_block<W: WideWeights, const T: usize>(
     acc: &mut [v128; T],
     sums: &[[v128; ROWS]; T],
-    dw: v128,
+    ptrs: &[*const u8; ROWS],
+    off: usize,
     x: &WideActivations,
     t0: usize,
     b: usize,
 ) {
+    let dw = scales(ptrs, off);
+    let mw = match W::MIN_AT {
+        Some(at) => scales(ptrs, off + at),
+        None => f32x4_splat(0.0),
+    };
     for t in 0..T {
         let i = (t0 + t) * x.n_blocks + b;
         let mut s = transpose_sum(sums[t][0], sums[t][1], sums[t][2], sums[t][3]);
-        if BIASED {
-            s = i32x4_sub(s, i32x4_splat(*x.bias.get_unchecked(i)));
+        let sum_x = *x.sum.get_unchecked(i);
+        if W::OFFSET != 0 {
+            s = i32x4_sub(s, i32x4_splat(W::OFFSET * sum_x));
         }
-        acc[t] = madd(acc[t], f32x4_convert_i32x4(s), f32x4_mul(dw, f32x4_splat(*x.d.get_unchecked(i))));
+        let dx = *x.d.get_unchecked(i);
+        acc[t] = madd(acc[t], f32x4_convert_i32x4(s), f32x4_mul(dw, f32x4_splat(dx)));
+        if W::MIN_AT.is_some() {
+            acc[t] = madd(acc[t], mw, f32x4_splat(dx * sum_x as f32));
+        }
     }
 }
 
-/// Q4_0 × wide activations, plain SIMD128. Returns one f32x4 [row0..row3] per token.
-#[cfg(not(target_feature = "relaxed-simd"))]
+/// Four rows of `W` × wide activations. Returns one f32x4 [row0..row3] per token.
 #[inline(never)]
-unsafe fn tile_q4_0<const T: usize>(ptrs: [*const u8; ROWS], x: &WideActivations, t0: usize) -> [v128; T] {
+unsafe fn tile<W: WideWeights, const T: usize>(ptrs: [*const u8; ROWS], x: &WideActivations, t0: usize) -> [v128; T] {
     let nb = x.n_blocks;
     let mut acc = [f32x4_splat(0.0); T];
     for b in 0..nb {
-        let off = b * q4_0::BLOCK_BYTES;
+        let off = b * W::BLOCK_BYTES;
         let mut sums = [[i32x4_splat(0); ROWS]; T];
         for r in 0..ROWS {
-            let q = ld(ptrs[r].add(off + 2));
-            // i16 lane k holds bytes 2k, 2k+1: their low nibbles are values 2k, 2k+1, their high ones 16+2k, 17+2k.
-            // Shift pairs instead of masks: no v128 constants, which V8 rematerialises inside the loop.
-            let wv = [
-                u16x8_shr(i16x8_shl(q, 12), 12),
-                u16x8_shr(i16x8_shl(q, 4), 12),
-                u16x8_shr(i16x8_shl(q, 8), 12),
-                u16x8_shr(q, 12),
-            ];
+            let p = ptrs[r].add(off);
+            #[cfg(target_feature = "relaxed-simd")]
+            if let Some((lo, hi)) = W::seven_bit(p) {
+                for t in 0..T {
+                    let xq = x.q8.as_ptr().add(((t0 + t) * nb + b) * q8_0::BLOCK_BYTES + 2);
+                    let partial = i32x4_relaxed_dot_i8x16_i7x16_add(ld(xq), lo, i32x4_splat(0));
+                    sums[t][r] = i32x4_relaxed_dot_i8x16_i7x16_add(ld(xq.add(16)), hi, partial);
+                }
+                continue;
+            }
+            let wv = W::widen(p);
             for t in 0..T {
                 sums[t][r] = dot_block(&wv, x.x16.as_ptr().add(((t0 + t) * nb + b) * 32));
             }
         }
-        fold_block::<T, true>(&mut acc, &sums, scales(&ptrs, off), x, t0, b);
+        fold_block::<W, T>(&mut acc, &sums, &ptrs, off, x, t0, b);
     }
     acc
 }
 
-/// Q4_0 × Q8_0 activations with the relaxed 8-bit dot product: the nibbles (0..15) are the 7-bit operand, the
-/// activation bytes the signed one, so every engine's lowering gives the exact sum.
-#[cfg(target_feature = "relaxed-simd")]
-#[inline(never)]
-unsafe fn tile_q4_0<const T: usize>(ptrs: [*const u8; ROWS], x: &WideActivations, t0: usize) -> [v128; T] {
-    let nb = x.n_blocks;
-    let mut acc = [f32x4_splat(0.0); T];
+// Block decoding helpers the formats share (wide order: see `WideWeights::widen`).
+
+/// 16 bytes of packed nibbles (low nibbles are values 0..16, high nibbles 16..32) → the four i16x8 of
+/// `WideWeights::widen`: i16 lane k holds bytes 2k, 2k+1, whose low nibbles are values 2k, 2k+1 and high ones
+/// 16+2k, 17+2k. Shift pairs instead of masks: no v128 constants, which V8 rematerialises inside the loop.
+#[inline(always)]
+pub fn widen_nibbles(q: v128) -> [v128; 4] {
+    [u16x8_shr(i16x8_shl(q, 12), 12), u16x8_shr(i16x8_shl(q, 4), 12), u16x8_shr(i16x8_shl(q, 8), 12), u16x8_shr(q, 12)]
+}
+
+/// Packed nibbles → (values 0..16, values 16..32) as bytes 0..15.
+#[cfg_attr(not(target_feature = "relaxed-simd"), allow(dead_code))]
+#[inline(always)]
+pub fn split_nibbles(q: v128) -> (v128, v128) {
     let low4 = i8x16_splat(0x0f);
-    for b in 0..nb {
-        let off = b * q4_0::BLOCK_BYTES;
-        let mut sums = [[i32x4_splat(0); ROWS]; T];
-        for r in 0..ROWS {
-            let q = ld(ptrs[r].add(off + 2));
-            let lo = v128_and(q, low4);
-            let hi = v128_and(u16x8_shr(q, 4), low4);
-            for t in 0..T {
-                let xq = x.q8.as_ptr().add(((t0 + t) * nb + b) * q8_0::BLOCK_BYTES + 2);
-                let xlo = ld(xq);
-                let xhi = ld(xq.add(16));
-                sums[t][r] = i32x4_relaxed_dot_i8x16_i7x16_add(xhi, hi, i32x4_relaxed_dot_i8x16_i7x16_add(xlo, lo, i32x4_splat(0)));
-            }
-        }
-        fold_block::<T, true>(&mut acc, &sums, scales(&ptrs, off), x, t0, b);
-    }
-    acc
+    (v128_and(q, low4), v128_and(u16x8_shr(q, 4), low4))
 }
 
-/// Q8_0 × wide activations. The weight bytes are widened on i16 lanes: even bytes by shl 8 + arithmetic shr 8,
-/// odd bytes by arithmetic shr 8, which matches the activations' even / odd layout.
-#[inline(never)]
-unsafe fn tile_q8_0<const T: usize>(ptrs: [*const u8; ROWS], x: &WideActivations, t0: usize) -> [v128; T] {
-    let nb = x.n_blocks;
-    let mut acc = [f32x4_splat(0.0); T];
-    for b in 0..nb {
-        let off = b * q8_0::BLOCK_BYTES;
-        let mut sums = [[i32x4_splat(0); ROWS]; T];
-        for r in 0..ROWS {
-            let q0 = ld(ptrs[r].add(off + 2));
-            let q1 = ld(ptrs[r].add(off + 18));
-            let wv = [
-                i16x8_shr(i16x8_shl(q0, 8), 8),
-                i16x8_shr(q0, 8),
-                i16x8_shr(i16x8_shl(q1, 8), 8),
-                i16x8_shr(q1, 8),
-            ];
-            for t in 0..T {
-                sums[t][r] = dot_block(&wv, x.x16.as_ptr().add(((t0 + t) * nb + b) * 32));
-            }
-        }
-        fold_block::<T, false>(&mut acc, &sums, scales(&ptrs, off), x, t0, b);
-    }
-    acc
+/// Two vectors of signed bytes in value order (0..16, 16..32) → the four i16x8 of `WideWeights::widen`: even bytes
+/// by shl 8 + arithmetic shr 8, odd bytes by arithmetic shr 8.
+#[inline(always)]
+pub fn widen_signed(lo: v128, hi: v128) -> [v128; 4] {
+    [i16x8_shr(i16x8_shl(lo, 8), 8), i16x8_shr(lo, 8), i16x8_shr(i16x8_shl(hi, 8), 8), i16x8_shr(hi, 8)]
+}
+
+/// 16 bytes at `p` (any alignment: wasm loads need none).
+///
+/// # Safety
+/// `p` points at 16 readable bytes.
+#[inline(always)]
+pub unsafe fn ld<P>(p: *const P) -> v128 {
+    core::ptr::read_unaligned(p as *const v128)
 }

@@ -11,32 +11,6 @@ pub fn load(bytes: &[u8], off: usize) -> v128 {
     unsafe { core::ptr::read_unaligned(chunk.as_ptr() as *const v128) }
 }
 
-/// Runs `$body` with `$r` = 0, 1, .. `$n − 1` (`$n` ≤ 4, a const generic) as straight-line code with
-/// constant indices. LLVM kept a plain `for r in 0..R` decode loop rolled, leaving the decoded weights on the
-/// stack; constant indices let them live in registers.
-macro_rules! unroll_rows {
-    ($n:expr, $r:ident => $body:block) => {{
-        assert!($n <= 4, "tiles have at most 4 rows");
-        if 0 < $n {
-            let $r = 0;
-            $body
-        }
-        if 1 < $n {
-            let $r = 1;
-            $body
-        }
-        if 2 < $n {
-            let $r = 2;
-            $body
-        }
-        if 3 < $n {
-            let $r = 3;
-            $body
-        }
-    }};
-}
-pub(crate) use unroll_rows;
-
 /// Block `i` of `len` bytes of `row`, without a bounds check, so the tile loops have no panic branches and
 /// LLVM unrolls them over the rows into registers.
 ///

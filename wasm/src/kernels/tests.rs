@@ -17,11 +17,12 @@ impl Rng {
     }
 }
 
-const MATMUL_TYPES: [DType; 7] = [DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K];
+const MATMUL_TYPES: [DType; 8] =
+    [DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q8_0, DType::Q4_K, DType::Q6_K];
 
 fn partner(dtype: DType) -> Option<DType> {
     match dtype {
-        DType::Q4_0 | DType::Q8_0 => Some(DType::Q8_0),
+        DType::Q4_0 | DType::Q4_1 | DType::Q8_0 => Some(DType::Q8_0),
         DType::Q4_K | DType::Q6_K => Some(DType::Q8_K),
         _ => None,
     }
@@ -110,7 +111,7 @@ fn float_columns_need_not_be_block_multiples() {
 #[test]
 fn quantized_dot_equals_dot_of_dequantized_blocks() {
     let mut rng = Rng(42);
-    for (dtype, cols) in [(DType::Q4_0, 160), (DType::Q8_0, 160), (DType::Q4_K, 768), (DType::Q6_K, 768)] {
+    for (dtype, cols) in [(DType::Q4_0, 160), (DType::Q4_1, 160), (DType::Q8_0, 160), (DType::Q4_K, 768), (DType::Q6_K, 768)] {
         let act = partner(dtype).unwrap();
         let w = rng.vec(cols);
         let x = rng.vec(cols);
@@ -119,6 +120,7 @@ fn quantized_dot_equals_dot_of_dequantized_blocks() {
         quantize(act, &x, &mut xq).unwrap();
         let got = match dtype {
             DType::Q4_0 => q4_0::vec_dot(&wq, &xq),
+            DType::Q4_1 => q4_1::vec_dot(&wq, &xq),
             DType::Q8_0 => q8_0::vec_dot(&wq, &xq),
             DType::Q4_K => q4_k::vec_dot(&wq, &xq),
             _ => q6_k::vec_dot(&wq, &xq),
@@ -138,8 +140,8 @@ fn quantize_rejects_bad_lengths_and_types() {
     let err = quantize(DType::Q4_0, &[0.0; 33], &mut out).unwrap_err();
     assert_eq!(err.to_string(), "input has 33 values, not a multiple of 32 (Q4_0 block size)");
     assert!(out.is_empty());
-    let err = quantize(DType::Q5_1, &[0.0; 32], &mut out).unwrap_err();
-    assert_eq!(err, KernelError::Unsupported { dtype: DType::Q5_1, op: "quantize" });
+    let err = quantize(DType::Q8_1, &[0.0; 32], &mut out).unwrap_err();
+    assert_eq!(err, KernelError::Unsupported { dtype: DType::Q8_1, op: "quantize" });
     let mut f = vec![1.0];
     let err = dequantize(DType::Q6_K, &[0u8; 211], &mut f).unwrap_err();
     assert!(err.to_string().contains("211 bytes, not a multiple of 210"), "{err}");
@@ -152,7 +154,7 @@ fn quantize_rejects_bad_lengths_and_types() {
 fn quantize_appends_and_dequantize_row_reads_one_row() {
     let mut rng = Rng(3);
     let values = rng.vec(3 * 256);
-    for dtype in [DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K, DType::Q8_K] {
+    for dtype in [DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q8_0, DType::Q4_K, DType::Q6_K, DType::Q8_K] {
         let mut out = vec![0xAB];
         quantize(dtype, &values, &mut out).unwrap();
         assert_eq!(out[0], 0xAB);

@@ -1,0 +1,156 @@
+//! Q4_1: blocks of 32 values, `{ f16 d; f16 m; u8 qs[16] }` (20 bytes). Value j < 16 is the low nibble of qs[j],
+//! value j + 16 the high nibble; value = d · nibble + m. Dot partner: Q8_0 activations (the minimum term needs Σ x
+//! per activation block, which the matmul computes from the Q8_0 quants; ggml uses Q8_1, which stores it).
+
+use super::block::{as_blocks, as_blocks_mut, byte_block, f16};
+use super::half::{f16_to_f32, f32_to_f16};
+use super::q8_0;
+
+pub const BLOCK_LEN: usize = 32;
+pub const BLOCK_BYTES: usize = 20;
+
+/// ggml's `block_q4_1`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Block {
+    pub d: [u8; 2],
+    pub m: [u8; 2],
+    pub qs: [u8; 16],
+}
+byte_block!(Block, BLOCK_BYTES);
+
+impl Block {
+    /// Quant j (0..32): the nibbles in ggml's order.
+    #[inline(always)]
+    pub fn quant(&self, j: usize) -> u8 {
+        if j < 16 {
+            self.qs[j] & 0x0f
+        } else {
+            self.qs[j - 16] >> 4
+        }
+    }
+}
+
+/// Quantizes like ggml's reference (d = (max − min) / 15, m = min), but rounds each value against the f16 d and m
+/// actually stored, so their rounding does not shift the whole block.
+pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
+    assert_eq!(src.len() % BLOCK_LEN, 0, "q4_1::quantize_row: length not a multiple of 32");
+    assert_eq!(dst.len(), src.len() / BLOCK_LEN * BLOCK_BYTES, "q4_1::quantize_row: output size");
+    for (x, out) in src.chunks_exact(BLOCK_LEN).zip(as_blocks_mut::<Block>(dst)) {
+        let min = x.iter().fold(f32::INFINITY, |m, &v| m.min(v));
+        let max = x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+        let (d16, m16) = (f32_to_f16((max - min) / 15.0), f32_to_f16(min));
+        let (d, m) = (f16_to_f32(d16), f16_to_f32(m16));
+        let inv_d = if d != 0.0 { 1.0 / d } else { 0.0 };
+        out.d = d16.to_le_bytes();
+        out.m = m16.to_le_bytes();
+        let nibble = |v: f32| ((v - m) * inv_d).round().clamp(0.0, 15.0) as u8;
+        for j in 0..16 {
+            out.qs[j] = nibble(x[j]) | (nibble(x[j + 16]) << 4);
+        }
+    }
+}
+
+/// Dequantizes Q4_1 blocks `src` into `dst` (`src.len() / 20 * 32` values).
+pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
+    assert_eq!(src.len() % BLOCK_BYTES, 0, "q4_1::dequantize_row: not whole blocks");
+    assert_eq!(dst.len(), src.len() / BLOCK_BYTES * BLOCK_LEN, "q4_1::dequantize_row: output size");
+    for (b, out) in as_blocks::<Block>(src).iter().zip(dst.chunks_exact_mut(BLOCK_LEN)) {
+        let (d, m) = (f16(b.d), f16(b.m));
+        for (j, o) in out.iter_mut().enumerate() {
+            *o = d * b.quant(j) as f32 + m;
+        }
+    }
+}
+
+/// Scalar reference: Q4_1 weight row · Q8_0 activation row (same number of 32-value blocks).
+/// Per block: d_w · d_x · Σ n·q + m_w · d_x · Σ q.
+pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
+    let xs = as_blocks::<q8_0::Block>(x);
+    let ws = as_blocks::<Block>(w);
+    debug_assert_eq!(ws.len(), xs.len());
+    let mut sum = 0.0f32;
+    for (wb, xb) in ws.iter().zip(xs) {
+        let (mut dot, mut sum_q) = (0i32, 0i32);
+        for j in 0..32 {
+            let q = xb.qs[j] as i8 as i32;
+            dot += wb.quant(j) as i32 * q;
+            sum_q += q;
+        }
+        let dx = f16(xb.d);
+        sum += f16(wb.d) * dx * dot as f32 + f16(wb.m) * dx * sum_q as f32;
+    }
+    sum
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub mod simd {
+    use super::BLOCK_BYTES;
+    use crate::kernels::q8_tiles::{ld, split_nibbles, widen_nibbles, WideWeights};
+    use core::arch::wasm32::v128;
+
+    /// Q4_1 for the Q8_0-partner tiles: Q4_0's nibble decode, with the minimum folded in instead of an offset.
+    pub struct Wide;
+
+    impl WideWeights for Wide {
+        const BLOCK_BYTES: usize = BLOCK_BYTES;
+        const OFFSET: i32 = 0;
+        const MIN_AT: Option<usize> = Some(2);
+        #[inline(always)]
+        unsafe fn widen(p: *const u8) -> [v128; 4] {
+            widen_nibbles(ld(p.add(4)))
+        }
+        #[inline(always)]
+        unsafe fn seven_bit(p: *const u8) -> Option<(v128, v128)> {
+            Some(split_nibbles(ld(p.add(4))))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_built_block_dequantizes_exactly() {
+        // d = 0.5 (f16 0x3800), m = −2 (0xc000); low nibble j, high nibble 15 − j.
+        let mut block = vec![0u8; BLOCK_BYTES];
+        block[..2].copy_from_slice(&0x3800u16.to_le_bytes());
+        block[2..4].copy_from_slice(&0xc000u16.to_le_bytes());
+        for j in 0..16 {
+            block[4 + j] = (j as u8) | ((15 - j as u8) << 4);
+        }
+        let mut out = vec![0.0; 32];
+        dequantize_row(&block, &mut out);
+        for j in 0..16 {
+            assert_eq!(out[j], 0.5 * j as f32 - 2.0, "value {j}");
+            assert_eq!(out[j + 16], 0.5 * (15 - j) as f32 - 2.0, "value {}", j + 16);
+        }
+    }
+
+    #[test]
+    fn round_trip_error_is_within_half_a_step() {
+        let src: Vec<f32> = (0..160).map(|i| ((i * 53 % 97) as f32 - 30.0) * 0.021).collect();
+        let mut q = vec![0u8; 5 * BLOCK_BYTES];
+        quantize_row(&src, &mut q);
+        let mut back = vec![0.0; 160];
+        dequantize_row(&q, &mut back);
+        for (s, b) in src.chunks(32).zip(back.chunks(32)) {
+            let (lo, hi) = s.iter().fold((f32::MAX, f32::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+            let step = (hi - lo) / 15.0;
+            for (a, c) in s.iter().zip(b) {
+                // Half a step, plus the f16 rounding of m and d (d's error grows over 15 steps).
+                assert!((a - c).abs() <= 0.5 * step + (hi.abs() + lo.abs()) * 4e-3, "{a} vs {c} (step {step})");
+            }
+        }
+    }
+
+    #[test]
+    fn constant_block_is_exact() {
+        let mut q = vec![0u8; BLOCK_BYTES];
+        quantize_row(&[0.75; 32], &mut q);
+        let mut back = vec![0.0; 32];
+        dequantize_row(&q, &mut back);
+        assert!(back.iter().all(|&v| v == 0.75), "{back:?}");
+    }
+}

@@ -11,11 +11,16 @@ import { workerEngine } from "../engine.js";
 import { log } from "../http/log.js";
 import { hashedChunks } from "./r2-source.js";
 
-/** Why a model could not be loaded; the HTTP layer turns it into a 503 that names the model and the reason. */
+/**
+ * Why a model could not be loaded; the HTTP layer turns it into a 503 that names the model and the reason. The
+ * message goes to clients, so it never carries R2 object keys or hashes: those are in `detail`, for the log.
+ */
 export class ModelLoadError extends Error {
-  constructor(readonly modelId: string, reason: string, options?: { cause?: unknown }) {
+  readonly detail: string;
+  constructor(readonly modelId: string, reason: string, options?: { cause?: unknown; detail?: string }) {
     super(`Model '${modelId}' could not be loaded: ${reason}`, options);
     this.name = "ModelLoadError";
+    this.detail = options?.detail ?? reason;
   }
 }
 
@@ -66,10 +71,12 @@ export class ModelStore {
       workerEngine(); // instantiates the bundled module once; Llama.load then finds the engine ready
       const { r2Key, bytes, sha256 } = edgeWeights(entry);
       const object = await settings.bucket.get(r2Key);
-      if (!object) throw new ModelLoadError(entry.id, `R2 object '${r2Key}' does not exist`);
+      if (!object) throw new ModelLoadError(entry.id, "its weights are not in storage", { detail: `R2 object '${r2Key}' does not exist` });
       if (object.size !== bytes) {
         await object.body.cancel().catch(() => undefined);
-        throw new ModelLoadError(entry.id, `R2 object '${r2Key}' is ${object.size} bytes, the catalog says ${bytes}`);
+        throw new ModelLoadError(entry.id, `the stored weights are ${object.size} bytes, the catalog says ${bytes}`, {
+          detail: `R2 object '${r2Key}' is ${object.size} bytes, the catalog says ${bytes}`,
+        });
       }
       const source = hashedChunks(object.body);
       let llama: Llama;
@@ -80,12 +87,15 @@ export class ModelStore {
           ...(entry.chatTemplate !== undefined ? { chatTemplate: entry.chatTemplate } : {}),
         });
       } catch (e) {
-        throw new ModelLoadError(entry.id, `R2 object '${r2Key}' is not a usable GGUF: ${(e as Error).message}`, { cause: e });
+        const why = `the stored file is not a usable GGUF: ${(e as Error).message}`;
+        throw new ModelLoadError(entry.id, why, { cause: e, detail: `R2 object '${r2Key}': ${why}` });
       }
       const got = await source.result().catch((e: Error) => ({ sha256: `unknown (${e.message})`, bytes: -1 }));
       if (got.sha256 !== sha256) {
         llama.dispose();
-        throw new ModelLoadError(entry.id, `sha256 mismatch for R2 object '${r2Key}': expected ${sha256}, got ${got.sha256}`);
+        throw new ModelLoadError(entry.id, "the stored weights do not match the catalog's sha256", {
+          detail: `sha256 mismatch for R2 object '${r2Key}': expected ${sha256}, got ${got.sha256}`,
+        });
       }
       const loadMs = Date.now() - started;
       this.stats.lastLoadMs = loadMs;
@@ -93,8 +103,11 @@ export class ModelStore {
       return { id: entry.id, llama, loadMs };
     } catch (e) {
       this.stats.loadFailures++;
-      const err = e instanceof ModelLoadError ? e : new ModelLoadError(entry.id, (e as Error).message, { cause: e });
-      log("error", "model_load_failed", { model: entry.id, r2Key: entry.r2Key, error: err.message });
+      // Anything else (an R2 or runtime error) may quote keys or internals: clients get a generic reason.
+      const err = e instanceof ModelLoadError
+        ? e
+        : new ModelLoadError(entry.id, "reading its weights failed", { cause: e, detail: String((e as Error)?.message ?? e) });
+      log("error", "model_load_failed", { model: entry.id, r2Key: entry.r2Key, error: err.detail });
       throw err;
     }
   }

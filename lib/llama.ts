@@ -40,7 +40,9 @@ export class Llama {
     const model = await EngineModel.load(bindings, source.chunks, {
       // Unset: the engine allocates min(the model's trained context, 2048) positions.
       ...(options.contextLength !== undefined ? { contextLength: options.contextLength } : {}),
+      // Unset kvType: f16, or q8_0 where f16 would exceed memoryBudget (the engine decides, knowing every size).
       kvType: options.kvType ?? "f16",
+      ...(options.memoryBudget !== undefined && options.kvType === undefined ? { memoryBudget: options.memoryBudget } : {}),
       sequences: options.sequences ?? 1,
       ...(source.size !== undefined ? { sizeHint: source.size } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),

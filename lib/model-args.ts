@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError, UnsupportedModelError } from "./errors.js";
 import { platform } from "./platform.js";
+import type { KvType } from "./types.js";
 
 export const SUPPORTED_ARCHITECTURES = ["llama", "qwen2"] as const;
 export type Architecture = (typeof SUPPORTED_ARCHITECTURES)[number];
@@ -76,7 +77,11 @@ export class ModelArgs {
   }
 
   /** Bytes of KV cache for `positions` positions of one sequence (K and V, every layer). */
-  kvCacheBytes(positions: number, kvType: "f16" | "f32" = "f16"): number {
+  kvCacheBytes(positions: number, kvType: KvType = "f16"): number {
+    if (kvType === "q8_0") {
+      if (this.headDim % 32 !== 0) throw new InvalidArgumentError(`kvType q8_0 needs a head size that is a multiple of 32, not ${this.headDim}`, "kvType");
+      return 2 * this.numHiddenLayers * this.numKeyValueHeads * (this.headDim / 32) * 34 * positions;
+    }
     return 2 * this.numHiddenLayers * this.kvDim * positions * (kvType === "f16" ? 2 : 4);
   }
 

@@ -12,7 +12,7 @@ import { SafetensorsReader } from "./safetensors.js";
 import { Sampler } from "./sampling/index.js";
 import { openModelSource, resolveEngine } from "./source.js";
 import { streamChunks } from "./platform.js";
-import type { ModelSource } from "./types.js";
+import type { KvType, ModelSource } from "./types.js";
 
 /** One tensor of a state dict. A bare Float32Array is F32 with the shape the name implies. */
 export type TensorInput =
@@ -26,7 +26,8 @@ export type StateDict = Record<string, TensorInput>;
 export interface TransformerOptions {
   /** KV cache positions (default: min(maxSeqLen, 2048)). */
   contextLength?: number;
-  kvType?: "f16" | "f32";
+  /** KV cache type (default f16); q8_0 needs a head size that is a multiple of 32. */
+  kvType?: KvType;
   /** How many sequences `forward`/`generate` take at once (KV cache slots). Default 4. */
   maxBatchSize?: number;
   /** Quantize float matrices to this type on load (norms and biases stay F32). Default: keep as given. */

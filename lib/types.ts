@@ -20,14 +20,27 @@ export interface LoadProgress {
   total?: number;
 }
 
+/** KV cache storage: f32, f16, or Q8_0 blocks (32 values + one f16 scale in 34 bytes). */
+export type KvType = "f16" | "f32" | "q8_0";
+
 export interface LoadOptions {
   model: ModelSource;
   /** A Hugging Face tokenizer.json (+ optional tokenizer_config.json) to use instead of the GGUF's own vocabulary. */
   tokenizer?: { json: string | object; config?: string | object };
   /** Positions of KV cache to allocate (default: min(model context, 2048)). */
   contextLength?: number;
-  /** KV cache element type (default f16: half the memory, same greedy output on our references). */
-  kvType?: "f16" | "f32";
+  /**
+   * KV cache element type. Default f16 (half of f32, same greedy output on our references), or q8_0 (llama.cpp's
+   * `-ctk/-ctv q8_0`: 34-byte blocks of 32 values, 53% of f16; needs a head size that is a multiple of 32) when
+   * `memoryBudget` is set and weights + f16 KV + scratch would exceed it.
+   */
+  kvType?: KvType;
+  /**
+   * Bytes of WASM memory the model may hold (weights + KV cache + scratch), used when `kvType` is unset: the cache
+   * is f16 if weights + f16 KV + scratch fit, else q8_0; a model over the budget either way fails to load with an
+   * `EngineFailureError` (out_of_memory) that gives the numbers. Unset: no limit, f16.
+   */
+  memoryBudget?: number;
   /** Sequence slots (independent KV caches) for batched use; default 1. */
   sequences?: number;
   /** Replaces the model's chat template (Jinja source). */

@@ -1,5 +1,5 @@
 /**
- * npm run bench -- <model.gguf> [--prompt 128] [--gen 128] [--runs 3] [--context 1024] [--kv f16|f32] [--json]
+ * npm run bench -- <model.gguf> [--prompt 128] [--gen 128] [--runs 3] [--context 1024] [--kv f16|f32|q8_0] [--json]
  *
  * Runs the same WASM engine the Worker runs, in Node on one thread: load time (file → weights in WASM memory →
  * ready), prefill tokens/s (one batched forward over the prompt), decode tokens/s (greedy, one token per forward,
@@ -24,13 +24,13 @@ const { values, positionals } = parseArgs({
 });
 const file = positionals[0];
 if (!file) {
-  console.error("usage: npm run bench -- <model.gguf> [--prompt N] [--gen N] [--runs N] [--context N] [--kv f16|f32] [--json]");
+  console.error("usage: npm run bench -- <model.gguf> [--prompt N] [--gen N] [--runs N] [--context N] [--kv f16|f32|q8_0] [--json]");
   process.exit(2);
 }
 const promptLen = Number(values.prompt);
 const genLen = Number(values.gen);
 const runs = Number(values.runs);
-const kvType = values.kv === "f32" ? "f32" : "f16";
+const kvType = values.kv === "f32" || values.kv === "q8_0" ? values.kv : "f16";
 
 function argmax(logits: Float32Array): number {
   let best = 0;

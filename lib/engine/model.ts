@@ -3,7 +3,7 @@
  * in WASM memory, runs forward passes, and hands logits out as zero-copy views.
  */
 import { AbortError, InvalidArgumentError } from "../errors.js";
-import type { LoadProgress, MemoryReport } from "../types.js";
+import type { KvType, LoadProgress, MemoryReport } from "../types.js";
 import { engineCall, engineError } from "./errors.js";
 import { engineMemory, type EngineBindings } from "./wasm.js";
 
@@ -12,13 +12,17 @@ type GgufLoader = InstanceType<EngineBindings["GgufLoader"]>;
 
 export interface EngineOptions {
   contextLength?: number;
-  kvType?: "f16" | "f32";
+  kvType?: KvType;
+  /** Bytes for weights + KV + scratch: an f16 cache that would exceed it is stored q8_0 (see LoadOptions). */
+  memoryBudget?: number;
   sequences?: number;
   maxBatch?: number;
 }
 
 export interface EngineConfig {
   architecture: string;
+  /** The KV cache type in use (chosen under the memory budget when not given). */
+  kvType: KvType;
   vocabSize: number;
   contextLength: number;
   trainedContextLength: number;
@@ -92,8 +96,8 @@ export class EngineModel {
     options: EngineOptions & StreamLoadOptions = {},
   ): Promise<EngineModel> {
     const loader = await streamIntoLoader(bindings, chunks, options);
-    const { contextLength, kvType, sequences, maxBatch } = options;
-    return EngineModel.fromLoader(bindings, loader, { contextLength, kvType, sequences, maxBatch });
+    const { contextLength, kvType, memoryBudget, sequences, maxBatch } = options;
+    return EngineModel.fromLoader(bindings, loader, { contextLength, kvType, memoryBudget, sequences, maxBatch });
   }
 
   get vocabSize(): number {

@@ -3,7 +3,7 @@
  *
  *   ellm run <model.gguf> "prompt" [options]
  *   ellm chat <model.gguf> [--system "…"] [options]
- *   options: --max-tokens N  --temperature T  --top-p P  --top-k K  --seed S  --context N  --kv f16|f32
+ *   options: --max-tokens N  --temperature T  --top-p P  --top-k K  --seed S  --context N  --kv f16|f32|q8_0
  */
 import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
@@ -15,7 +15,7 @@ import "./index.js";
 const USAGE = `usage:
   ellm run <model.gguf> "prompt" [options]
   ellm chat <model.gguf> [--system "You are …"] [options]
-options: --max-tokens N --temperature T --top-p P --top-k K --min-p P --seed S --context N --kv f16|f32`;
+options: --max-tokens N --temperature T --top-p P --top-k K --min-p P --seed S --context N --kv f16|f32|q8_0`;
 
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -52,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
   const llama = await Llama.load({
     model: modelPath,
     contextLength: num(values.context),
-    kvType: values.kv === "f32" ? "f32" : "f16",
+    kvType: values.kv === "f32" || values.kv === "q8_0" ? values.kv : "f16",
     onProgress: progressBar(),
   });
   process.stderr.write("\n");

@@ -111,8 +111,9 @@ pub fn matmul_bench(
 }
 
 /// Runs one `vec` primitive on a path. `op`: "dot_f32" → [a·b]; "dot_f16" → [f16(a)·b]; "axpy_f32" → a + alpha·b;
-/// "axpy_f16" → a + alpha·f16(b); "to_f16" → the f16 bit patterns of a (as numbers). f16 inputs are made with
-/// the scalar converter, so only the op under test differs between paths.
+/// "axpy_f16" → a + alpha·f16(b); "dot_q8_0" → [q8(a)·q8(b)]; "axpy_q8_0" → a + alpha·q8(b); "to_f16" → the f16
+/// bit patterns of a (as numbers). f16 and Q8_0 inputs are made with the scalar converters, so only the op under
+/// test differs between paths; the Q8_0 ops need lengths that are multiples of 32.
 #[wasm_bindgen(js_name = vecCheck)]
 pub fn vec_check(op: &str, path: &str, a: &[f32], b: &[f32], alpha: f32) -> Result<Vec<f32>, JsError> {
     let path = parse_path(path)?;
@@ -147,6 +148,23 @@ pub fn vec_check(op: &str, path: &str, a: &[f32], b: &[f32], alpha: f32) -> Resu
             same_len()?;
             let mut y = a.to_vec();
             kernels::axpy_f16_with(path, &mut y, alpha, &to_f16(b));
+            Ok(y)
+        }
+        "dot_q8_0" | "axpy_q8_0" => {
+            same_len()?;
+            if a.len() % 32 != 0 {
+                return Err(JsError::new(&format!("{op}: {} values is not a multiple of 32", a.len())));
+            }
+            let q8 = |v: &[f32]| {
+                let mut q = vec![0u8; v.len() / 32 * 34];
+                kernels::quantize_q8_0_with(KernelPath::Scalar, v, &mut q);
+                q
+            };
+            if op == "dot_q8_0" {
+                return Ok(vec![kernels::dot_q8_0_with(path, &q8(a), &q8(b))]);
+            }
+            let mut y = a.to_vec();
+            kernels::axpy_q8_0_with(path, &mut y, alpha, &q8(b));
             Ok(y)
         }
         "to_f16" => {

@@ -29,7 +29,7 @@ fn gguf_js(e: GgufError) -> JsError {
 #[wasm_bindgen]
 impl Engine {
     /// Builds the model from a loader that has received the whole file (the loader is consumed).
-    /// `options_json`: `{"contextLength": n, "kvType": "f16"|"f32", "sequences": n, "maxBatch": n}`, all optional.
+    /// `options_json`: `{"contextLength": n, "kvType": "f16"|"f32"|"q8_0", "sequences": n, "maxBatch": n}`, all optional.
     #[wasm_bindgen(constructor)]
     pub fn new(loader: GgufLoader, options_json: &str) -> Result<Engine, JsError> {
         let options = ModelOptions::from_json(options_json).map_err(js)?;

@@ -34,6 +34,6 @@ pub use matmul::{
     MatmulScratch,
 };
 pub use vec::{
-    axpy_f16, axpy_f16_with, axpy_f32, axpy_f32_with, dot_f16_f32, dot_f16_f32_with, dot_f32, dot_f32_with,
-    f32_to_f16_slice, f32_to_f16_slice_with,
+    axpy_f16, axpy_f16_with, axpy_f32, axpy_f32_with, axpy_q8_0_with, dot_f16_f32, dot_f16_f32_with, dot_f32,
+    dot_f32_with, dot_q8_0_with, f32_to_f16_slice, f32_to_f16_slice_with,
 };

@@ -1,8 +1,11 @@
 //! Vector primitives for attention (q·k scores, weighted sums of values, f16 KV-cache writes), each with a
 //! scalar reference and a SIMD128 version. The plain names use `default_path()`; `*_with` pick explicitly.
+//! The Q8_0 pair serves the q8_0 KV cache as llama.cpp's `-ctk q8_0 -ctv q8_0` does: the query is quantized to
+//! Q8_0 once per head and dotted with the keys in integers; values are dequantized block by block into the sum.
 
-use super::half::{f16_to_f32, f32_to_f16};
+use super::half::{f16_to_f32, f32_to_f16, read_f16};
 use super::matmul::{default_path, KernelPath};
+use super::q8_0;
 
 /// Σ a[i]·b[i]. Panics if the lengths differ (a caller bug).
 pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
@@ -73,6 +76,37 @@ pub fn axpy_f16_with(path: KernelPath, y: &mut [f32], a: f32, x: &[u16]) {
     }
 }
 
+/// Σ over blocks of d_a·d_b·Σ qa·qb: two rows of Q8_0 blocks (same length). Panics if the lengths differ or are
+/// not whole blocks.
+pub fn dot_q8_0_with(path: KernelPath, a: &[u8], b: &[u8]) -> f32 {
+    assert_eq!(a.len(), b.len(), "dot_q8_0: length mismatch");
+    assert_eq!(a.len() % q8_0::BLOCK_BYTES, 0, "dot_q8_0: not whole blocks");
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if path == KernelPath::Simd {
+        return simd::dot_q8_0(a, b);
+    }
+    let _ = path;
+    q8_0::vec_dot(a, b)
+}
+
+/// y += a·dequant(x), `x` a row of Q8_0 blocks of `y.len()` values; each value is `(a·d)·q`. Panics if the
+/// lengths disagree.
+pub fn axpy_q8_0_with(path: KernelPath, y: &mut [f32], a: f32, x: &[u8]) {
+    assert_eq!(y.len() % q8_0::BLOCK_LEN, 0, "axpy_q8_0: length not a multiple of 32");
+    assert_eq!(x.len(), y.len() / q8_0::BLOCK_LEN * q8_0::BLOCK_BYTES, "axpy_q8_0: length mismatch");
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if path == KernelPath::Simd {
+        return simd::axpy_q8_0(y, a, x);
+    }
+    let _ = path;
+    for (yb, xb) in y.chunks_exact_mut(q8_0::BLOCK_LEN).zip(x.chunks_exact(q8_0::BLOCK_BYTES)) {
+        let ad = a * read_f16(xb, 0);
+        for (yv, &q) in yb.iter_mut().zip(&xb[2..]) {
+            *yv += ad * (q as i8) as f32;
+        }
+    }
+}
+
 pub fn f32_to_f16_slice_with(path: KernelPath, src: &[f32], dst: &mut [u16]) {
     assert_eq!(src.len(), dst.len(), "f32_to_f16_slice: length mismatch");
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -87,9 +121,53 @@ pub fn f32_to_f16_slice_with(path: KernelPath, src: &[f32], dst: &mut [u16]) {
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
-    use crate::kernels::half::{f16_to_f32, f32_to_f16};
-    use crate::kernels::simd::{f16x8_to_f32x4x2, hsum_f32x4, load_f32x4, load_u16x8, store_f32x4};
+    use crate::kernels::half::{f16_to_f32, f32_to_f16, read_f16};
+    use crate::kernels::q8_0::{BLOCK_BYTES, BLOCK_LEN};
+    use crate::kernels::simd::{f16x8_to_f32x4x2, hsum_f32x4, load, load_f32x4, load_u16x8, store_f32x4};
     use core::arch::wasm32::*;
+
+    /// Σ qa·qb of one block pair: the 32 signed bytes widened to i16, four `i32x4_dot_i16x8`.
+    #[inline(always)]
+    fn block_dot_i32(a: &[u8], b: &[u8]) -> v128 {
+        let (a0, a1, b0, b1) = (load(a, 2), load(a, 18), load(b, 2), load(b, 18));
+        let d = |x: v128, y: v128| {
+            i32x4_add(
+                i32x4_dot_i16x8(i16x8_extend_low_i8x16(x), i16x8_extend_low_i8x16(y)),
+                i32x4_dot_i16x8(i16x8_extend_high_i8x16(x), i16x8_extend_high_i8x16(y)),
+            )
+        };
+        i32x4_add(d(a0, b0), d(a1, b1))
+    }
+
+    pub fn dot_q8_0(a: &[u8], b: &[u8]) -> f32 {
+        let mut acc = f32x4_splat(0.0);
+        for (ab, bb) in a.chunks_exact(BLOCK_BYTES).zip(b.chunks_exact(BLOCK_BYTES)) {
+            let s = f32x4_convert_i32x4(block_dot_i32(ab, bb));
+            acc = f32x4_add(acc, f32x4_mul(s, f32x4_splat(read_f16(ab, 0) * read_f16(bb, 0))));
+        }
+        hsum_f32x4(acc)
+    }
+
+    pub fn axpy_q8_0(y: &mut [f32], a: f32, x: &[u8]) {
+        for (b, xb) in x.chunks_exact(BLOCK_BYTES).enumerate() {
+            let ad = f32x4_splat(a * read_f16(xb, 0));
+            let at = b * BLOCK_LEN;
+            for (half, off) in [(0usize, 2usize), (16, 18)] {
+                let q = load(xb, off);
+                let (lo, hi) = (i16x8_extend_low_i8x16(q), i16x8_extend_high_i8x16(q));
+                let parts = [
+                    i32x4_extend_low_i16x8(lo),
+                    i32x4_extend_high_i16x8(lo),
+                    i32x4_extend_low_i16x8(hi),
+                    i32x4_extend_high_i16x8(hi),
+                ];
+                for (k, p) in parts.into_iter().enumerate() {
+                    let i = at + half + 4 * k;
+                    store_f32x4(y, i, f32x4_add(load_f32x4(y, i), f32x4_mul(ad, f32x4_convert_i32x4(p))));
+                }
+            }
+        }
+    }
 
     pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
         let n8 = a.len() - a.len() % 8;
@@ -219,6 +297,26 @@ mod tests {
         for i in 0..19 {
             assert_eq!(y[i], b[i] + 2.0 * a[i]);
             assert_eq!(y16[i], y[i]);
+        }
+    }
+
+    #[test]
+    fn q8_0_primitives_match_dequantized_math() {
+        let a: Vec<f32> = (0..64).map(|i| ((i * 29 % 61) as f32 - 30.0) * 0.07).collect();
+        let b: Vec<f32> = (0..64).map(|i| ((i * 17 % 53) as f32 - 26.0) * 0.05).collect();
+        let (mut qa, mut qb) = (vec![0u8; 68], vec![0u8; 68]);
+        q8_0::quantize_row(&a, &mut qa);
+        q8_0::quantize_row(&b, &mut qb);
+        let (mut da, mut db) = (vec![0.0; 64], vec![0.0; 64]);
+        q8_0::dequantize_row(&qa, &mut da);
+        q8_0::dequantize_row(&qb, &mut db);
+        let want: f64 = da.iter().zip(&db).map(|(x, y)| *x as f64 * *y as f64).sum();
+        let got = dot_q8_0_with(KernelPath::Scalar, &qa, &qb) as f64;
+        assert!((got - want).abs() <= 1e-5 * want.abs().max(1.0), "{got} vs {want}");
+        let mut y = b.clone();
+        axpy_q8_0_with(KernelPath::Scalar, &mut y, 0.75, &qa);
+        for i in 0..64 {
+            assert!((y[i] - (b[i] + 0.75 * da[i])).abs() <= 1e-6, "axpy_q8_0 at {i}");
         }
     }
 }

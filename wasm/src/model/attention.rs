@@ -21,7 +21,10 @@ pub struct Heads {
 
 /// `out[h] = Σ_p softmax_p(q[h] · K[g][p] / sqrt(head_dim)) · V[g][p]` for every query head `h`, with
 /// `g = h / (n_heads / n_kv_heads)` (consecutive query heads share one KV head).
-/// `q` and `out` are `n_heads × head_dim`; `scores` holds at least `n_pos` floats. Allocates nothing.
+/// `q` and `out` are `n_heads × head_dim`; `scores` holds at least `n_pos` floats, `q8` at least one Q8_0 head row
+/// (`head_dim / 32 × 34` bytes; only a Q8_0 cache uses it: the query is quantized once per head and dotted with the
+/// keys in integers, like llama.cpp's `vec_dot_type`). Allocates nothing.
+#[allow(clippy::too_many_arguments)]
 pub fn attend(
     path: KernelPath,
     kv: &KvCache,
@@ -29,6 +32,7 @@ pub fn attend(
     heads: Heads,
     q: &[f32],
     scores: &mut [f32],
+    q8: &mut [u8],
     out: &mut [f32],
 ) {
     let Heads { n_heads, n_kv_heads, head_dim } = heads;
@@ -50,6 +54,14 @@ pub fn attend(
                     *s = kernels::dot_f16_f32_with(path, row, qh) * scale;
                 }
             }
+            KvRows::Q8_0(k) => {
+                let row_len = kv.row_len();
+                let qq = &mut q8[..row_len];
+                kernels::quantize_q8_0_with(path, qh, qq);
+                for (s, row) in scores.iter_mut().zip(k.chunks_exact(row_len)) {
+                    *s = kernels::dot_q8_0_with(path, row, qq) * scale;
+                }
+            }
         }
         softmax(scores);
         let oh = &mut out[h * head_dim..(h + 1) * head_dim];
@@ -65,6 +77,92 @@ pub fn attend(
                     kernels::axpy_f16_with(path, oh, s, row);
                 }
             }
+            KvRows::Q8_0(v) => {
+                for (&s, row) in scores.iter().zip(v.chunks_exact(kv.row_len())) {
+                    kernels::axpy_q8_0_with(path, oh, s, row);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::q8_0;
+    use crate::model::KvType;
+
+    fn values(seed: u64, n: usize) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                ((s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * 2.0
+            })
+            .collect()
+    }
+
+    fn dequant(row: &[f32]) -> (Vec<u8>, Vec<f64>) {
+        let mut q = vec![0u8; row.len() / 32 * 34];
+        q8_0::quantize_row(row, &mut q);
+        let mut d = vec![0.0f32; row.len()];
+        q8_0::dequantize_row(&q, &mut d);
+        (q, d.into_iter().map(f64::from).collect())
+    }
+
+    /// Fills one cache per type with the same keys/values (2 KV heads × 64, 37 positions) and attends with 4 query
+    /// heads; returns every type's output plus an f64 reference over the Q8_0-rounded keys, values and query.
+    fn run(n_pos: usize) -> (Vec<f32>, Vec<f32>, Vec<f64>) {
+        let heads = Heads { n_heads: 4, n_kv_heads: 2, head_dim: 64 };
+        let kv_dim = 2 * 64;
+        let ks: Vec<Vec<f32>> = (0..n_pos).map(|p| values(2 * p as u64 + 1, kv_dim)).collect();
+        let vs: Vec<Vec<f32>> = (0..n_pos).map(|p| values(2 * p as u64 + 2, kv_dim)).collect();
+        let q = values(999, 4 * 64);
+        let site = AttentionSite { layer: 0, seq: 0, n_pos };
+        let mut outs = vec![];
+        for t in [KvType::F32, KvType::Q8_0] {
+            let mut kv = KvCache::new(t, 1, 1, 2, 64, n_pos).unwrap();
+            for p in 0..n_pos {
+                kv.write(KernelPath::Scalar, 0, 0, p, &ks[p], &vs[p]);
+            }
+            let (mut scores, mut q8, mut out) = (vec![0.0; n_pos], vec![0u8; 68], vec![0.0; 4 * 64]);
+            attend(KernelPath::Scalar, &kv, &site, heads, &q, &mut scores, &mut q8, &mut out);
+            outs.push(out);
+        }
+        let mut want = vec![0.0f64; 4 * 64];
+        for h in 0..4 {
+            let g = h / 2;
+            let (_, qd) = dequant(&q[h * 64..(h + 1) * 64]);
+            let sc: Vec<f64> = (0..n_pos)
+                .map(|p| {
+                    let (_, kd) = dequant(&ks[p][g * 64..(g + 1) * 64]);
+                    qd.iter().zip(&kd).map(|(a, b)| a * b).sum::<f64>() / 8.0
+                })
+                .collect();
+            let m = sc.iter().cloned().fold(f64::MIN, f64::max);
+            let e: Vec<f64> = sc.iter().map(|v| (v - m).exp()).collect();
+            let z: f64 = e.iter().sum();
+            for p in 0..n_pos {
+                let (_, vd) = dequant(&vs[p][g * 64..(g + 1) * 64]);
+                for i in 0..64 {
+                    want[h * 64 + i] += e[p] / z * vd[i];
+                }
+            }
+        }
+        let q8 = outs.pop().unwrap();
+        (outs.pop().unwrap(), q8, want)
+    }
+
+    #[test]
+    fn q8_0_cache_matches_the_dequantized_reference_and_stays_near_f32() {
+        for n_pos in [1, 2, 37] {
+            let (f32_out, q8_out, want) = run(n_pos);
+            let to_ref = q8_out.iter().zip(&want).map(|(a, b)| (*a as f64 - b).abs()).fold(0.0, f64::max);
+            let to_f32 = q8_out.iter().zip(&f32_out).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            assert!(to_ref < 1e-5, "n_pos {n_pos}: q8_0 attention differs from its f64 reference by {to_ref}");
+            assert!(to_f32 < 5e-2, "n_pos {n_pos}: q8_0 attention differs from the f32 cache by {to_f32}");
         }
     }
 }

@@ -125,12 +125,12 @@ impl Model {
                 rope.apply(&mut s.q[t * q_dim..(t + 1) * q_dim], hd, cos, sin);
                 rope.apply(&mut s.k[t * kv_dim..(t + 1) * kv_dim], hd, cos, sin);
                 let kv_rows = t * kv_dim..(t + 1) * kv_dim;
-                kv.write(l, seq, pos0 + t, &s.k[kv_rows.clone()], &s.v[kv_rows]);
+                kv.write(path, l, seq, pos0 + t, &s.k[kv_rows.clone()], &s.v[kv_rows]);
             }
             for t in 0..n {
                 let site = AttentionSite { layer: l, seq, n_pos: pos0 + t + 1 };
                 let q = &s.q[t * q_dim..(t + 1) * q_dim];
-                attend(path, kv, &site, heads, q, &mut s.scores, &mut s.att[t * q_dim..(t + 1) * q_dim]);
+                attend(path, kv, &site, heads, q, &mut s.scores, &mut s.q8, &mut s.att[t * q_dim..(t + 1) * q_dim]);
             }
             matmul_with(path, &lw.wo.view(arena), &s.att[..n * q_dim], n, &mut s.proj[..n * dim], &mut s.matmul);
             add_in_place(&mut s.x[..n * dim], &s.proj[..n * dim]);

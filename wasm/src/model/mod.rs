@@ -2,7 +2,7 @@
 //!
 //! - `config`: `ModelConfig` from `{arch}.*` metadata (llama, qwen2), validated.
 //! - `weights`: tensors bound by name and checked by shape / type; matrices stay in the loaded arena.
-//! - `kv_cache`: per-sequence key/value storage (f32 or f16).
+//! - `kv_cache`: per-sequence key/value storage (f32, f16 or Q8_0).
 //! - `ops`, `rope`, `attention`: the per-token math; `forward`: the batched pass over a chunk of tokens.
 //! - `scratch`, `memory`, `options`, `error`, `json`: buffers, accounting, load options, errors, option parsing.
 
@@ -79,16 +79,12 @@ impl Model {
         };
         let weights = ModelWeights::bind(&gguf, &config)?;
         let rope = Rope::new(&config, weights.rope_freq_factors.as_deref());
-        let kv = KvCache::new(
-            options.kv_type,
-            config.n_layers,
-            options.sequences,
-            config.n_kv_heads,
-            config.head_dim,
-            context,
-        )?;
         let max_batch = options.max_batch.min(context);
-        let scratch = Scratch::new(&config, max_batch, context)?;
+        let q8_row = KvType::Q8_0.row_bytes(config.head_dim).unwrap_or(0);
+        let scratch = Scratch::new(&config, max_batch, context, q8_row)?;
+        let weight_bytes = weights_bytes(&gguf, &weights);
+        let kv_type = choose_kv_type(&options, &config, context, weight_bytes + scratch.bytes())?;
+        let kv = KvCache::new(kv_type, config.n_layers, options.sequences, config.n_kv_heads, config.head_dim, context)?;
         Ok(Model {
             config,
             gguf,
@@ -148,17 +144,46 @@ impl Model {
     }
 
     pub fn memory(&self) -> MemoryReport {
-        let decoded: usize = self
-            .weights
-            .layers
-            .iter()
-            .map(|l| {
-                let bias = |b: &Option<Vec<f32>>| b.as_ref().map_or(0, |v| v.len());
-                l.attn_norm.len() + l.ffn_norm.len() + bias(&l.bq) + bias(&l.bk) + bias(&l.bv)
-            })
-            .sum::<usize>()
-            + self.weights.output_norm.len()
-            + self.weights.rope_freq_factors.as_ref().map_or(0, |v| v.len());
-        MemoryReport::new(self.gguf.data.len() + decoded * 4, self.kv.bytes(), self.scratch.bytes())
+        MemoryReport::new(weights_bytes(&self.gguf, &self.weights), self.kv.bytes(), self.scratch.bytes())
     }
+}
+
+/// The tensor arena plus the norm / bias vectors decoded from it.
+fn weights_bytes(gguf: &LoadedGguf, weights: &ModelWeights) -> usize {
+    let decoded: usize = weights
+        .layers
+        .iter()
+        .map(|l| {
+            let bias = |b: &Option<Vec<f32>>| b.as_ref().map_or(0, |v| v.len());
+            l.attn_norm.len() + l.ffn_norm.len() + bias(&l.bq) + bias(&l.bk) + bias(&l.bv)
+        })
+        .sum::<usize>()
+        + weights.output_norm.len()
+        + weights.rope_freq_factors.as_ref().map_or(0, |v| v.len());
+    gguf.data.len() + decoded * 4
+}
+
+/// The KV cache type under the memory budget: as asked, except that an f16 cache which would take weights + KV +
+/// scratch (`other` = weights + scratch) past the budget is stored Q8_0 when the head size is whole Q8_0 blocks.
+/// A model over the budget either way is refused here, with the numbers, rather than at an allocation later.
+fn choose_kv_type(options: &ModelOptions, cfg: &ModelConfig, context: usize, other: usize) -> Result<KvType, ModelError> {
+    let Some(budget) = options.memory_budget else { return Ok(options.kv_type) };
+    let bytes = |t: KvType| KvCache::bytes_for(t, cfg.n_layers, options.sequences, cfg.n_kv_heads, cfg.head_dim, context);
+    let fits = |t: KvType| bytes(t).is_some_and(|kv| other.saturating_add(kv) <= budget);
+    let kv_type = match options.kv_type {
+        KvType::F16 if !fits(KvType::F16) && bytes(KvType::Q8_0).is_some() => KvType::Q8_0,
+        t => t,
+    };
+    if fits(kv_type) {
+        return Ok(kv_type);
+    }
+    const MIB: f64 = 1024.0 * 1024.0;
+    Err(ModelError::out_of_memory(format!(
+        "weights + scratch {:.1} MiB and a {context}-position {} KV cache {:.1} MiB exceed the memory budget {:.1} MiB: \
+         use a smaller contextLength",
+        other as f64 / MIB,
+        kv_type.name(),
+        bytes(kv_type).unwrap_or(usize::MAX) as f64 / MIB,
+        budget as f64 / MIB
+    )))
 }

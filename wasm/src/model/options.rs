@@ -10,6 +10,9 @@ pub struct ModelOptions {
     /// KV cache positions per sequence; `None` = min(model context, 2048).
     pub context_length: Option<usize>,
     pub kv_type: KvType,
+    /// Bytes the model may hold (weights + KV cache + scratch). With it, an f16 cache that would not fit is stored
+    /// Q8_0 instead (when the head size allows), and a model that fits neither way is refused at load.
+    pub memory_budget: Option<usize>,
     /// Independent sequence slots in the KV cache.
     pub sequences: usize,
     /// Tokens per prefill chunk (every matmul of a chunk runs over all its tokens at once).
@@ -24,12 +27,19 @@ pub const MAX_BATCH: usize = 512;
 
 impl Default for ModelOptions {
     fn default() -> Self {
-        ModelOptions { context_length: None, kv_type: KvType::F16, sequences: 1, max_batch: 32, kernel_path: None }
+        ModelOptions {
+            context_length: None,
+            kv_type: KvType::F16,
+            memory_budget: None,
+            sequences: 1,
+            max_batch: 32,
+            kernel_path: None,
+        }
     }
 }
 
 impl ModelOptions {
-    /// Parses `{"contextLength": n, "kvType": "f16"|"f32", "sequences": n, "maxBatch": n}` (all optional;
+    /// Parses `{"contextLength": n, "kvType": "f16"|"f32"|"q8_0", "memoryBudget": bytes, "sequences": n, "maxBatch": n}` (all optional;
     /// an empty string means all defaults). Unknown keys are refused so that typos do not pass silently.
     pub fn from_json(text: &str) -> Result<ModelOptions, ModelError> {
         let mut o = ModelOptions::default();
@@ -43,12 +53,13 @@ impl ModelOptions {
             match key.as_str() {
                 "contextLength" => o.context_length = Some(positive_int(key, value, usize::MAX)?),
                 "sequences" => o.sequences = positive_int(key, value, MAX_SEQUENCES)?,
+                "memoryBudget" => o.memory_budget = Some(positive_int(key, value, usize::MAX)?),
                 "maxBatch" => o.max_batch = positive_int(key, value, MAX_BATCH)?,
                 "kvType" => {
                     o.kv_type = value
                         .as_str()
                         .and_then(KvType::from_name)
-                        .ok_or_else(|| bad(format!("kvType must be \"f16\" or \"f32\", got {}", short(value))))?
+                        .ok_or_else(|| bad(format!("kvType must be \"f16\", \"f32\" or \"q8_0\", got {}", short(value))))?
                 }
                 "kernelPath" => {
                     o.kernel_path = Some(match value.as_str() {
@@ -61,7 +72,7 @@ impl ModelOptions {
                 }
                 other => {
                     return Err(bad(format!(
-                        "unknown option \"{other}\" (known: contextLength, kvType, sequences, maxBatch, kernelPath)"
+                        "unknown option \"{other}\" (known: contextLength, kvType, memoryBudget, sequences, maxBatch, kernelPath)"
                     )))
                 }
             }

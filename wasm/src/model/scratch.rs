@@ -20,6 +20,8 @@ pub struct Scratch {
     pub up: Vec<f32>,
     /// Attention scores of one head over the whole context.
     pub scores: Vec<f32>,
+    /// One query head quantized to Q8_0, for a Q8_0 KV cache (empty otherwise).
+    pub q8: Vec<u8>,
     /// RoPE cos/sin of every position of the chunk, `max_batch × rope_dim/2`.
     pub cos: Vec<f32>,
     pub sin: Vec<f32>,
@@ -29,7 +31,8 @@ pub struct Scratch {
 }
 
 impl Scratch {
-    pub fn new(cfg: &ModelConfig, max_batch: usize, context: usize) -> Result<Scratch, ModelError> {
+    /// `q8_row`: bytes of one Q8_0 head row when the KV cache is Q8_0, else 0.
+    pub fn new(cfg: &ModelConfig, max_batch: usize, context: usize, q8_row: usize) -> Result<Scratch, ModelError> {
         let b = max_batch;
         let buf = |n: usize, what: &str| -> Result<Vec<f32>, ModelError> {
             let len = n
@@ -49,6 +52,7 @@ impl Scratch {
             gate: buf(cfg.ffn_dim, "gate")?,
             up: buf(cfg.ffn_dim, "up")?,
             scores: try_zeroed(context, "attention scores")?,
+            q8: try_zeroed(q8_row, "attention query (Q8_0)")?,
             cos: buf(cfg.rope_dim / 2, "rope cos")?,
             sin: buf(cfg.rope_dim / 2, "rope sin")?,
             logits: try_zeroed(cfg.vocab_size, "logits")?,
@@ -87,6 +91,6 @@ impl Scratch {
         .iter()
         .map(|v| v.capacity())
         .sum::<usize>();
-        f32s * 4 + self.matmul.bytes()
+        f32s * 4 + self.q8.capacity() + self.matmul.bytes()
     }
 }

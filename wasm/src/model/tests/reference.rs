@@ -47,7 +47,7 @@ fn load(options: ModelOptions) -> Option<(Model, Vec<Case>)> {
 }
 
 fn options(kv_type: KvType, max_batch: usize) -> ModelOptions {
-    ModelOptions { context_length: Some(512), kv_type, sequences: 2, max_batch, kernel_path: Some(KernelPath::Scalar) }
+    ModelOptions { context_length: Some(512), kv_type, sequences: 2, max_batch, kernel_path: Some(KernelPath::Scalar), memory_budget: None }
 }
 
 /// Greedy continuation from `first` logits (prompt already fed at `0..pos`); checks ids and, where the case has them,

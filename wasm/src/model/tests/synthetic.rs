@@ -151,7 +151,7 @@ fn model(b: &GgufBuilder, opts: ModelOptions) -> Result<Model, crate::model::Mod
 }
 
 fn opts(kv_type: KvType, max_batch: usize) -> ModelOptions {
-    ModelOptions { context_length: None, kv_type, sequences: 1, max_batch, kernel_path: Some(KernelPath::Scalar) }
+    ModelOptions { context_length: None, kv_type, sequences: 1, max_batch, kernel_path: Some(KernelPath::Scalar), memory_budget: None }
 }
 
 /// The weights as the model sees them: matrices after the quantize → dequantize round trip of `s.wtype`.
@@ -423,4 +423,54 @@ fn quantized_weights_follow_the_reference() {
         let tol = if s.wtype == DType::F16 { 1e-4 } else { 3e-2 };
         assert!(worst < tol, "{name}: logits differ by {worst} of their scale");
     }
+}
+
+/// A Q8_0 KV cache (head size 32: whole blocks) follows the f64 reference and the f16 cache within the error of
+/// quantizing K, V and the query to 8 bits.
+#[test]
+fn q8_0_kv_cache_stays_close_to_f32_and_f16() {
+    let s = Shape { dim: 64, heads: 2, kv_heads: 1, ffn: 96, ..QWEN2 };
+    let want = reference_forward(s, &TOKENS);
+    let b = builder(s);
+    let mut q8 = model(&b, opts(KvType::Q8_0, 4)).unwrap();
+    let mut f16 = model(&b, opts(KvType::F16, 4)).unwrap();
+    assert_eq!(q8.kv_type(), KvType::Q8_0);
+    let scale = want.iter().flatten().fold(1.0f32, |a, &v| a.max(v.abs()));
+    for (pos, &t) in TOKENS.iter().enumerate() {
+        let got = q8.forward(0, &[t], pos, false).unwrap().to_vec();
+        let half = f16.forward(0, &[t], pos, false).unwrap();
+        let (d_ref, d_f16) = (max_abs_diff(&got, &want[pos]) / scale, max_abs_diff(&got, half) / scale);
+        assert!(d_ref < 2e-2 && d_f16 < 2e-2, "position {pos}: q8_0 KV off by {d_ref} (reference), {d_f16} (f16 KV)");
+        assert!(d_ref > 0.0, "a Q8_0 cache cannot be exact");
+    }
+    // 1.0625 bytes per value: 2 (K, V) × layers × kv heads × 34-byte rows × positions.
+    assert_eq!(q8.memory().kv_cache, 2 * s.layers * 34 * s.ctx);
+}
+
+#[test]
+fn q8_0_kv_cache_needs_whole_blocks_per_head() {
+    expect_err(model(&builder(LLAMA), opts(KvType::Q8_0, 4)), ErrorCode::InvalidArgument, "multiple of 32");
+}
+
+/// The memory budget: f16 while weights + f16 KV + scratch fit it, Q8_0 once they do not, refused when neither fits;
+/// an explicit f32 is kept when it fits.
+#[test]
+fn memory_budget_picks_q8_0_when_f16_does_not_fit() {
+    let s = Shape { dim: 64, heads: 2, kv_heads: 1, ffn: 96, ..QWEN2 };
+    let b = builder(s);
+    let base = model(&b, opts(KvType::F16, 4)).unwrap().memory();
+    let other = base.weights + base.scratch;
+    let q8_kv = 2 * s.layers * 34 * s.ctx;
+    let with_budget = |t: KvType, budget: usize| model(&b, ModelOptions { memory_budget: Some(budget), ..opts(t, 4) });
+    assert_eq!(with_budget(KvType::F16, base.total).unwrap().kv_type(), KvType::F16);
+    let m = with_budget(KvType::F16, base.total - 1).unwrap();
+    assert_eq!(m.kv_type(), KvType::Q8_0);
+    assert_eq!(m.memory().total, other + q8_kv);
+    assert_eq!(with_budget(KvType::F16, other + q8_kv).unwrap().kv_type(), KvType::Q8_0);
+    expect_err(with_budget(KvType::F16, other + q8_kv - 1), ErrorCode::OutOfMemory, "exceed the memory budget");
+    assert_eq!(with_budget(KvType::F32, 1 << 30).unwrap().kv_type(), KvType::F32);
+    // A head size that Q8_0 cannot store keeps f16 and is refused when that does not fit.
+    let small = model(&builder(LLAMA), opts(KvType::F16, 4)).unwrap().memory();
+    let m = model(&builder(LLAMA), ModelOptions { memory_budget: Some(small.total - 1), ..opts(KvType::F16, 4) });
+    expect_err(m, ErrorCode::OutOfMemory, "f16 KV cache");
 }

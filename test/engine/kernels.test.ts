@@ -38,8 +38,12 @@ const FORMATS: { dtype: string; block: number; colBlocks: number[] }[] = [
   { dtype: "Q4_0", block: 32, colBlocks: [1, 5] },
   { dtype: "Q4_1", block: 32, colBlocks: [1, 18] },
   { dtype: "Q8_0", block: 32, colBlocks: [1, 5] },
+  { dtype: "Q2_K", block: 256, colBlocks: [1, 3] },
+  { dtype: "Q3_K", block: 256, colBlocks: [1, 3] },
   { dtype: "Q4_K", block: 256, colBlocks: [1, 3] },
+  { dtype: "Q5_K", block: 256, colBlocks: [1, 3] },
   { dtype: "Q6_K", block: 256, colBlocks: [1, 3] },
+  { dtype: "IQ4_XS", block: 256, colBlocks: [1, 3] },
 ];
 
 describe("kernels: matmul SIMD vs scalar vs float64 reference", () => {
@@ -168,6 +172,10 @@ describe("kernels: quantize / dequantize bindings", () => {
     { dtype: "Q8_K", n: 512, bytes: 2 * 292, maxErr: (a) => a / 127 },
     { dtype: "Q6_K", n: 512, bytes: 2 * 210, maxErr: (a) => a / 20 },
     { dtype: "Q4_K", n: 512, bytes: 2 * 144, maxErr: (a) => a / 5 },
+    { dtype: "Q5_K", n: 512, bytes: 2 * 176, maxErr: (a) => a / 10 },
+    { dtype: "Q3_K", n: 512, bytes: 2 * 110, maxErr: (a) => a / 3 },
+    { dtype: "Q2_K", n: 512, bytes: 2 * 84, maxErr: (a) => a / 1.5 },
+    { dtype: "IQ4_XS", n: 512, bytes: 2 * 136, maxErr: (a) => a / 5 },
   ];
   for (const { dtype, n, bytes, maxErr } of cases) {
     it(`${dtype} round-trips ${n} values through ${bytes} bytes`, () => {

@@ -82,7 +82,7 @@ describe.skipIf(skipReason !== undefined)("relaxed-SIMD build vs scalar kernels"
 
   it("the other formats (plain SIMD128 code compiled with relaxed SIMD enabled) agree with scalar", () => {
     const cases: [string, number, number, number][] = [];
-    for (const dtype of ["Q4_K", "Q6_K"]) cases.push([dtype, 5, 512, 3], [dtype, 8, 256, 1]);
+    for (const dtype of ["Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_XS"]) cases.push([dtype, 5, 512, 3], [dtype, 8, 256, 1], [dtype, 13, 768, 9]);
     for (const dtype of ["F32", "F16", "BF16"]) cases.push([dtype, 7, 72, 2], [dtype, 4, 64, 9]);
     const { results, error } = runChild(cases);
     expect(error).toBeUndefined();

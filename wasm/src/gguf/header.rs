@@ -66,7 +66,6 @@ fn unsupported_ggml_type_name(id: u32) -> Option<&'static str> {
         20 => "IQ4_NL",
         21 => "IQ3_S",
         22 => "IQ2_S",
-        23 => "IQ4_XS",
         24 => "I8",
         25 => "I16",
         26 => "I32",

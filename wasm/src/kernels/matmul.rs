@@ -1,10 +1,10 @@
 //! The matmul the model calls: quantizes the activations once into the weight format's partner (Q8_0 for the
-//! 32-value block formats, Q8_K for Q4_K/Q6_K, none for float weights), then sweeps the weights in tiles of up to
-//! 4 rows × 8 tokens so each weight block is read from memory once per token block rather than once per token.
-//! Also the format-generic quantize / dequantize entry points.
+//! 32-value block formats, Q8_K for the K-quants and IQ4_XS, none for float weights), then sweeps the weights in
+//! tiles of up to 4 rows × 8 tokens so each weight block is read from memory once per token block rather than once
+//! per token. Also the format-generic quantize / dequantize entry points.
 
 use super::error::KernelError;
-use super::{float, q4_0, q4_1, q4_k, q6_k, q8_0, q8_k};
+use super::{float, iq4_xs, q2_k, q3_k, q4_0, q4_1, q4_k, q5_k, q6_k, q8_0, q8_k};
 use crate::tensor::{DType, TensorView};
 
 /// Which implementation runs the kernels.
@@ -27,12 +27,17 @@ pub fn default_path() -> KernelPath {
 
 /// Whether `matmul` has kernels for weights of this type.
 pub fn is_supported(dtype: DType) -> bool {
-    matches!(dtype, DType::F32 | DType::F16 | DType::BF16 | DType::Q4_K | DType::Q6_K) || is_q8_partnered(dtype)
+    matches!(dtype, DType::F32 | DType::F16 | DType::BF16) || is_q8_partnered(dtype) || is_q8k_partnered(dtype)
 }
 
 /// The 32-value block formats, dotted with Q8_0 activations through `q8_tiles` on SIMD builds.
 fn is_q8_partnered(dtype: DType) -> bool {
     matches!(dtype, DType::Q4_0 | DType::Q4_1 | DType::Q8_0)
+}
+
+/// The 256-value super-block formats, dotted with Q8_K activations.
+fn is_q8k_partnered(dtype: DType) -> bool {
+    matches!(dtype, DType::Q2_K | DType::Q3_K | DType::Q4_K | DType::Q5_K | DType::Q6_K | DType::IQ4_XS)
 }
 
 /// Whether `quantize` / `dequantize` / `dequantize_row` handle this type.
@@ -119,8 +124,12 @@ pub fn matmul_with(
         DType::Q4_0 => q8_partnered::<Q4_0Weights>(path, w, x, n_tokens, out, scratch),
         DType::Q4_1 => q8_partnered::<Q4_1Weights>(path, w, x, n_tokens, out, scratch),
         DType::Q8_0 => q8_partnered::<Q8_0Weights>(path, w, x, n_tokens, out, scratch),
+        DType::Q2_K => quantized(&Q2KKernel, path, w, x, n_tokens, out, scratch),
+        DType::Q3_K => quantized(&Q3KKernel, path, w, x, n_tokens, out, scratch),
         DType::Q4_K => quantized(&Q4KKernel, path, w, x, n_tokens, out, scratch),
+        DType::Q5_K => quantized(&Q5KKernel, path, w, x, n_tokens, out, scratch),
         DType::Q6_K => quantized(&Q6KKernel, path, w, x, n_tokens, out, scratch),
+        DType::IQ4_XS => quantized(&IQ4XSKernel, path, w, x, n_tokens, out, scratch),
         _ => unreachable!("checked by is_supported"),
     }
 }
@@ -255,8 +264,12 @@ trait ActivationFormat {
     fn quantize_activation(src: &[f32], dst: &mut [u8]);
 }
 
+struct Q2KKernel;
+struct Q3KKernel;
 struct Q4KKernel;
+struct Q5KKernel;
 struct Q6KKernel;
+struct IQ4XSKernel;
 struct FloatKernel(DType);
 
 macro_rules! quant_kernel {
@@ -282,8 +295,12 @@ macro_rules! quant_kernel {
     };
 }
 
+quant_kernel!(Q2KKernel, q2_k, Q8_K, q8_k);
+quant_kernel!(Q3KKernel, q3_k, Q8_K, q8_k);
 quant_kernel!(Q4KKernel, q4_k, Q8_K, q8_k);
+quant_kernel!(Q5KKernel, q5_k, Q8_K, q8_k);
 quant_kernel!(Q6KKernel, q6_k, Q8_K, q8_k);
+quant_kernel!(IQ4XSKernel, iq4_xs, Q8_K, q8_k);
 
 impl TileKernel for FloatKernel {
     type Elem = f32;
@@ -407,8 +424,12 @@ pub fn quantize(dtype: DType, src: &[f32], out: &mut Vec<u8>) -> Result<(), Kern
         DType::Q4_0 => q4_0::quantize_row(src, dst),
         DType::Q4_1 => q4_1::quantize_row(src, dst),
         DType::Q8_0 => q8_0::quantize_row(src, dst),
+        DType::Q2_K => q2_k::quantize_row(src, dst),
+        DType::Q3_K => q3_k::quantize_row(src, dst),
         DType::Q4_K => q4_k::quantize_row(src, dst),
+        DType::Q5_K => q5_k::quantize_row(src, dst),
         DType::Q6_K => q6_k::quantize_row(src, dst),
+        DType::IQ4_XS => iq4_xs::quantize_row(src, dst),
         DType::Q8_K => q8_k::quantize_row(src, dst),
         _ => unreachable!("checked by can_convert"),
     }
@@ -437,8 +458,12 @@ fn dequantize_into(dtype: DType, src: &[u8], dst: &mut [f32]) -> Result<(), Kern
         DType::Q4_0 => q4_0::dequantize_row(src, dst),
         DType::Q4_1 => q4_1::dequantize_row(src, dst),
         DType::Q8_0 => q8_0::dequantize_row(src, dst),
+        DType::Q2_K => q2_k::dequantize_row(src, dst),
+        DType::Q3_K => q3_k::dequantize_row(src, dst),
         DType::Q4_K => q4_k::dequantize_row(src, dst),
+        DType::Q5_K => q5_k::dequantize_row(src, dst),
         DType::Q6_K => q6_k::dequantize_row(src, dst),
+        DType::IQ4_XS => iq4_xs::dequantize_row(src, dst),
         DType::Q8_K => q8_k::dequantize_row(src, dst),
         _ => return Err(KernelError::Unsupported { dtype, op: "dequantize" }),
     }

@@ -23,7 +23,7 @@ pub fn scale_min(scales: &[u8], j: usize) -> (u8, u8) {
 }
 
 /// Inverse of `scale_min`: packs eight 6-bit scales and mins into 12 bytes.
-fn pack_scales(sc: &[u8; 8], m: &[u8; 8]) -> [u8; 12] {
+pub(crate) fn pack_scales(sc: &[u8; 8], m: &[u8; 8]) -> [u8; 12] {
     let mut out = [0u8; 12];
     for j in 0..4 {
         out[j] = sc[j] | ((sc[j + 4] >> 4) << 6);

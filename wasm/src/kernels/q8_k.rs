@@ -1,6 +1,6 @@
 //! Q8_K: blocks of 256 values, `{ f32 d; i8 qs[256]; i16 bsums[16] }` (292 bytes), value = d · q.
 //! `bsums[g]` is the sum of qs[16g..16g+16]; K-quant kernels use it to fold in per-sub-block minimums
-//! without touching the activations again. The activation format partnered with Q4_K and Q6_K weights.
+//! without touching the activations again. The activation format partnered with the K-quant and IQ4_XS weights.
 
 pub const BLOCK_LEN: usize = 256;
 pub const BLOCK_BYTES: usize = 292;
@@ -68,7 +68,7 @@ pub mod simd {
     use crate::kernels::simd::{block_unchecked, hsum_i32x4, load};
     use core::arch::wasm32::*;
 
-    /// One decoded 256-value weight super-block: value i = d · scales[i / group_len] · w[i] − dmin · mins[i / 32].
+    /// One decoded 256-value weight super-block: value i = d · scales[g] · w[i] − dmin · mins[g], g = i / (256 / G).
     #[derive(Clone, Copy)]
     pub struct Decoded {
         pub d: f32,
@@ -76,18 +76,18 @@ pub mod simd {
         pub w: [v128; 32],
         /// Per-group integer scale (G groups of 256 / G values).
         pub scales: [i32; 16],
-        /// Per-32-value integer minimum (only read when the format has minimums).
-        pub mins: [i32; 8],
+        /// Per-group integer minimum (only read when the format has minimums).
+        pub mins: [i32; 16],
     }
 
     impl Decoded {
         pub fn zeroed() -> Self {
-            Decoded { d: 0.0, dmin: 0.0, w: [i16x8_splat(0); 32], scales: [0; 16], mins: [0; 8] }
+            Decoded { d: 0.0, dmin: 0.0, w: [i16x8_splat(0); 32], scales: [0; 16], mins: [0; 16] }
         }
     }
 
-    /// R rows × T tokens; `G` scale groups per super-block (8 for Q4_K, 16 for Q6_K); `HAS_MIN` adds the
-    /// `dmin · Σ mins · bsums` correction.
+    /// R rows × T tokens; `G` scale groups per super-block (8 for Q4_K / Q5_K / IQ4_XS, 16 for Q2_K / Q3_K /
+    /// Q6_K); `HAS_MIN` adds the `dmin · Σ mins · bsums` correction.
     #[inline(always)]
     pub fn tile_with<const R: usize, const T: usize, const G: usize, const HAS_MIN: bool>(
         w: &[&[u8]; R],
@@ -134,9 +134,11 @@ pub mod simd {
                 for r in 0..R {
                     let mut v = ws[r].d * xd * hsum_i32x4(isum[r]) as f32;
                     if HAS_MIN {
+                        let bsums_per_group = 16 / G;
                         let mut summ = 0i32;
-                        for j in 0..8 {
-                            summ += ws[r].mins[j] * (bsum(xb, 2 * j) + bsum(xb, 2 * j + 1));
+                        for g in 0..G {
+                            let xsum: i32 = (0..bsums_per_group).map(|k| bsum(xb, g * bsums_per_group + k)).sum();
+                            summ += ws[r].mins[g] * xsum;
                         }
                         v -= ws[r].dmin * xd * summ as f32;
                     }

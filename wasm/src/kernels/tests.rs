@@ -17,13 +17,15 @@ impl Rng {
     }
 }
 
-const MATMUL_TYPES: [DType; 8] =
-    [DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q8_0, DType::Q4_K, DType::Q6_K];
+const MATMUL_TYPES: [DType; 12] = [
+    DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q8_0, DType::Q2_K, DType::Q3_K, DType::Q4_K,
+    DType::Q5_K, DType::Q6_K, DType::IQ4_XS,
+];
 
 fn partner(dtype: DType) -> Option<DType> {
     match dtype {
         DType::Q4_0 | DType::Q4_1 | DType::Q8_0 => Some(DType::Q8_0),
-        DType::Q4_K | DType::Q6_K => Some(DType::Q8_K),
+        DType::Q2_K | DType::Q3_K | DType::Q4_K | DType::Q5_K | DType::Q6_K | DType::IQ4_XS => Some(DType::Q8_K),
         _ => None,
     }
 }
@@ -111,7 +113,8 @@ fn float_columns_need_not_be_block_multiples() {
 #[test]
 fn quantized_dot_equals_dot_of_dequantized_blocks() {
     let mut rng = Rng(42);
-    for (dtype, cols) in [(DType::Q4_0, 160), (DType::Q4_1, 160), (DType::Q8_0, 160), (DType::Q4_K, 768), (DType::Q6_K, 768)] {
+    let k_quants = [DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_XS].map(|t| (t, 768));
+    for (dtype, cols) in [(DType::Q4_0, 160), (DType::Q4_1, 160), (DType::Q8_0, 160)].into_iter().chain(k_quants) {
         let act = partner(dtype).unwrap();
         let w = rng.vec(cols);
         let x = rng.vec(cols);
@@ -122,8 +125,12 @@ fn quantized_dot_equals_dot_of_dequantized_blocks() {
             DType::Q4_0 => q4_0::vec_dot(&wq, &xq),
             DType::Q4_1 => q4_1::vec_dot(&wq, &xq),
             DType::Q8_0 => q8_0::vec_dot(&wq, &xq),
+            DType::Q2_K => q2_k::vec_dot(&wq, &xq),
+            DType::Q3_K => q3_k::vec_dot(&wq, &xq),
             DType::Q4_K => q4_k::vec_dot(&wq, &xq),
-            _ => q6_k::vec_dot(&wq, &xq),
+            DType::Q5_K => q5_k::vec_dot(&wq, &xq),
+            DType::Q6_K => q6_k::vec_dot(&wq, &xq),
+            _ => iq4_xs::vec_dot(&wq, &xq),
         };
         let (mut wd, mut xd) = (Vec::new(), Vec::new());
         dequantize(dtype, &wq, &mut wd).unwrap();
@@ -146,7 +153,7 @@ fn quantize_rejects_bad_lengths_and_types() {
     let err = dequantize(DType::Q6_K, &[0u8; 211], &mut f).unwrap_err();
     assert!(err.to_string().contains("211 bytes, not a multiple of 210"), "{err}");
     assert_eq!(f, vec![1.0], "failed dequantize leaves out untouched");
-    assert!(dequantize(DType::Q2_K, &[0u8; 84], &mut f).is_err());
+    assert!(dequantize(DType::Q8_1, &[0u8; 36], &mut f).is_err());
     assert_eq!(f, vec![1.0]);
 }
 
@@ -154,7 +161,7 @@ fn quantize_rejects_bad_lengths_and_types() {
 fn quantize_appends_and_dequantize_row_reads_one_row() {
     let mut rng = Rng(3);
     let values = rng.vec(3 * 256);
-    for dtype in [DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q8_0, DType::Q4_K, DType::Q6_K, DType::Q8_K] {
+    for dtype in MATMUL_TYPES.into_iter().chain([DType::Q8_K]) {
         let mut out = vec![0xAB];
         quantize(dtype, &values, &mut out).unwrap();
         assert_eq!(out[0], 0xAB);

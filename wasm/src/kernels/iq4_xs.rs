@@ -1,0 +1,245 @@
+//! IQ4_XS: super-blocks of 256 values, `{ f16 d; u16 scales_h; u8 scales_l[4]; u8 qs[128] }` (136 bytes).
+//! Eight sub-blocks of 32 values with signed 6-bit scales (low 4 bits in nibble ib % 2 of scales_l[ib / 2], top
+//! 2 bits at bit 2·ib of scales_h, stored +32); value = d · (scale − 32) · KVALUES[q], q a 4-bit index into
+//! a non-linear table. Sub-block ib's value j < 16 is the low nibble of qs[16ib + j], value j + 16 the high
+//! nibble. Dot partner: Q8_K.
+
+use super::half::{f16_to_f32, f32_to_f16, read_f16, read_u16_le};
+use super::kquant_fit::{nearest_int, nearest_level, GROUP_MAX_EPS};
+use super::q8_k;
+
+pub const BLOCK_LEN: usize = 256;
+pub const BLOCK_BYTES: usize = 136;
+const SCALES_H: usize = 2;
+const SCALES_L: usize = 4;
+const QS: usize = 8;
+
+/// ggml's `kvalues_iq4nl`: the 16 levels, denser near zero where trained weights are.
+pub const KVALUES: [i8; 16] = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113];
+
+/// Sub-block ib's 6-bit scale (0..64, stored with +32).
+#[inline(always)]
+fn scale(block: &[u8], ib: usize) -> u8 {
+    let low = (block[SCALES_L + ib / 2] >> (4 * (ib % 2))) & 0x0f;
+    let high = (read_u16_le(block, SCALES_H) >> (2 * ib)) & 3;
+    low | ((high as u8) << 4)
+}
+
+/// The 256 table indices of a super-block, in value order.
+#[inline(always)]
+fn unpack_indices(block: &[u8]) -> [u8; 256] {
+    let mut q = [0u8; 256];
+    for ib in 0..8 {
+        for j in 0..16 {
+            let byte = block[QS + 16 * ib + j];
+            q[32 * ib + j] = byte & 0x0f;
+            q[32 * ib + 16 + j] = byte >> 4;
+        }
+    }
+    q
+}
+
+/// Weighted least-squares scale of `x` ≈ scale · KVALUES[index] with indices chosen for the trial inverse
+/// scale `id`; returns (Σ w·q·x, Σ w·q²).
+fn trial(x: &[f32], weights: &[f32], id: f32, indices: &mut [u8]) -> (f32, f32) {
+    let (mut sumqx, mut sumq2) = (0.0f32, 0.0f32);
+    for j in 0..x.len() {
+        let l = nearest_level(&KVALUES, id * x[j]);
+        indices[j] = l as u8;
+        let q = KVALUES[l] as f32;
+        sumqx += weights[j] * q * x[j];
+        sumq2 += weights[j] * q * q;
+    }
+    (sumqx, sumq2)
+}
+
+/// ggml's quantizer (without an importance matrix): per 32-value sub-block, 15 trial scales around the one
+/// mapping the extreme onto the table's end, keeping the best x²-weighted least-squares fit; sub-block scales
+/// quantized to signed 6 bits against an f16 super-block unit; indices recomputed against the scales stored.
+pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
+    assert_eq!(src.len() % BLOCK_LEN, 0, "iq4_xs::quantize_row: length not a multiple of 256");
+    assert_eq!(dst.len(), src.len() / BLOCK_LEN * BLOCK_BYTES, "iq4_xs::quantize_row: output size");
+    const NTRY: i32 = 7;
+    for (x, out) in src.chunks_exact(BLOCK_LEN).zip(dst.chunks_exact_mut(BLOCK_BYTES)) {
+        let mut sub_scale = [0.0f32; 8];
+        let mut indices = [0u8; 32];
+        for (ib, s) in x.chunks_exact(32).enumerate() {
+            let weights: [f32; 32] = core::array::from_fn(|j| s[j] * s[j]);
+            let (mut amax, mut max) = (0.0f32, 0.0f32);
+            for &v in s {
+                if v.abs() > amax {
+                    amax = v.abs();
+                    max = v;
+                }
+            }
+            if amax < GROUP_MAX_EPS {
+                continue;
+            }
+            let (sumqx, sumq2) = trial(s, &weights, KVALUES[0] as f32 / max, &mut indices);
+            let mut d = if sumq2 > 0.0 { sumqx / sumq2 } else { 0.0 };
+            let mut best = d * sumqx;
+            for itry in -NTRY..=NTRY {
+                let (sumqx, sumq2) = trial(s, &weights, (itry as f32 + KVALUES[0] as f32) / max, &mut indices);
+                if sumq2 > 0.0 && sumqx * sumqx > best * sumq2 {
+                    d = sumqx / sumq2;
+                    best = d * sumqx;
+                }
+            }
+            sub_scale[ib] = d;
+        }
+        let max_scale = sub_scale.iter().fold(0.0f32, |m, &v| if v.abs() > m.abs() { v } else { m });
+        let d16 = f32_to_f16(-max_scale / 32.0);
+        let d = f16_to_f32(d16);
+        let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+        let (mut scales_h, mut scales_l) = (0u16, [0u8; 4]);
+        for (ib, s) in x.chunks_exact(32).enumerate() {
+            let l = nearest_int(id * sub_scale[ib]).clamp(-32, 31);
+            let dl = d * l as f32;
+            let idl = if dl != 0.0 { 1.0 / dl } else { 0.0 };
+            for j in 0..32 {
+                indices[j] = nearest_level(&KVALUES, idl * s[j]) as u8;
+            }
+            for j in 0..16 {
+                out[QS + 16 * ib + j] = indices[j] | (indices[16 + j] << 4);
+            }
+            let stored = (l + 32) as u8;
+            scales_l[ib / 2] |= (stored & 0x0f) << (4 * (ib % 2));
+            scales_h |= ((stored >> 4) as u16) << (2 * ib);
+        }
+        out[0..2].copy_from_slice(&d16.to_le_bytes());
+        out[SCALES_H..SCALES_L].copy_from_slice(&scales_h.to_le_bytes());
+        out[SCALES_L..QS].copy_from_slice(&scales_l);
+    }
+}
+
+/// Dequantizes IQ4_XS super-blocks `src` into `dst` (`src.len() / 136 * 256` values).
+pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
+    assert_eq!(src.len() % BLOCK_BYTES, 0, "iq4_xs::dequantize_row: not whole blocks");
+    assert_eq!(dst.len(), src.len() / BLOCK_BYTES * BLOCK_LEN, "iq4_xs::dequantize_row: output size");
+    for (b, out) in src.chunks_exact(BLOCK_BYTES).zip(dst.chunks_exact_mut(BLOCK_LEN)) {
+        let d = read_f16(b, 0);
+        let q = unpack_indices(b);
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = d * (scale(b, i / 32) as i32 - 32) as f32 * KVALUES[q[i] as usize] as f32;
+        }
+    }
+}
+
+/// Scalar reference: IQ4_XS weight row · Q8_K activation row (same number of super-blocks).
+pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
+    debug_assert_eq!(w.len() / BLOCK_BYTES, x.len() / q8_k::BLOCK_BYTES);
+    let mut sum = 0.0f32;
+    for (wb, xb) in w.chunks_exact(BLOCK_BYTES).zip(x.chunks_exact(q8_k::BLOCK_BYTES)) {
+        let q = unpack_indices(wb);
+        let mut sumi = 0i32;
+        for ib in 0..8 {
+            let isum: i32 = (32 * ib..32 * ib + 32).map(|i| KVALUES[q[i] as usize] as i32 * q8_k::q(xb, i)).sum();
+            sumi += (scale(wb, ib) as i32 - 32) * isum;
+        }
+        sum += read_f16(wb, 0) * q8_k::scale(xb) * sumi as f32;
+    }
+    sum
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub mod simd {
+    use super::{read_f16, scale, BLOCK_BYTES, KVALUES, QS};
+    use crate::kernels::q8_k::simd::{tile_with, Decoded};
+    use crate::kernels::simd::load;
+    use core::arch::wasm32::*;
+
+    /// Indices → table values (one swizzle per 16) → i16x8 in value order; 8 signed scales.
+    #[inline(always)]
+    fn decode(block: &[u8], out: &mut Decoded) {
+        out.d = read_f16(block, 0);
+        out.dmin = 0.0;
+        let table = load(&KVALUES.map(|v| v as u8), 0);
+        let mask = u8x16_splat(0x0f);
+        for ib in 0..8 {
+            let bytes = load(block, QS + 16 * ib);
+            let lo = i8x16_swizzle(table, v128_and(bytes, mask));
+            let hi = i8x16_swizzle(table, u8x16_shr(bytes, 4));
+            out.w[4 * ib] = i16x8_extend_low_i8x16(lo);
+            out.w[4 * ib + 1] = i16x8_extend_high_i8x16(lo);
+            out.w[4 * ib + 2] = i16x8_extend_low_i8x16(hi);
+            out.w[4 * ib + 3] = i16x8_extend_high_i8x16(hi);
+            out.scales[ib] = scale(block, ib) as i32 - 32;
+        }
+    }
+
+    /// IQ4_XS weights × Q8_K activations.
+    #[inline(never)]
+    pub fn tile<const R: usize, const T: usize>(w: &[&[u8]; R], x: &[&[u8]; T]) -> [[f32; T]; R] {
+        tile_with::<R, T, 8, false>(w, x, BLOCK_BYTES, decode)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_built_block_dequantizes_exactly() {
+        // d = 0.5; sub-block ib stores scale 32 + ib − 4 (so −4..3) with top bits exercised by ib = 0..3
+        // (28..31 → top bits 01) and ib ≥ 4 (32..35 → 10); index of value i = (i * 7) % 16.
+        let mut block = vec![0u8; BLOCK_BYTES];
+        block[0..2].copy_from_slice(&0x3800u16.to_le_bytes());
+        let mut scales_h = 0u16;
+        for ib in 0..8 {
+            let s = (28 + ib) as u8;
+            block[SCALES_L + ib / 2] |= (s & 0x0f) << (4 * (ib % 2));
+            scales_h |= ((s >> 4) as u16) << (2 * ib);
+        }
+        block[SCALES_H..SCALES_L].copy_from_slice(&scales_h.to_le_bytes());
+        let idx = |i: usize| ((i * 7) % 16) as u8;
+        for ib in 0..8 {
+            for j in 0..16 {
+                block[QS + 16 * ib + j] = idx(32 * ib + j) | (idx(32 * ib + 16 + j) << 4);
+            }
+        }
+        let mut out = vec![0.0; 256];
+        dequantize_row(&block, &mut out);
+        for (i, v) in out.iter().enumerate() {
+            let want = 0.5 * ((i / 32) as f32 - 4.0) * KVALUES[idx(i) as usize] as f32;
+            assert_eq!(*v, want, "value {i}");
+        }
+    }
+
+    #[test]
+    fn round_trip_error_is_small() {
+        // Roughly Gaussian data (sum of uniforms), the shape the non-linear table is made for.
+        let mut seed = 7u32;
+        let mut uniform = || {
+            seed = seed.wrapping_mul(1664525).wrapping_add(1013904223);
+            seed as f32 / 4294967296.0 - 0.5
+        };
+        let src: Vec<f32> = (0..768).map(|i| (uniform() + uniform() + uniform()) * (1.0 + (i / 32) as f32 * 0.1)).collect();
+        let mut q = vec![0u8; 3 * BLOCK_BYTES];
+        quantize_row(&src, &mut q);
+        let mut back = vec![0.0; 768];
+        dequantize_row(&q, &mut back);
+        let (mut err2, mut sig2) = (0.0f64, 0.0f64);
+        for (s, b) in src.chunks(32).zip(back.chunks(32)) {
+            let amax = s.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            for (a, c) in s.iter().zip(b) {
+                // The widest gap between levels is 24/127 of the range end; half of it plus scale rounding.
+                assert!((a - c).abs() <= amax * 0.14 + 1e-3, "{a} vs {c} (amax {amax})");
+                err2 += ((a - c) as f64).powi(2);
+                sig2 += (*a as f64).powi(2);
+            }
+        }
+        assert!((err2 / sig2).sqrt() < 0.1, "relative rms error {}", (err2 / sig2).sqrt());
+    }
+
+    #[test]
+    fn zero_sub_blocks_stay_zero() {
+        let mut src = vec![0.0f32; 256];
+        src[40] = 1.0;
+        let mut q = vec![0u8; BLOCK_BYTES];
+        quantize_row(&src, &mut q);
+        let mut back = vec![0.0; 256];
+        dequantize_row(&q, &mut back);
+        assert!((back[40] - 1.0).abs() < 0.01, "{}", back[40]);
+        assert!(back.iter().enumerate().all(|(i, v)| i == 40 || v.abs() < 0.02), "zeros stay near zero");
+    }
+}

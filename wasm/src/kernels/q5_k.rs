@@ -1,0 +1,208 @@
+//! Q5_K: super-blocks of 256 values, `{ f16 d; f16 dmin; u8 scales[12]; u8 qh[32]; u8 qs[128] }` (176 bytes).
+//! Eight sub-blocks of 32 values with 6-bit scale `sc` and minimum `m`, packed exactly like Q4_K's;
+//! value = d · sc · q − dmin · m with q a 5-bit quant. In each 64-value chunk c (0..4), for l < 32:
+//!   value 64c + l      : qs[32c + l] low nibble,  high bit = qh[l] bit 2c
+//!   value 64c + 32 + l : qs[32c + l] high nibble, high bit = qh[l] bit 2c + 1
+//! Dot partner: Q8_K.
+
+use super::half::{f16_to_f32, f32_to_f16, read_f16};
+use super::kquant_fit::{fit_scale_min, nearest_int};
+use super::q4_k::{pack_scales, scale_min};
+use super::q8_k;
+
+pub const BLOCK_LEN: usize = 256;
+pub const BLOCK_BYTES: usize = 176;
+const SCALES: usize = 4;
+const QH: usize = 16;
+const QS: usize = 48;
+
+/// The 256 5-bit quants of a super-block, in value order.
+#[inline(always)]
+fn unpack_quants(block: &[u8]) -> [u8; 256] {
+    let mut q = [0u8; 256];
+    for c in 0..4 {
+        for l in 0..32 {
+            let (byte, hi) = (block[QS + 32 * c + l], block[QH + l] >> (2 * c));
+            q[64 * c + l] = (byte & 0x0f) | ((hi & 1) << 4);
+            q[64 * c + 32 + l] = (byte >> 4) | (((hi >> 1) & 1) << 4);
+        }
+    }
+    q
+}
+
+/// ggml's reference quantizer: per 32-value sub-block a searched affine fit (weights rms + |x|), 6-bit scales and
+/// minimums against f16 super-block units, then the quants recomputed against the scales actually stored.
+pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
+    assert_eq!(src.len() % BLOCK_LEN, 0, "q5_k::quantize_row: length not a multiple of 256");
+    assert_eq!(dst.len(), src.len() / BLOCK_LEN * BLOCK_BYTES, "q5_k::quantize_row: output size");
+    for (x, out) in src.chunks_exact(BLOCK_LEN).zip(dst.chunks_exact_mut(BLOCK_BYTES)) {
+        let mut q = [0u8; 256];
+        let mut sub_scale = [0.0f32; 8];
+        let mut sub_min = [0.0f32; 8];
+        for j in 0..8 {
+            let s = &x[32 * j..32 * j + 32];
+            let rms = (s.iter().map(|v| v * v).sum::<f32>() / 32.0).sqrt();
+            let weights: [f32; 32] = core::array::from_fn(|l| rms + s[l].abs());
+            (sub_scale[j], sub_min[j]) = fit_scale_min(31, s, &weights, &mut q[32 * j..32 * j + 32], -0.5, 0.1, 15, false);
+        }
+        let max_scale = sub_scale.iter().fold(0.0f32, |m, &v| m.max(v));
+        let max_min = sub_min.iter().fold(0.0f32, |m, &v| m.max(v));
+        let inv_scale = if max_scale > 0.0 { 63.0 / max_scale } else { 0.0 };
+        let inv_min = if max_min > 0.0 { 63.0 / max_min } else { 0.0 };
+        let sc: [u8; 8] = core::array::from_fn(|j| nearest_int(inv_scale * sub_scale[j]).clamp(0, 63) as u8);
+        let m: [u8; 8] = core::array::from_fn(|j| nearest_int(inv_min * sub_min[j]).clamp(0, 63) as u8);
+        let d16 = f32_to_f16(max_scale / 63.0);
+        let dmin16 = f32_to_f16(max_min / 63.0);
+        let (d, dmin) = (f16_to_f32(d16), f16_to_f32(dmin16));
+        for j in 0..8 {
+            let step = d * sc[j] as f32;
+            if step == 0.0 {
+                continue;
+            }
+            let offset = dmin * m[j] as f32;
+            for l in 0..32 {
+                q[32 * j + l] = nearest_int((x[32 * j + l] + offset) / step).clamp(0, 31) as u8;
+            }
+        }
+        out[0..2].copy_from_slice(&d16.to_le_bytes());
+        out[2..4].copy_from_slice(&dmin16.to_le_bytes());
+        out[SCALES..QH].copy_from_slice(&pack_scales(&sc, &m));
+        out[QH..QS].fill(0);
+        for c in 0..4 {
+            for l in 0..32 {
+                let (lo, hi) = (q[64 * c + l], q[64 * c + 32 + l]);
+                out[QS + 32 * c + l] = (lo & 0x0f) | ((hi & 0x0f) << 4);
+                out[QH + l] |= ((lo >> 4) << (2 * c)) | ((hi >> 4) << (2 * c + 1));
+            }
+        }
+    }
+}
+
+/// Dequantizes Q5_K super-blocks `src` into `dst` (`src.len() / 176 * 256` values).
+pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
+    assert_eq!(src.len() % BLOCK_BYTES, 0, "q5_k::dequantize_row: not whole blocks");
+    assert_eq!(dst.len(), src.len() / BLOCK_BYTES * BLOCK_LEN, "q5_k::dequantize_row: output size");
+    for (b, out) in src.chunks_exact(BLOCK_BYTES).zip(dst.chunks_exact_mut(BLOCK_LEN)) {
+        let (d, dmin) = (read_f16(b, 0), read_f16(b, 2));
+        let q = unpack_quants(b);
+        for j in 0..8 {
+            let (sc, m) = scale_min(&b[SCALES..QH], j);
+            let (step, offset) = (d * sc as f32, dmin * m as f32);
+            for l in 0..32 {
+                out[32 * j + l] = step * q[32 * j + l] as f32 - offset;
+            }
+        }
+    }
+}
+
+/// Scalar reference: Q5_K weight row · Q8_K activation row (same number of super-blocks).
+pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
+    debug_assert_eq!(w.len() / BLOCK_BYTES, x.len() / q8_k::BLOCK_BYTES);
+    let mut sum = 0.0f32;
+    for (wb, xb) in w.chunks_exact(BLOCK_BYTES).zip(x.chunks_exact(q8_k::BLOCK_BYTES)) {
+        let q = unpack_quants(wb);
+        let (mut sumi, mut summ) = (0i32, 0i32);
+        for j in 0..8 {
+            let (sc, m) = scale_min(&wb[SCALES..QH], j);
+            let isum: i32 = (0..32).map(|l| q[32 * j + l] as i32 * q8_k::q(xb, 32 * j + l)).sum();
+            sumi += sc as i32 * isum;
+            summ += m as i32 * (q8_k::bsum(xb, 2 * j) + q8_k::bsum(xb, 2 * j + 1));
+        }
+        let xd = q8_k::scale(xb);
+        sum += read_f16(wb, 0) * xd * sumi as f32 - read_f16(wb, 2) * xd * summ as f32;
+    }
+    sum
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub mod simd {
+    use super::{read_f16, scale_min, BLOCK_BYTES, QH, QS, SCALES};
+    use crate::kernels::q8_k::simd::{tile_with, Decoded};
+    use crate::kernels::simd::load;
+    use core::arch::wasm32::*;
+
+    /// 5-bit quants → i16x8 in value order: Q4_K's nibble order plus one qh bit per value.
+    #[inline(always)]
+    fn decode(block: &[u8], out: &mut Decoded) {
+        out.d = read_f16(block, 0);
+        out.dmin = read_f16(block, 2);
+        let qh = [load(block, QH), load(block, QH + 16)];
+        let (mask, bit4) = (u8x16_splat(0x0f), u8x16_splat(0x10));
+        // qh bit b moved to bit 4 (the quant's fifth bit): a left shift by 4 − b, or a right shift by b − 4.
+        let fifth = |v: v128, b: u32| v128_and(if b <= 4 { i8x16_shl(v, 4 - b) } else { u8x16_shr(v, b - 4) }, bit4);
+        for c in 0..4 {
+            for h in 0..2 {
+                let bytes = load(block, QS + 32 * c + 16 * h);
+                let lo = v128_or(v128_and(bytes, mask), fifth(qh[h], 2 * c as u32)); // values 64c + 16h ..
+                let hi = v128_or(u8x16_shr(bytes, 4), fifth(qh[h], 2 * c as u32 + 1)); // values 64c + 32 + 16h ..
+                out.w[8 * c + 2 * h] = u16x8_extend_low_u8x16(lo);
+                out.w[8 * c + 2 * h + 1] = u16x8_extend_high_u8x16(lo);
+                out.w[8 * c + 4 + 2 * h] = u16x8_extend_low_u8x16(hi);
+                out.w[8 * c + 4 + 2 * h + 1] = u16x8_extend_high_u8x16(hi);
+            }
+        }
+        for j in 0..8 {
+            let (sc, m) = scale_min(&block[SCALES..QH], j);
+            out.scales[j] = sc as i32;
+            out.mins[j] = m as i32;
+        }
+    }
+
+    /// Q5_K weights × Q8_K activations.
+    #[inline(never)]
+    pub fn tile<const R: usize, const T: usize>(w: &[&[u8]; R], x: &[&[u8]; T]) -> [[f32; T]; R] {
+        tile_with::<R, T, 8, true>(w, x, BLOCK_BYTES, decode)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_built_block_dequantizes_exactly() {
+        // d = 1, dmin = 0.5, sub-block j: sc = j + 1, m = 2j. Quant of value i = i % 32, so the high bit (16)
+        // is set for the second half of each 32 and both nibble and qh positions are exercised.
+        let mut block = vec![0u8; BLOCK_BYTES];
+        block[0..2].copy_from_slice(&0x3c00u16.to_le_bytes());
+        block[2..4].copy_from_slice(&0x3800u16.to_le_bytes());
+        let sc: [u8; 8] = core::array::from_fn(|j| j as u8 + 1);
+        let m: [u8; 8] = core::array::from_fn(|j| 2 * j as u8);
+        block[SCALES..QH].copy_from_slice(&pack_scales(&sc, &m));
+        for c in 0..4 {
+            for l in 0..32 {
+                let q = l as u8; // same quant for value 64c + l and 64c + 32 + l
+                block[QS + 32 * c + l] = (q & 0x0f) | ((q & 0x0f) << 4);
+                block[QH + l] |= ((q >> 4) << (2 * c)) | ((q >> 4) << (2 * c + 1));
+            }
+        }
+        let mut out = vec![0.0; 256];
+        dequantize_row(&block, &mut out);
+        for (i, v) in out.iter().enumerate() {
+            let j = i / 32;
+            assert_eq!(*v, sc[j] as f32 * (i % 32) as f32 - 0.5 * m[j] as f32, "value {i}");
+        }
+    }
+
+    #[test]
+    fn round_trip_error_is_small() {
+        let src: Vec<f32> = (0..768).map(|i| ((i * 7919 % 1009) as f32 / 1009.0 - 0.4) * (1.0 + (i / 32) as f32 * 0.1)).collect();
+        let mut q = vec![0u8; 3 * BLOCK_BYTES];
+        quantize_row(&src, &mut q);
+        let mut back = vec![0.0; 768];
+        dequantize_row(&q, &mut back);
+        for (j, (s, b)) in src.chunks(32).zip(back.chunks(32)).enumerate() {
+            let range = s.iter().fold(0.0f32, |m, &v| m.max(v)) - s.iter().fold(0.0f32, |m, &v| m.min(v));
+            let step = range / 31.0;
+            let mut err2 = 0.0f32;
+            for (a, c) in s.iter().zip(b) {
+                // The error-minimising fit may clip an extreme by a little over half a step.
+                assert!((a - c).abs() <= 1.5 * step, "sub-block {j}: {a} vs {c} (step {step})");
+                err2 += (a - c) * (a - c);
+            }
+            // Plain rounding of uniform data gives step / √12 ≈ 0.29 step.
+            let rms = (err2 / 32.0).sqrt();
+            assert!(rms <= 0.35 * step, "sub-block {j}: rms error {rms} vs step {step}");
+        }
+    }
+}

@@ -161,6 +161,57 @@ describe("kernels: 32-value block formats give exact integer sums on both paths"
   }
 });
 
+/**
+ * Byte layouts of the 256-value super-block formats (ggml's): block size and where the f16 super-block scale d and
+ * minimum scale dmin sit; every other byte is quants and sub-block scales, and any byte pattern there is valid.
+ */
+const Q8K_PARTNERED: { dtype: string; bytes: number; d: number; dmin?: number }[] = [
+  { dtype: "Q2_K", bytes: 84, d: 80, dmin: 82 },
+  { dtype: "Q3_K", bytes: 110, d: 108 },
+  { dtype: "Q4_K", bytes: 144, d: 0, dmin: 2 },
+  { dtype: "Q5_K", bytes: 176, d: 0, dmin: 2 },
+  { dtype: "Q6_K", bytes: 210, d: 208 },
+  { dtype: "IQ4_XS", bytes: 136, d: 0 },
+];
+
+describe("kernels: super-block formats give exact integer sums on both paths", () => {
+  // d = dmin = 2^-4 and activations q / 16 with a ±127/16 in every 256 (so the Q8_K scale is exactly 1/16): the
+  // integer sums stay far below 2^24 on these random blocks, so every path and a float64 reference agree to the bit.
+  // A wrong bit position of a quant, scale or minimum anywhere in the block shows as a mismatch.
+  for (const { dtype, bytes, d, dmin } of Q8K_PARTNERED) {
+    it(`${dtype}: random blocks, rows 1,3,4,5,7,13 × cols 256,768 × tokens 1,2,3,8,9,17`, () => {
+      const next = rng(0xf0 + bytes);
+      for (const cols of [256, 768]) {
+        for (const rows of [1, 3, 4, 5, 7, 13]) {
+          const w = new Uint8Array(rows * (cols / 256) * bytes);
+          for (let i = 0; i < w.length; i++) w[i] = Math.floor((next() + 1) * 128);
+          for (let b = 0; b < w.length; b += bytes) {
+            setF16(w, b + d, 2 ** -4);
+            if (dmin !== undefined) setF16(w, b + dmin, 2 ** -4);
+          }
+          const wd = engine.dequantize(dtype, w);
+          for (const nTokens of [1, 2, 3, 8, 9, 17]) {
+            const x = new Float32Array(nTokens * cols);
+            for (let i = 0; i < x.length; i++) x[i] = Math.round(next() * 127) / 16;
+            for (let b = 0; b < x.length; b += 256) x[b + Math.floor((next() + 1) * 128)] = next() < 0 ? -127 / 16 : 127 / 16;
+            const scalar = engine.matmulCheck("scalar", dtype, rows, cols, w, x, nTokens);
+            const simd = engine.matmulCheck("simd", dtype, rows, cols, w, x, nTokens);
+            for (let t = 0; t < nTokens; t++) {
+              for (let r = 0; r < rows; r++) {
+                let exact = 0;
+                for (let c = 0; c < cols; c++) exact += wd[r * cols + c]! * x[t * cols + c]!;
+                const where = `${dtype} ${rows}x${cols} nTokens=${nTokens} t=${t} r=${r}`;
+                expect(scalar[t * rows + r], where).toBe(exact);
+                expect(simd[t * rows + r], where).toBe(exact);
+              }
+            }
+          }
+        }
+      }
+    });
+  }
+});
+
 describe("kernels: quantize / dequantize bindings", () => {
   const cases: { dtype: string; n: number; bytes: number; maxErr: (amax: number) => number }[] = [
     { dtype: "F32", n: 96, bytes: 384, maxErr: () => 0 },

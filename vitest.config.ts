@@ -30,6 +30,16 @@ export default defineConfig({
           hookTimeout: 300_000,
         },
       },
+      {
+        // Headless Chromium (the system's, over CDP): the playground page, and the library's browser entry.
+        test: {
+          name: "browser",
+          environment: "node",
+          include: ["test/browser/**/*.test.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+        },
+      },
       "./vitest.worker.config.ts",
       "./vitest.origin.config.ts",
     ],

@@ -19,6 +19,7 @@ import { ServerTiming } from "./http/timing.js";
 import type { CompletionRequest } from "./openai/request.js";
 import { validateChatRequest, validateTextRequest } from "./openai/validate.js";
 import { isOriginConfigured, originBackend } from "./origin/index.js";
+import { playground } from "./playground/route.js";
 import { edgeBackend, models, queue } from "./runtime/isolate.js";
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -76,9 +77,11 @@ app.get("/healthz", (c) => {
   });
 });
 
-app.get("/v1/models", (c) => c.json({ object: "list", data: loadCatalog(c.env.CATALOG).entries.map(modelObject) }));
+app.get("/", playground);
 
-app.get("/v1/models/:id{.+}", (c) => c.json(modelObject(findModel(c.env, c.req.param("id")))));
+app.get("/v1/models", (c) => c.json({ object: "list", data: loadCatalog(c.env.CATALOG).entries.map((e) => modelObject(e, c.env)) }));
+
+app.get("/v1/models/:id{.+}", (c) => c.json(modelObject(findModel(c.env, c.req.param("id")), c.env)));
 
 app.post("/v1/chat/completions", async (c) => complete(c, validateChatRequest(await readBody(c))));
 
@@ -123,13 +126,20 @@ function findModel(env: Env, id: string): CatalogEntry {
   return entry;
 }
 
-function modelObject(e: CatalogEntry) {
+/**
+ * `context_length` is what a request can use here: the KV cache the edge allocates (CONTEXT_LENGTH caps it), or the
+ * catalog's context where a longer prompt can go to the origin. `edge_context_length` is the edge's own allocation.
+ */
+function modelObject(e: CatalogEntry, env: Env) {
+  const edgeContext = e.backend === "origin" ? undefined : edgeContextLength(e, env);
+  const originTakesLonger = e.backend === "origin" || (e.backend === "auto" && isOriginConfigured(env));
   return {
     id: e.id,
     object: "model",
     created: e.created ?? 0,
     owned_by: "ellm-edge",
-    context_length: e.contextLength,
+    context_length: originTakesLonger || edgeContext === undefined ? e.contextLength : edgeContext,
+    ...(edgeContext !== undefined ? { edge_context_length: edgeContext } : {}),
     quantization: e.quantization,
     backend: e.backend,
     ...(e.description !== undefined ? { description: e.description } : {}),

@@ -16,6 +16,8 @@ export interface Env extends OriginEnv {
   CONTEXT_LENGTH?: string;
   /** JSON array of catalog entries added to the bundled `models/` catalog (same id: replaced), e.g. at deploy time or in tests. */
   CATALOG?: string;
+  /** "off" removes the playground page at `GET /` (default: served; it holds no secrets, the user types a key). */
+  PLAYGROUND?: string;
 }
 
 /** A positive integer from a string variable, or the default when unset; a bad value is a deploy error. */

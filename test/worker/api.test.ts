@@ -2,7 +2,7 @@
 import { SELF, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../worker/index.js";
-import { BASE, get, post, type OpenAIError } from "./helpers.js";
+import { BASE, KEY, get, post, type OpenAIError } from "./helpers.js";
 
 const chat = { model: "tiny-llama", messages: [{ role: "user", content: "hi" }], max_tokens: 2 };
 
@@ -98,7 +98,40 @@ describe("catalog listing", () => {
   it("returns one model by id", async () => {
     const res = await get("/v1/models/tiny-llama");
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ id: "tiny-llama", object: "model", context_length: 256, backend: "edge" });
+    expect(await res.json()).toMatchObject({ id: "tiny-llama", object: "model", context_length: 256, edge_context_length: 256, backend: "edge" });
+  });
+
+  it("reports the context the edge allocates (CONTEXT_LENGTH caps it), and the catalog's where the origin serves", async () => {
+    const capped = { ...env, CONTEXT_LENGTH: "128" };
+    const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+    const auth = { authorization: `Bearer ${KEY}` };
+    const tiny = await worker.fetch(new Request(`${BASE}/v1/models/tiny-llama`, { headers: auth }), capped, ctx);
+    expect(await tiny.json()).toMatchObject({ context_length: 128, edge_context_length: 128 });
+    const origin = (await (await get("/v1/models/origin-only")).json()) as Record<string, unknown>;
+    expect(origin).toMatchObject({ context_length: 4096, backend: "origin" });
+    expect(origin).not.toHaveProperty("edge_context_length");
+    // An "auto" model without an origin configured can only use the edge's context.
+    expect(await (await get("/v1/models/huge-auto")).json()).toMatchObject({ context_length: 2048, edge_context_length: 2048 });
+  });
+});
+
+describe("playground page", () => {
+  it("serves GET / as HTML without auth, with a CSP that allows only its own script", async () => {
+    const res = await SELF.fetch(`${BASE}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    const csp = res.headers.get("content-security-policy") ?? "";
+    expect(csp).toMatch(/script-src 'sha256-[A-Za-z0-9+/]+=*'/);
+    expect(csp).toContain("connect-src 'self'");
+    const html = await res.text();
+    expect(html).toContain("/v1/chat/completions");
+    expect(html).not.toContain("test-key"); // nothing from the server's configuration reaches the page
+  });
+
+  it("is gone with PLAYGROUND=off: GET / is the ordinary 404", async () => {
+    const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+    const res = await worker.fetch(new Request(`${BASE}/`), { ...env, PLAYGROUND: "off" }, ctx);
+    await expectError(res, 404, null, "unknown_route");
   });
 });
 

@@ -11,86 +11,19 @@
 // Size, sha256, architecture, quantization and context length come from the file itself: the GGUF header is read by
 // the engine's own parser (readGgufHeader), so a file the engine cannot read is refused here.
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readSync, closeSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { ModelArgs } from "../lib/model-args.ts";
-import { loadEngineNode } from "../lib/node/engine.ts";
+// The header, its catalog fields, the hash and the id: lib/node/gguf-file.ts (shared with `ellm serve`).
+import { describeGguf, modelIdFromFile as idFromFile, readGgufHeader as readHeader, sha256File } from "../lib/node/gguf-file.ts";
 
 const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
 export const MODELS_DIR = join(ROOT, "models");
 const BUCKET = "ellm-models";
 /** `wrangler dev` binds MODELS to the preview bucket (wrangler.toml: preview_bucket_name), so local uploads go there. */
 const LOCAL_BUCKET = "ellm-models-preview";
-
-/** GGUF `general.file_type` → name (llama.cpp's LLAMA_FTYPE). */
-const FILE_TYPES = {
-  0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K", 11: "Q3_K_S", 12: "Q3_K_M",
-  13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K", 32: "BF16",
-};
-
-export async function sha256File(path) {
-  const h = createHash("sha256");
-  for await (const c of createReadStream(path)) h.update(c);
-  return h.digest("hex");
-}
-
-/** Parses the GGUF header with the engine, reading a growing prefix until the whole header fits. */
-export async function readHeader(path) {
-  const engine = await loadEngineNode();
-  const size = statSync(path).size;
-  let want = Math.min(size, 1 << 20);
-  const fd = openSync(path, "r");
-  try {
-    for (;;) {
-      const buf = Buffer.alloc(want);
-      readSync(fd, buf, 0, want, 0);
-      try {
-        return JSON.parse(engine.readGgufHeader(buf, true));
-      } catch (e) {
-        if (!/truncated/.test(e.message) || want >= size) throw new Error(`${path}: not a readable GGUF: ${e.message}`);
-        want = Math.min(size, want * 4);
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Architecture, quantization and context length as the catalog records them. */
-export function describeGguf(header) {
-  const m = header.metadata;
-  const arch = m["general.architecture"];
-  if (typeof arch !== "string") throw new Error("GGUF has no general.architecture");
-  const ctx = m[`${arch}.context_length`];
-  if (!Number.isInteger(ctx) || ctx <= 0) throw new Error(`GGUF has no ${arch}.context_length`);
-  let quantization = FILE_TYPES[m["general.file_type"]];
-  if (!quantization) {
-    // No file_type: the type holding most of the weight bytes.
-    const byType = new Map();
-    for (const t of header.tensors ?? []) byType.set(t.type, (byType.get(t.type) ?? 0) + t.bytes);
-    quantization = [...byType.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? "unknown";
-  }
-  // f16 K and V per context position, for the router's edge-memory estimate (absent when the shapes are unreadable).
-  let kvBytesPerToken;
-  try {
-    kvBytesPerToken = ModelArgs.fromGGUF(m).kvCacheBytes(1);
-  } catch {
-    kvBytesPerToken = undefined;
-  }
-  return {
-    architecture: arch, quantization, contextLength: ctx, kvBytesPerToken,
-    name: typeof m["general.name"] === "string" ? m["general.name"] : undefined,
-  };
-}
-
-/** Catalog ids become file names: keep them safe for both. */
-export function idFromFile(file) {
-  return basename(file).replace(/\.gguf$/i, "").replace(/[^A-Za-z0-9._-]+/g, "-").toLowerCase();
-}
 
 export function catalogFileName(id) {
   return `${id.replace(/[^A-Za-z0-9._-]+/g, "_")}.json`;

@@ -19,11 +19,18 @@ export class Catalog {
 }
 
 let cached: { key: string | undefined; catalog: Catalog } | undefined;
+let bundled: readonly unknown[] = bundledCatalog;
+
+/** For hosts other than the Worker (`ellm serve` in Node): their own models in place of the bundled models/ entries. */
+export function replaceBundledCatalog(entries: readonly unknown[]): void {
+  bundled = entries;
+  cached = undefined;
+}
 
 /** Parsed once per isolate (per distinct CATALOG value); an invalid entry throws, naming the entry and field. */
 export function loadCatalog(override: string | undefined): Catalog {
   if (cached && cached.key === override) return cached.catalog;
-  const entries = validateCatalog(bundledCatalog, "models/");
+  const entries = validateCatalog(bundled, bundled === bundledCatalog ? "models/" : "catalog");
   if (override !== undefined && override.trim() !== "") {
     let parsed: unknown;
     try {

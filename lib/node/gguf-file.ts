@@ -1,0 +1,93 @@
+/**
+ * A GGUF file on disk as a catalog sees it: its header (parsed by the engine from a growing prefix), architecture,
+ * quantization, trained context, KV bytes per position, and its SHA-256. Used by `ellm serve` and models-add.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { open, stat } from "node:fs/promises";
+import { basename } from "node:path";
+import { ModelArgs } from "../model-args.js";
+import { loadEngineNode } from "./engine.js";
+
+const FILE_TYPES: Record<number, string> = {
+  0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K", 11: "Q3_K_S", 12: "Q3_K_M",
+  13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K", 32: "BF16",
+};
+
+export interface GgufHeader {
+  metadata: Record<string, unknown>;
+  tensors?: Array<{ type: string; bytes: number }>;
+}
+
+export interface GgufDescription {
+  architecture: string;
+  quantization: string;
+  contextLength: number;
+  /** f16 K and V bytes per context position (undefined when the shapes are unreadable). */
+  kvBytesPerToken: number | undefined;
+  name: string | undefined;
+}
+
+/** Hex SHA-256 of a file, streamed; `onProgress` gets the bytes hashed so far. */
+export async function sha256File(path: string, onProgress?: (done: number) => void): Promise<string> {
+  const h = createHash("sha256");
+  let done = 0;
+  for await (const c of createReadStream(path) as AsyncIterable<Buffer>) {
+    h.update(c);
+    done += c.byteLength;
+    onProgress?.(done);
+  }
+  return h.digest("hex");
+}
+
+/** Parses the GGUF header with the engine, reading a growing prefix until the whole header fits. */
+export async function readGgufHeader(path: string): Promise<GgufHeader> {
+  const engine = await loadEngineNode();
+  const { size } = await stat(path);
+  let want = Math.min(size, 1 << 20);
+  const handle = await open(path, "r");
+  try {
+    for (;;) {
+      const buf = new Uint8Array(want);
+      await handle.read(buf, 0, want, 0);
+      try {
+        return JSON.parse(engine.readGgufHeader(buf, true)) as GgufHeader;
+      } catch (e) {
+        const message = (e as Error).message;
+        if (!/truncated/.test(message) || want >= size) throw new Error(`${path}: not a readable GGUF: ${message}`);
+        want = Math.min(size, want * 4);
+      }
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Architecture, quantization and context length as the catalog records them. */
+export function describeGguf(header: GgufHeader): GgufDescription {
+  const m = header.metadata;
+  const arch = m["general.architecture"];
+  if (typeof arch !== "string") throw new Error("GGUF has no general.architecture");
+  const ctx = m[`${arch}.context_length`];
+  if (!Number.isInteger(ctx) || (ctx as number) <= 0) throw new Error(`GGUF has no ${arch}.context_length`);
+  let quantization = FILE_TYPES[m["general.file_type"] as number];
+  if (!quantization) {
+    // No file_type: the type holding most of the weight bytes.
+    const byType = new Map<string, number>();
+    for (const t of header.tensors ?? []) byType.set(t.type, (byType.get(t.type) ?? 0) + t.bytes);
+    quantization = [...byType.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? "unknown";
+  }
+  let kvBytesPerToken: number | undefined;
+  try {
+    kvBytesPerToken = ModelArgs.fromGGUF(m).kvCacheBytes(1);
+  } catch {
+    kvBytesPerToken = undefined;
+  }
+  const name = m["general.name"];
+  return { architecture: arch, quantization, contextLength: ctx as number, kvBytesPerToken, name: typeof name === "string" ? name : undefined };
+}
+
+/** Catalog ids become file names: keep them safe for both. */
+export function modelIdFromFile(file: string): string {
+  return basename(file).replace(/\.gguf$/i, "").replace(/[^A-Za-z0-9._-]+/g, "-").toLowerCase();
+}

@@ -33,6 +33,7 @@ export const GGML_TYPES = Object.freeze({
   Q5_K: { id: 13, blockLen: 256, blockBytes: 176 },
   Q6_K: { id: 14, blockLen: 256, blockBytes: 210 },
   Q8_K: { id: 15, blockLen: 256, blockBytes: 292 },
+  IQ4_NL: { id: 20, blockLen: 32, blockBytes: 18 },
   IQ4_XS: { id: 23, blockLen: 256, blockBytes: 136 },
   BF16: { id: 30, blockLen: 1, blockBytes: 2 },
 });

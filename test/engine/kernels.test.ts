@@ -37,7 +37,10 @@ const FORMATS: { dtype: string; block: number; colBlocks: number[] }[] = [
   { dtype: "BF16", block: 1, colBlocks: [7, 40] },
   { dtype: "Q4_0", block: 32, colBlocks: [1, 5] },
   { dtype: "Q4_1", block: 32, colBlocks: [1, 18] },
+  { dtype: "Q5_0", block: 32, colBlocks: [1, 18] },
+  { dtype: "Q5_1", block: 32, colBlocks: [1, 18] },
   { dtype: "Q8_0", block: 32, colBlocks: [1, 5] },
+  { dtype: "IQ4_NL", block: 32, colBlocks: [1, 18] },
   { dtype: "Q2_K", block: 256, colBlocks: [1, 3] },
   { dtype: "Q3_K", block: 256, colBlocks: [1, 3] },
   { dtype: "Q4_K", block: 256, colBlocks: [1, 3] },
@@ -109,7 +112,10 @@ describe("kernels: matmul SIMD vs scalar vs float64 reference", () => {
 const Q8_PARTNERED: { dtype: string; bytes: number; d: number; m?: number }[] = [
   { dtype: "Q4_0", bytes: 18, d: 0 },
   { dtype: "Q4_1", bytes: 20, d: 0, m: 2 },
+  { dtype: "Q5_0", bytes: 22, d: 0 },
+  { dtype: "Q5_1", bytes: 24, d: 0, m: 2 },
   { dtype: "Q8_0", bytes: 34, d: 0 },
+  { dtype: "IQ4_NL", bytes: 18, d: 0 },
 ];
 
 /** Writes `v` (a normal f16 value with at most 11 significant bits, or 0) as little-endian f16 bits at `at`. */
@@ -220,6 +226,9 @@ describe("kernels: quantize / dequantize bindings", () => {
     { dtype: "Q8_0", n: 96, bytes: 3 * 34, maxErr: (a) => a / 127 },
     { dtype: "Q4_0", n: 96, bytes: 3 * 18, maxErr: (a) => a / 7 },
     { dtype: "Q4_1", n: 96, bytes: 3 * 20, maxErr: (a) => a / 15 },
+    { dtype: "Q5_0", n: 96, bytes: 3 * 22, maxErr: (a) => a / 15 },
+    { dtype: "Q5_1", n: 96, bytes: 3 * 24, maxErr: (a) => a / 31 },
+    { dtype: "IQ4_NL", n: 96, bytes: 3 * 18, maxErr: (a) => a / 8 },
     { dtype: "Q8_K", n: 512, bytes: 2 * 292, maxErr: (a) => a / 127 },
     { dtype: "Q6_K", n: 512, bytes: 2 * 210, maxErr: (a) => a / 20 },
     { dtype: "Q4_K", n: 512, bytes: 2 * 144, maxErr: (a) => a / 5 },

@@ -67,7 +67,7 @@ if (skipReason) console.warn(`relaxed-SIMD tests skipped: ${skipReason}`);
 describe.skipIf(skipReason !== undefined)("relaxed-SIMD build vs scalar kernels", () => {
   it("the 32-value block formats (the relaxed 8-bit dot / fused multiply-add paths) agree with scalar on awkward shapes", () => {
     const cases: [string, number, number, number][] = [];
-    for (const dtype of ["Q4_0", "Q4_1", "Q8_0"]) {
+    for (const dtype of ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "IQ4_NL"]) {
       for (const rows of [1, 3, 4, 5, 13]) for (const nTokens of [1, 2, 3, 8, 9, 17]) cases.push([dtype, rows, dtype === "Q8_0" ? 160 : 96, nTokens]);
       cases.push([dtype, 1536, 576, 1], [dtype, 576, 1536, 8]);
     }

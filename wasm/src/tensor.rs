@@ -20,15 +20,17 @@ pub enum DType {
     Q5_K = 13,
     Q6_K = 14,
     Q8_K = 15,
+    IQ4_NL = 20,
     IQ4_XS = 23,
     BF16 = 30,
 }
 
 impl DType {
     /// Every type id this crate can name, for error messages and lookups.
-    pub const ALL: [DType; 16] = [
+    pub const ALL: [DType; 17] = [
         DType::F32, DType::F16, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q8_1,
-        DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::Q8_K, DType::IQ4_XS, DType::BF16,
+        DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::Q8_K, DType::IQ4_NL, DType::IQ4_XS,
+        DType::BF16,
     ];
 
     /// The type with ggml id `id`, if this crate knows it.
@@ -52,6 +54,7 @@ impl DType {
             DType::Q5_K => "Q5_K",
             DType::Q6_K => "Q6_K",
             DType::Q8_K => "Q8_K",
+            DType::IQ4_NL => "IQ4_NL",
             DType::IQ4_XS => "IQ4_XS",
             DType::BF16 => "BF16",
         }
@@ -65,7 +68,7 @@ impl DType {
     pub fn block_len(self) -> usize {
         match self {
             DType::F32 | DType::F16 | DType::BF16 => 1,
-            DType::Q4_0 | DType::Q4_1 | DType::Q5_0 | DType::Q5_1 | DType::Q8_0 | DType::Q8_1 => 32,
+            DType::Q4_0 | DType::Q4_1 | DType::Q5_0 | DType::Q5_1 | DType::Q8_0 | DType::Q8_1 | DType::IQ4_NL => 32,
             DType::Q2_K | DType::Q3_K | DType::Q4_K | DType::Q5_K | DType::Q6_K | DType::Q8_K | DType::IQ4_XS => 256,
         }
     }
@@ -87,6 +90,7 @@ impl DType {
             DType::Q5_K => 176, // f16 d + f16 dmin + 12 scales + 32 qh + 128 qs
             DType::Q6_K => 210, // 128 ql + 64 qh + 16 scales + f16 d
             DType::Q8_K => 292, // f32 d + 256 i8 + 16 i16 bsums
+            DType::IQ4_NL => 18, // f16 d + 16 bytes of nibbles (indices into a fixed table)
             DType::IQ4_XS => 136, // f16 d + u16 scales_h + 4 scales_l + 128 qs
         }
     }

@@ -646,10 +646,10 @@ fn absurd_counts_never_allocate() {
 #[test]
 fn bad_tensor_infos() {
     let f32_id = DType::F32 as u32;
-    let e = parse_header(&Builder::new().info_raw("blk.0.attn_q.weight", &[32, 32], 20, 0).build()).unwrap_err();
+    let e = parse_header(&Builder::new().info_raw("blk.0.attn_q.weight", &[32, 32], 21, 0).build()).unwrap_err();
     assert_eq!(e.kind, GgufErrorKind::UnsupportedType);
     assert!(
-        e.message.contains("blk.0.attn_q.weight") && e.message.contains("IQ4_NL") && e.message.contains("20"),
+        e.message.contains("blk.0.attn_q.weight") && e.message.contains("IQ3_S") && e.message.contains("21"),
         "{e}"
     );
     let e = parse_header(&Builder::new().info_raw("t", &[32], 999, 0).build()).unwrap_err();

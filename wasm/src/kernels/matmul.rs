@@ -4,7 +4,7 @@
 //! per token. Also the format-generic quantize / dequantize entry points.
 
 use super::error::KernelError;
-use super::{float, iq4_xs, q2_k, q3_k, q4_0, q4_1, q4_k, q5_k, q6_k, q8_0, q8_k};
+use super::{float, iq4_nl, iq4_xs, q2_k, q3_k, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k, q6_k, q8_0, q8_k};
 use crate::tensor::{DType, TensorView};
 
 /// Which implementation runs the kernels.
@@ -32,7 +32,7 @@ pub fn is_supported(dtype: DType) -> bool {
 
 /// The 32-value block formats, dotted with Q8_0 activations through `q8_tiles` on SIMD builds.
 fn is_q8_partnered(dtype: DType) -> bool {
-    matches!(dtype, DType::Q4_0 | DType::Q4_1 | DType::Q8_0)
+    matches!(dtype, DType::Q4_0 | DType::Q4_1 | DType::Q5_0 | DType::Q5_1 | DType::Q8_0 | DType::IQ4_NL)
 }
 
 /// The 256-value super-block formats, dotted with Q8_K activations.
@@ -123,7 +123,10 @@ pub fn matmul_with(
         DType::F32 | DType::F16 | DType::BF16 => sweep(&FloatKernel(w.dtype), path, w, x, w.cols, n_tokens, out),
         DType::Q4_0 => q8_partnered::<Q4_0Weights>(path, w, x, n_tokens, out, scratch),
         DType::Q4_1 => q8_partnered::<Q4_1Weights>(path, w, x, n_tokens, out, scratch),
+        DType::Q5_0 => q8_partnered::<Q5_0Weights>(path, w, x, n_tokens, out, scratch),
+        DType::Q5_1 => q8_partnered::<Q5_1Weights>(path, w, x, n_tokens, out, scratch),
         DType::Q8_0 => q8_partnered::<Q8_0Weights>(path, w, x, n_tokens, out, scratch),
+        DType::IQ4_NL => q8_partnered::<IQ4NLWeights>(path, w, x, n_tokens, out, scratch),
         DType::Q2_K => quantized(&Q2KKernel, path, w, x, n_tokens, out, scratch),
         DType::Q3_K => quantized(&Q3KKernel, path, w, x, n_tokens, out, scratch),
         DType::Q4_K => quantized(&Q4KKernel, path, w, x, n_tokens, out, scratch),
@@ -245,7 +248,10 @@ macro_rules! q8_weights {
 
 q8_weights!(Q4_0Weights, q4_0);
 q8_weights!(Q4_1Weights, q4_1);
+q8_weights!(Q5_0Weights, q5_0);
+q8_weights!(Q5_1Weights, q5_1);
 q8_weights!(Q8_0Weights, q8_0);
+q8_weights!(IQ4NLWeights, iq4_nl);
 
 /// One format's kernels as the sweep sees them: a scalar reference dot and a SIMD tile.
 trait TileKernel {
@@ -423,7 +429,10 @@ pub fn quantize(dtype: DType, src: &[f32], out: &mut Vec<u8>) -> Result<(), Kern
         DType::F32 | DType::F16 | DType::BF16 => float::quantize_row(dtype, src, dst),
         DType::Q4_0 => q4_0::quantize_row(src, dst),
         DType::Q4_1 => q4_1::quantize_row(src, dst),
+        DType::Q5_0 => q5_0::quantize_row(src, dst),
+        DType::Q5_1 => q5_1::quantize_row(src, dst),
         DType::Q8_0 => q8_0::quantize_row(src, dst),
+        DType::IQ4_NL => iq4_nl::quantize_row(src, dst),
         DType::Q2_K => q2_k::quantize_row(src, dst),
         DType::Q3_K => q3_k::quantize_row(src, dst),
         DType::Q4_K => q4_k::quantize_row(src, dst),
@@ -457,7 +466,10 @@ fn dequantize_into(dtype: DType, src: &[u8], dst: &mut [f32]) -> Result<(), Kern
         DType::F32 | DType::F16 | DType::BF16 => float::dequantize_row(dtype, src, dst),
         DType::Q4_0 => q4_0::dequantize_row(src, dst),
         DType::Q4_1 => q4_1::dequantize_row(src, dst),
+        DType::Q5_0 => q5_0::dequantize_row(src, dst),
+        DType::Q5_1 => q5_1::dequantize_row(src, dst),
         DType::Q8_0 => q8_0::dequantize_row(src, dst),
+        DType::IQ4_NL => iq4_nl::dequantize_row(src, dst),
         DType::Q2_K => q2_k::dequantize_row(src, dst),
         DType::Q3_K => q3_k::dequantize_row(src, dst),
         DType::Q4_K => q4_k::dequantize_row(src, dst),

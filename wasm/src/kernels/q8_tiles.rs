@@ -306,6 +306,26 @@ pub fn widen_signed(lo: v128, hi: v128) -> [v128; 4] {
     [i16x8_shr(i16x8_shl(lo, 8), 8), i16x8_shr(lo, 8), i16x8_shr(i16x8_shl(hi, 8), 8), i16x8_shr(hi, 8)]
 }
 
+/// As `widen_signed`, for unsigned bytes.
+#[inline(always)]
+pub fn widen_unsigned(lo: v128, hi: v128) -> [v128; 4] {
+    [u16x8_shr(i16x8_shl(lo, 8), 8), u16x8_shr(lo, 8), u16x8_shr(i16x8_shl(hi, 8), 8), u16x8_shr(hi, 8)]
+}
+
+/// The 5-bit quants of a Q5_0 / Q5_1 block as bytes in value order: `qs` the packed low nibbles, `qh` the 32 fifth
+/// bits (bit j belongs to value j). Each byte of `qh` is broadcast over the 8 bytes it covers and tested against
+/// its bit.
+#[inline(always)]
+pub fn five_bit(qs: v128, qh: u32) -> (v128, v128) {
+    let h = u32x4_splat(qh);
+    let bits = u8x16(1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
+    let high = |spread: v128| v128_and(i8x16_eq(v128_and(spread, bits), bits), i8x16_splat(0x10));
+    let h_lo = high(i8x16_swizzle(h, u8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1)));
+    let h_hi = high(i8x16_swizzle(h, u8x16(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3)));
+    let (lo, hi) = split_nibbles(qs);
+    (v128_or(lo, h_lo), v128_or(hi, h_hi))
+}
+
 /// 16 bytes at `p` (any alignment: wasm loads need none).
 ///
 /// # Safety

@@ -17,14 +17,17 @@ impl Rng {
     }
 }
 
-const MATMUL_TYPES: [DType; 12] = [
-    DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q8_0, DType::Q2_K, DType::Q3_K, DType::Q4_K,
-    DType::Q5_K, DType::Q6_K, DType::IQ4_XS,
+/// The Q8_0-partnered block formats.
+const Q8_PARTNERED: [DType; 6] = [DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::IQ4_NL];
+
+const MATMUL_TYPES: [DType; 15] = [
+    DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::IQ4_NL,
+    DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_XS,
 ];
 
 fn partner(dtype: DType) -> Option<DType> {
     match dtype {
-        DType::Q4_0 | DType::Q4_1 | DType::Q8_0 => Some(DType::Q8_0),
+        d if Q8_PARTNERED.contains(&d) => Some(DType::Q8_0),
         DType::Q2_K | DType::Q3_K | DType::Q4_K | DType::Q5_K | DType::Q6_K | DType::IQ4_XS => Some(DType::Q8_K),
         _ => None,
     }
@@ -114,7 +117,7 @@ fn float_columns_need_not_be_block_multiples() {
 fn quantized_dot_equals_dot_of_dequantized_blocks() {
     let mut rng = Rng(42);
     let k_quants = [DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_XS].map(|t| (t, 768));
-    for (dtype, cols) in [(DType::Q4_0, 160), (DType::Q4_1, 160), (DType::Q8_0, 160)].into_iter().chain(k_quants) {
+    for (dtype, cols) in Q8_PARTNERED.map(|t| (t, 160)).into_iter().chain(k_quants) {
         let act = partner(dtype).unwrap();
         let w = rng.vec(cols);
         let x = rng.vec(cols);
@@ -124,6 +127,9 @@ fn quantized_dot_equals_dot_of_dequantized_blocks() {
         let got = match dtype {
             DType::Q4_0 => q4_0::vec_dot(&wq, &xq),
             DType::Q4_1 => q4_1::vec_dot(&wq, &xq),
+            DType::Q5_0 => q5_0::vec_dot(&wq, &xq),
+            DType::Q5_1 => q5_1::vec_dot(&wq, &xq),
+            DType::IQ4_NL => iq4_nl::vec_dot(&wq, &xq),
             DType::Q8_0 => q8_0::vec_dot(&wq, &xq),
             DType::Q2_K => q2_k::vec_dot(&wq, &xq),
             DType::Q3_K => q3_k::vec_dot(&wq, &xq),
@@ -181,4 +187,40 @@ fn scratch_reports_its_size() {
     let s = MatmulScratch::new(8, 1536);
     // Q8_K is the larger partner: 6 super-blocks × 292 bytes per token.
     assert_eq!(s.bytes(), 8 * 6 * 292);
+}
+
+#[test]
+fn q8_partnered_dots_are_exact_integer_sums() {
+    // Random quant bytes, d = 2^-4, minimums j · 2^-4, activations q / 16 with a ±127 per block (activation scale
+    // exactly 1/16): every product and sum is exact in f32, so the scalar dot must equal the f64 dot of the
+    // dequantized blocks to the bit, over awkward block counts.
+    let mut rng = Rng(7);
+    for dtype in Q8_PARTNERED {
+        let min_at = match dtype {
+            DType::Q4_1 | DType::Q5_1 => Some(2),
+            _ => None,
+        };
+        for blocks in [1, 5, 18] {
+            let mut w: Vec<u8> = (0..blocks * dtype.block_bytes()).map(|_| (rng.next_f32() * 128.0 + 128.0) as u8).collect();
+            for b in w.chunks_exact_mut(dtype.block_bytes()) {
+                b[..2].copy_from_slice(&f32_to_f16(0.0625).to_le_bytes());
+                if let Some(at) = min_at {
+                    b[at..at + 2].copy_from_slice(&f32_to_f16((rng.next_f32() * 16.0).round() / 16.0).to_le_bytes());
+                }
+            }
+            let mut x: Vec<f32> = (0..blocks * 32).map(|_| (rng.next_f32() * 127.0).round() / 16.0).collect();
+            for b in 0..blocks {
+                x[b * 32 + (b * 7) % 32] = -127.0 / 16.0;
+            }
+            let mut xq = Vec::new();
+            quantize(DType::Q8_0, &x, &mut xq).unwrap();
+            let mut wd = Vec::new();
+            dequantize(dtype, &w, &mut wd).unwrap();
+            let want: f64 = wd.iter().zip(&x).map(|(a, b)| *a as f64 * *b as f64).sum();
+            let t = TensorView::new(dtype, 1, blocks * 32, &w).unwrap();
+            let mut out = [0.0f32];
+            matmul_with(KernelPath::Scalar, &t, &x, 1, &mut out, &mut MatmulScratch::new(1, 32));
+            assert_eq!(out[0] as f64, want, "{dtype:?} × {blocks} blocks");
+        }
+    }
 }

@@ -5,10 +5,14 @@ import { existsSync } from "node:fs";
 
 const source = new URL("../lib/node/cli.ts", import.meta.url);
 const tsx = new URL("../node_modules/tsx/dist/esm/api/index.mjs", import.meta.url);
+const built = new URL("../dist/lib/node/cli.js", import.meta.url);
 if (existsSync(source) && existsSync(tsx)) {
   const { register } = await import(tsx.href);
   register();
   await import(source.href);
+} else if (existsSync(built)) {
+  await import(built.href);
 } else {
-  await import("../dist/lib/node/cli.js");
+  console.error("ellm: neither the sources with tsx nor dist/ are here: in a clone of the repository run scripts/setup first");
+  process.exit(1);
 }

@@ -129,3 +129,20 @@ describe("Llama on a generated fixture (no ../shared needed)", () => {
     await expect(Llama.load({ model: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]) })).rejects.toMatchObject({ code: "model_format" });
   });
 });
+
+// README, HTTP API: a text prompt's special-token spellings stay text; the chat template's control tokens are parsed.
+describe("special tokens in prompts (tiny-qwen2 fixture: ChatML specials)", () => {
+  it("tokenizes <|im_start|> in a text prompt as characters, and as one control token in a chat prompt", async () => {
+    const llama = await Llama.load({ model: await fixturePath("tiny-qwen2"), contextLength: 128 });
+    try {
+      const imStart = llama.tokenizer.encode("<|im_start|>", { addBos: false, parseSpecial: true });
+      expect(imStart).toHaveLength(1);
+      const asText = llama.tokenize("<|im_start|>user");
+      expect(asText).not.toContain(imStart[0]);
+      expect(asText.length).toBeGreaterThan(2);
+      expect(llama.chatPromptTokens([{ role: "user", content: "hi" }])).toContain(imStart[0]);
+    } finally {
+      llama.dispose();
+    }
+  });
+});

@@ -40,6 +40,10 @@ export default defineConfig({
           hookTimeout: 180_000,
         },
       },
+      {
+        // The deploy bundle in real workerd on a real port, over real sockets (see test/e2e/).
+        test: { name: "e2e", environment: "node", include: ["test/e2e/**/*.test.ts"], testTimeout: 120_000, hookTimeout: 300_000 },
+      },
       "./vitest.worker.config.ts",
       "./vitest.origin.config.ts",
     ],

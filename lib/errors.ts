@@ -9,6 +9,7 @@ export type EllmErrorCode =
   | "context_overflow"
   | "template_error"
   | "aborted"
+  | "busy"
   | "engine_failure";
 
 export class EllmError extends Error {
@@ -65,6 +66,13 @@ export class TemplateError extends EllmError {
 export class AbortError extends EllmError {
   constructor(message = "generation aborted", options?: { cause?: unknown }) {
     super("aborted", message, options);
+  }
+}
+
+/** Too many callers are already waiting for the model's turn; retry after `retryAfterSeconds`. */
+export class BusyError extends EllmError {
+  constructor(message: string, readonly waiting: number, readonly retryAfterSeconds: number) {
+    super("busy", message);
   }
 }
 

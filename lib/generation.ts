@@ -6,6 +6,7 @@ import type { EngineModel } from "./engine/model.js";
 import { AbortError, ContextOverflowError, InvalidArgumentError } from "./errors.js";
 import { Sampler, StopStringMatcher } from "./sampling/index.js";
 import type { Tokenizer } from "./tokenizer/index.js";
+import type { TurnLease } from "./turn.js";
 import type { FinishReason, GenerateOptions, GenerationResult, TextDelta, TokenLogprob } from "./types.js";
 
 export interface GenerationContext {
@@ -14,6 +15,8 @@ export interface GenerationContext {
   /** Token ids whose K/V sit in the cache of `seq` (mutated: kept in step with the engine). */
   cached: number[];
   seq: number;
+  /** The model's turn: checked before every forward pass (a reclaimed holder must not touch the model), beaten after. */
+  lease?: TurnLease | undefined;
 }
 
 /** Prompt tokens per forward call: long prompts still yield to the event loop between slices. */
@@ -77,9 +80,12 @@ export async function* generateTokens(
   const signal = options.signal;
   const checkAbort = () => {
     if (signal?.aborted) throw new AbortError("generation aborted", { cause: signal.reason });
+    ctx.lease?.check();
+    ctx.lease?.beat();
   };
   const pause = options.yieldBetweenTokens === false ? noPause : yieldToEventLoop;
 
+  checkAbort();
   const started = performance.now();
   let logits: Float32Array;
   try {

@@ -3,6 +3,7 @@
  * automatic engine loading; elsewhere call `initEngine(module)` once with the compiled engine .wasm.
  */
 export { Llama } from "./llama.js";
+export { ModelTurn, TurnLease, type TurnSettings, type AcquireOptions } from "./turn.js";
 export { Transformer, type TensorInput, type StateDict, type TransformerOptions, type TransformerGenerateOptions } from "./transformer.js";
 export { ModelArgs, SUPPORTED_ARCHITECTURES, type Architecture, type ModelArgsInit } from "./model-args.js";
 export { EngineModel } from "./engine/model.js";

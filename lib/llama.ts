@@ -6,6 +6,7 @@ import { renderChatPrompt } from "./chat/index.js";
 import { EngineModel } from "./engine/model.js";
 import { InvalidArgumentError } from "./errors.js";
 import { generateTokens } from "./generation.js";
+import { ModelTurn } from "./turn.js";
 import { resolveEngine, openModelSource } from "./source.js";
 import { tokenizerFromGguf, tokenizerFromHfJson, type Tokenizer } from "./tokenizer/index.js";
 import type {
@@ -23,13 +24,14 @@ export class Llama {
   readonly #chatTemplate: string | undefined;
   /** Token ids currently in the KV cache of sequence 0, for prompt-prefix reuse across calls. */
   #cached: number[] = [];
-  /** Generations run one at a time: the KV cache is shared state. */
-  #busy: Promise<unknown> = Promise.resolve();
+  /** Generations run one at a time (the KV cache is shared state): the one owner of that order. */
+  readonly turn: ModelTurn;
 
-  private constructor(model: EngineModel, tokenizer: Tokenizer, chatTemplate: string | undefined) {
+  private constructor(model: EngineModel, tokenizer: Tokenizer, chatTemplate: string | undefined, turn: ModelTurn) {
     this.#model = model;
     this.tokenizer = tokenizer;
     this.#chatTemplate = chatTemplate;
+    this.turn = turn;
   }
 
   /** Loads a GGUF from a path (Node), URL, bytes or stream; weights stream straight into WASM memory. */
@@ -58,7 +60,7 @@ export class Llama {
           "tokenizer",
         );
       }
-      return new Llama(model, tokenizer, options.chatTemplate ?? tokenizer.chatTemplate);
+      return new Llama(model, tokenizer, options.chatTemplate ?? tokenizer.chatTemplate, options.turn ?? new ModelTurn());
     } catch (e) {
       model.dispose();
       throw e;
@@ -116,20 +118,18 @@ export class Llama {
     this.#model.dispose();
   }
 
-  /** Runs one generation after the previous one finished (the KV cache is shared). */
+  /** Runs one generation in the model's turn: the caller's lease, or one taken (and given back) here. */
   async *#serialised(promptIds: number[], options: GenerateOptions): AsyncGenerator<TextDelta, GenerationResult> {
-    const previous = this.#busy;
-    let release!: () => void;
-    this.#busy = new Promise<void>((resolve) => (release = resolve));
+    const own = options.lease === undefined;
+    const lease = options.lease ?? (await this.turn.acquire({ signal: options.signal, maxWaiting: options.maxWaiting }));
     try {
-      await previous.catch(() => undefined);
       return yield* generateTokens(
-        { model: this.#model, tokenizer: this.tokenizer, cached: this.#cached, seq: 0 },
+        { model: this.#model, tokenizer: this.tokenizer, cached: this.#cached, seq: 0, lease },
         promptIds,
         options,
       );
     } finally {
-      release();
+      if (own) lease.release();
     }
   }
 }

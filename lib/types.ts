@@ -3,6 +3,7 @@
  * nothing here knows about HTTP.
  */
 import type { SamplingParams } from "./sampling/params.js";
+import type { ModelTurn, TurnLease } from "./turn.js";
 
 /** Where model weights come from. Strings are file paths in Node (via `ellm-edge/node`) or http(s) URLs. */
 export type ModelSource =
@@ -47,6 +48,8 @@ export interface LoadOptions {
   chatTemplate?: string;
   onProgress?: (progress: LoadProgress) => void;
   signal?: AbortSignal;
+  /** The turn this model's generations take (default: a new one). A server shares one with its loads. */
+  turn?: ModelTurn;
 }
 
 /** The sampling fields of generate and chat options (each documented on `SamplingParams`). */
@@ -67,11 +70,15 @@ export interface GenerateOptions extends SamplingOptions {
   /** Prepend BOS when the tokenizer asks for it (default true for `generate`, false for chat: the template adds it). */
   addBos?: boolean;
   /**
-   * Yield to the event loop between tokens and prefill slices (default true), so streamed chunks flush and `signal`
-   * is seen mid-generation. Pass false when the caller paces the generator itself, one `next()` per chunk (a Worker's
-   * SSE pull): workerd drops the timers of a request whose client left, which would freeze a step waiting on one.
+   * Yield to the event loop between tokens and prefill slices (default true), so streamed chunks flush, other work
+   * interleaves, and `signal` is seen mid-generation. A step stuck on a yield that never returns (workerd drops a
+   * disconnected request's timers) loses the model's turn when it goes stale, so yielding is always safe.
    */
   yieldBetweenTokens?: boolean;
+  /** The model's turn, already held by the caller (e.g. a server that loaded the model under it); else acquired. */
+  lease?: TurnLease;
+  /** When the turn must be waited for: refuse with BusyError if this many are already waiting. */
+  maxWaiting?: number;
 }
 
 export interface TopLogprob {

@@ -6,13 +6,11 @@
  * prefill, first token), warm time to first token (same request again), and steady decode tokens/s of a streamed
  * completion (tokens after the first / time after the first). Default model: the SmolLM2-135M-shaped Q4_0 fixture.
  */
-import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { Miniflare } from "miniflare";
-import { tmpdir } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { statSync } from "node:fs";
+import { basename, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import type { Miniflare } from "miniflare";
+import { buildBundle, startBundle } from "./workerd/bundle-server.js";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -21,17 +19,9 @@ const { values, positionals } = parseArgs({
 const runs = Number(values.runs);
 const gen = Number(values.gen);
 const file = positionals[0] ? resolve(positionals[0]) : await (await import("./make-fixtures.mjs")).makeFixture("smollm2-135m-Q4_0");
-const bytes = readFileSync(file);
-const entry = {
-  id: "bench", r2Key: `bench/${basename(file)}`, bytes: bytes.byteLength, sha256: createHash("sha256").update(bytes).digest("hex"),
-  format: "gguf", quantization: "bench", contextLength: Number(values.context), backend: "edge",
-};
-const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
+const model = { id: "bench", file, contextLength: Number(values.context) };
 // The deployable bundle, exactly what `wrangler deploy` would upload.
-const outdir = mkdtempSync(join(tmpdir(), "ellm-bench-workerd-"));
-const build = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outdir], { env, encoding: "utf8" });
-if (build.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${build.stderr}`);
-const wasmFile = readdirSync(outdir).find((f) => f.endsWith(".wasm"))!;
+const bundle = buildBundle();
 
 /**
  * A fresh workerd isolate through Miniflare — not `wrangler dev`, whose attached inspector makes V8 run WebAssembly
@@ -39,22 +29,8 @@ const wasmFile = readdirSync(outdir).find((f) => f.endsWith(".wasm"))!;
  */
 async function startWorker(): Promise<{ mf: Miniflare; startMs: number }> {
   const t0 = performance.now();
-  const mf = new Miniflare({
-    modules: [
-      { type: "ESModule", path: join(outdir, "index.js") },
-      { type: "CompiledWasm", path: join(outdir, wasmFile) },
-    ],
-    modulesRoot: outdir,
-    compatibilityDate: "2025-09-01",
-    compatibilityFlags: ["enable_request_signal"],
-    r2Buckets: ["MODELS"],
-    bindings: { CATALOG: JSON.stringify([entry]), CONTEXT_LENGTH: String(values.context) },
-  });
-  await mf.ready;
-  const startMs = performance.now() - t0;
-  const object = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-  await (await mf.getR2Bucket("MODELS")).put(entry.r2Key, object as ArrayBuffer);
-  return { mf, startMs };
+  const server = await startBundle(bundle, [model], { bindings: { CONTEXT_LENGTH: String(values.context) } });
+  return { mf: server.mf, startMs: performance.now() - t0 };
 }
 
 /** Streams a completion; returns ms to the first content chunk, tokens and ms after it, and the model-load time. */
@@ -104,14 +80,14 @@ try {
     }
   }
 } finally {
-  rmSync(outdir, { recursive: true, force: true });
+  bundle.remove();
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const col = (k: keyof (typeof rows)[number]) => rows.map((r) => r[k]);
 const fmt = (k: keyof (typeof rows)[number], digits: number) =>
   `${median(col(k)).toFixed(digits)} (min ${Math.min(...col(k)).toFixed(digits)}, max ${Math.max(...col(k)).toFixed(digits)})`;
-console.log(`bench:workerd — ${basename(file)} (${(entry.bytes / 2 ** 20).toFixed(1)} MiB), the deploy bundle in local workerd (Miniflare), ${runs} fresh isolates`);
+console.log(`bench:workerd — ${basename(file)} (${(statSync(file).size / 2 ** 20).toFixed(1)} MiB), the deploy bundle in local workerd (Miniflare), ${runs} fresh isolates`);
 console.log(`workerd start              ${fmt("startS", 2)} s`);
 console.log(`cold TTFT (load+prefill)   ${fmt("coldMs", 0)} ms   of which R2 → WASM load ${fmt("loadMs", 0)} ms`);
 console.log(`warm TTFT                  ${fmt("warmMs", 0)} ms`);

@@ -20,7 +20,7 @@ import type { CompletionRequest } from "./openai/request.js";
 import { validateChatRequest, validateTextRequest } from "./openai/validate.js";
 import { isOriginConfigured, originBackend } from "./origin/index.js";
 import { playground } from "./playground/route.js";
-import { edgeBackend, models, queue } from "./runtime/isolate.js";
+import { edgeBackend, models, turn } from "./runtime/isolate.js";
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 const DEFAULT_MAX_QUEUE = 8;
@@ -72,7 +72,10 @@ app.get("/healthz", (c) => {
     auth: listVar(c.env.API_KEYS).length > 0 ? "enabled" : "disabled",
     engine: { version: engine.engineVersion(), simd128: engine.simdEnabled() },
     model: { loaded: models.currentId ?? null, ...models.stats },
-    queue: { running: queue.running, waiting: queue.waiting, max: intVar(c.env.MAX_QUEUE, "MAX_QUEUE", DEFAULT_MAX_QUEUE) },
+    queue: {
+      running: turn.running, waiting: turn.waiting, max: intVar(c.env.MAX_QUEUE, "MAX_QUEUE", DEFAULT_MAX_QUEUE),
+      reclaimed: turn.stats.reclaimed, waitersDropped: turn.stats.waitersDropped,
+    },
     generations: edgeBackend.stats,
   });
 });

@@ -1,10 +1,14 @@
 /**
- * EdgeBackend: runs the completion in this isolate. Takes the isolate's generation slot (or a place in its queue),
- * makes sure the catalog's model is loaded, then runs the library's streaming generator — returning JSON when it
- * finishes, or an SSE stream that pulls one token step per chunk so the client's reading paces the generation and
- * its disconnect stops it.
+ * EdgeBackend: runs the completion in this isolate. Takes the model's turn (or a place in its queue), makes sure the
+ * catalog's model is loaded, runs the prefill before any byte is sent (so errors still get their status), then
+ * answers with a body that computes one token per pull: SSE chunks for `stream: true`, and for a plain JSON answer
+ * one space per token before the JSON (insignificant whitespace). Either way the client's reading paces the
+ * generation, other requests run between tokens, and a client that leaves stops it: the failed write ends the
+ * pulls, workerd aborts the request's signal while a pull is pending, and if it never does the silent lease is
+ * reclaimed by the next request (lib/turn.ts).
  */
-import { EllmError } from "../../lib/errors.js";
+import { AbortError, EllmError } from "../../lib/errors.js";
+import type { TurnLease, ModelTurn } from "../../lib/turn.js";
 import type { GenerateOptions, GenerationResult, TextDelta } from "../../lib/types.js";
 import type { CatalogEntry } from "../catalog/schema.js";
 import { intVar, type Env } from "../env.js";
@@ -24,7 +28,6 @@ import {
 import type { CompletionRequest } from "../openai/request.js";
 import { SSE_DONE, SSE_HEADERS, sseData } from "../openai/sse.js";
 import type { ModelStore } from "../runtime/model-store.js";
-import type { GenerationQueue } from "../runtime/queue.js";
 import type { Backend, BackendContext } from "./backend.js";
 import { toHttpError } from "./errors.js";
 
@@ -47,185 +50,238 @@ export interface GenerationStats {
 }
 
 type Generator = AsyncGenerator<TextDelta, GenerationResult>;
+type Step = IteratorResult<TextDelta, GenerationResult>;
 type Outcome = keyof GenerationStats;
+
+const encoder = new TextEncoder();
+const SPACE = encoder.encode(" ");
+const JSON_HEADERS = { "content-type": "application/json" } as const;
 
 export class EdgeBackend implements Backend {
   readonly name = "edge" as const;
   readonly stats: GenerationStats = { completed: 0, aborted: 0, rejected: 0, failed: 0 };
 
   constructor(
-    private readonly queue: GenerationQueue,
+    private readonly turn: ModelTurn,
     private readonly models: ModelStore,
   ) {}
 
   async complete(req: CompletionRequest, entry: CatalogEntry, ctx: BackendContext): Promise<Response> {
-    const abort = new AbortController();
-    const run = new Run();
-    const onClientGone = () => abort.abort(ctx.signal.reason ?? "client disconnected");
-    if (ctx.signal.aborted) onClientGone();
-    else ctx.signal.addEventListener("abort", onClientGone, { once: true });
-
-    const maxQueue = intVar(ctx.env.MAX_QUEUE, "MAX_QUEUE", DEFAULT_MAX_QUEUE);
-    const release = await this.queue.acquire(maxQueue, abort.signal).catch((e: unknown) => {
-      ctx.signal.removeEventListener("abort", onClientGone);
-      throw toHttpError(e, req.kind === "chat" ? "messages" : "prompt") ?? e;
+    const maxWaiting = intVar(ctx.env.MAX_QUEUE, "MAX_QUEUE", DEFAULT_MAX_QUEUE);
+    const param = req.kind === "chat" ? "messages" : "prompt";
+    const lease = await this.turn.acquire({ signal: ctx.signal, maxWaiting }).catch((e: unknown) => {
+      throw toHttpError(e, param) ?? e;
     });
     const meta: ResponseMeta = { id: completionId(req.kind), created: Math.floor(Date.now() / 1000), model: entry.id };
-    const started = Date.now();
-    run.onFinish = (outcome, result, error) => {
-      release();
-      ctx.signal.removeEventListener("abort", onClientGone);
+    const run = new Run(lease, ctx.signal, (outcome, result, error) => {
       this.stats[outcome]++;
       log(outcome === "failed" ? "error" : "info", "generation", {
         requestId: ctx.requestId, completionId: meta.id, model: entry.id, kind: req.kind, stream: req.stream, outcome,
-        finishReason: result?.finishReason, usage: result?.usage, timings: result?.timings,
-        ms: Date.now() - started, ...(error !== undefined ? { error: String(error) } : {}),
+        finishReason: result?.finishReason, usage: result?.usage, timings: result?.timings, ms: Date.now() - lease.grantedAt,
+        ...(error !== undefined ? { error: String(error) } : {}),
       });
-    };
-    let streaming = false;
+    });
 
     try {
-      const { model, loaded } = await this.models.acquire(entry, { bucket: ctx.env.MODELS, maxContext: edgeContextLength(entry, ctx.env) });
+      const { model, loaded } = await this.models.acquire(entry, {
+        bucket: ctx.env.MODELS, maxContext: edgeContextLength(entry, ctx.env), lease, turn: this.turn,
+      });
       ctx.timing.add("load", loaded ? model.loadMs : 0);
       const llama = model.llama;
       checkLogitBias(req, llama.info.vocabSize);
 
-      // No timer yields inside a step: one SSE pull paces one token, and a step never waits on a timer that workerd
-      // would drop when the client leaves (which would leave the model's turn held forever).
-      const options: GenerateOptions = { ...req.sampling, signal: abort.signal, yieldBetweenTokens: false };
+      const options: GenerateOptions = { ...req.sampling, signal: run.signal, lease };
       if (req.maxTokens !== undefined) options.maxTokens = req.maxTokens;
       if (req.stop !== undefined) options.stop = req.stop;
       if (req.logprobs !== undefined) options.logprobs = req.logprobs;
 
       const t0 = Date.now();
-      const gen: Generator =
-        req.kind === "chat" ? llama.chatCompletionStream(req.messages, options) : llama.generateStream(req.prompt, options);
-      run.gen = gen;
+      run.gen = req.kind === "chat" ? llama.chatCompletionStream(req.messages, options) : llama.generateStream(req.prompt, options);
       // The first step runs the prefill: context overflow and template errors surface here, before any byte is sent.
-      const first = await gen.next();
-      const firstMs = Date.now() - t0;
-
-      if (!req.stream) {
-        let step = first;
-        while (!step.done) step = await gen.next();
-        const result = step.value;
-        ctx.timing.add("prefill", result.timings.prefillMs);
-        ctx.timing.add("decode", result.timings.decodeMs);
-        run.finish("completed", result);
-        const withLogprobs = req.logprobs !== undefined;
-        const body = req.kind === "chat" ? chatCompletionBody(meta, result, withLogprobs) : textCompletionBody(meta, result, withLogprobs);
-        return Response.json(body);
-      }
-
-      ctx.timing.add("prefill", firstMs);
-      streaming = true;
-      return new Response(this.#sse(req, meta, gen, first, abort, run), { headers: SSE_HEADERS });
+      const first = await run.gen.next();
+      ctx.timing.add("prefill", Date.now() - t0);
+      const body = req.stream ? new SseEncoder(req, meta) : new JsonEncoder(req, meta);
+      lease.beat();
+      return new Response(pulledBody(run, first, body, param, () => this.models.discard()), {
+        headers: req.stream ? SSE_HEADERS : JSON_HEADERS,
+      });
     } catch (e) {
-      const http = toHttpError(e, req.kind === "chat" ? "messages" : "prompt");
-      if (!streaming) {
-        if (e instanceof EllmError && e.code === "engine_failure") this.models.discard();
-        run.finish(abort.signal.aborted ? "aborted" : http && http.status < 500 ? "rejected" : "failed", undefined, e);
-      }
+      const http = toHttpError(e, param);
+      if (e instanceof EllmError && e.code === "engine_failure") this.models.discard();
+      run.finish(run.signal.aborted ? "aborted" : http && http.status < 500 ? "rejected" : "failed", undefined, e);
       throw http ?? e;
     }
   }
+}
 
-  /** The SSE body: one pull = one generator step, so nothing runs ahead of a client that stopped reading. */
-  #sse(
-    req: CompletionRequest,
-    meta: ResponseMeta,
-    gen: Generator,
-    first: IteratorResult<TextDelta, GenerationResult>,
-    abort: AbortController,
-    run: Run,
-  ): ReadableStream<Uint8Array> {
-    let pending: IteratorResult<TextDelta, GenerationResult> | undefined = first;
-    let textOffset = 0;
-    const withLogprobs = req.logprobs !== undefined;
-    const models = this.models;
-    const chunk = (text: string, finishReason: GenerationResult["finishReason"] | null, delta?: TextDelta) => {
-      if (req.kind === "chat") {
-        const lp = withLogprobs ? chatLogprobs(delta?.logprobs ?? []) : null;
-        return sseData(chatChunk(meta, finishReason ? {} : { content: text }, finishReason, lp, req.includeUsage));
-      }
-      const lp = withLogprobs ? textLogprobs(delta?.logprobs ?? [], textOffset) : null;
-      return sseData(textChunk(meta, text, finishReason, lp, req.includeUsage));
-    };
+/** How one response body renders the generation's events. */
+interface BodyEncoder {
+  start(): Uint8Array | undefined;
+  delta(delta: TextDelta): Uint8Array;
+  end(result: GenerationResult): Uint8Array[];
+  /** A failure after the headers; undefined = abort the body (a JSON answer cannot carry an error after its 200). */
+  failure(error: HttpError): Uint8Array[] | undefined;
+}
 
-    let controllerRef: ReadableStreamDefaultController<Uint8Array> | undefined;
-    // A disconnect ends the run (and with it the generator) and the stream: no pull may ever come again.
-    abort.signal.addEventListener(
-      "abort",
-      () => {
-        if (run.finished) return;
-        run.finish("aborted", undefined, abort.signal.reason ?? "client disconnected");
-        try {
-          controllerRef?.error(abort.signal.reason);
-        } catch {
-          // already closed
-        }
-      },
-      { once: true },
-    );
+class SseEncoder implements BodyEncoder {
+  #textOffset = 0;
+  readonly #withLogprobs: boolean;
+  constructor(
+    private readonly req: CompletionRequest,
+    private readonly meta: ResponseMeta,
+  ) {
+    this.#withLogprobs = req.logprobs !== undefined;
+  }
 
-    return new ReadableStream<Uint8Array>({
-      start(controller) {
-        controllerRef = controller;
-        // OpenAI sends the role alone in the first chat delta.
-        if (req.kind === "chat") controller.enqueue(sseData(chatChunk(meta, { role: "assistant", content: "" }, null, null, req.includeUsage)));
-      },
-      async pull(controller) {
-        if (run.finished) return;
-        try {
-          const step = pending ?? (await gen.next());
-          pending = undefined;
-          if (!step.done) {
-            controller.enqueue(chunk(step.value.text, null, step.value));
-            textOffset += step.value.text.length;
-            return;
-          }
-          const result = step.value;
-          controller.enqueue(chunk("", result.finishReason));
-          if (req.includeUsage) controller.enqueue(sseData(usageChunk(meta, req.kind, result.usage)));
-          controller.enqueue(SSE_DONE);
-          controller.close();
-          run.finish("completed", result);
-        } catch (e) {
-          if (abort.signal.aborted) {
-            run.finish("aborted", undefined, e);
-            closeQuietly(controller);
-            return;
-          }
-          if (e instanceof EllmError && e.code === "engine_failure") models.discard();
-          // Headers are gone: report the failure in-band (as llama.cpp and vLLM do), then end the stream.
-          const http = toHttpError(e, req.kind === "chat" ? "messages" : "prompt");
-          const body = (http ?? new HttpError(500, "server_error", "Generation failed.", null, "generation_failed")).body();
-          controller.enqueue(sseData(body));
-          controller.enqueue(SSE_DONE);
-          controller.close();
-          run.finish("failed", undefined, e);
-        }
-      },
-      cancel(reason) {
-        abort.abort(reason ?? "client cancelled the stream");
-      },
-    });
+  start() {
+    // OpenAI sends the role alone in the first chat delta.
+    return this.req.kind === "chat"
+      ? sseData(chatChunk(this.meta, { role: "assistant", content: "" }, null, null, this.req.includeUsage))
+      : undefined;
+  }
+
+  delta(d: TextDelta) {
+    const out = this.#chunk(d.text, null, d);
+    this.#textOffset += d.text.length;
+    return out;
+  }
+
+  end(result: GenerationResult) {
+    const out = [this.#chunk("", result.finishReason)];
+    if (this.req.includeUsage) out.push(sseData(usageChunk(this.meta, this.req.kind, result.usage)));
+    out.push(SSE_DONE);
+    return out;
+  }
+
+  failure(error: HttpError) {
+    // Headers are gone: report the failure in-band (as llama.cpp and vLLM do), then end the stream.
+    return [sseData(error.body()), SSE_DONE];
+  }
+
+  #chunk(text: string, finishReason: GenerationResult["finishReason"] | null, delta?: TextDelta) {
+    const { req, meta } = this;
+    if (req.kind === "chat") {
+      const lp = this.#withLogprobs ? chatLogprobs(delta?.logprobs ?? []) : null;
+      return sseData(chatChunk(meta, finishReason ? {} : { content: text }, finishReason, lp, req.includeUsage));
+    }
+    const lp = this.#withLogprobs ? textLogprobs(delta?.logprobs ?? [], this.#textOffset) : null;
+    return sseData(textChunk(meta, text, finishReason, lp, req.includeUsage));
   }
 }
 
-/** One generation's lifecycle: a once-only finish that ends the generator, releases the slot and logs. */
+/** A plain JSON answer, computed as it is pulled: a space per token (so a vanished client is noticed), then the JSON. */
+class JsonEncoder implements BodyEncoder {
+  constructor(
+    private readonly req: CompletionRequest,
+    private readonly meta: ResponseMeta,
+  ) {}
+
+  start() {
+    return undefined;
+  }
+
+  delta() {
+    return SPACE;
+  }
+
+  end(result: GenerationResult) {
+    const withLogprobs = this.req.logprobs !== undefined;
+    const body =
+      this.req.kind === "chat" ? chatCompletionBody(this.meta, result, withLogprobs) : textCompletionBody(this.meta, result, withLogprobs);
+    return [encoder.encode(JSON.stringify(body))];
+  }
+
+  failure() {
+    return undefined;
+  }
+}
+
+/** The response body: one pull = one generator step, so nothing runs ahead of a client that stopped reading. */
+function pulledBody(
+  run: Run,
+  first: Step,
+  encoder: BodyEncoder,
+  param: "messages" | "prompt",
+  discardModel: () => void,
+): ReadableStream<Uint8Array> {
+  let pending: Step | undefined = first;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      const head = encoder.start();
+      if (head) controller.enqueue(head);
+    },
+    async pull(controller) {
+      if (run.finished) return closeQuietly(controller);
+      run.lease.beat();
+      try {
+        const step = pending ?? (await run.gen!.next());
+        pending = undefined;
+        if (!step.done) {
+          controller.enqueue(encoder.delta(step.value));
+          return;
+        }
+        for (const bytes of encoder.end(step.value)) controller.enqueue(bytes);
+        controller.close();
+        run.finish("completed", step.value);
+      } catch (e) {
+        if (run.signal.aborted || (e instanceof AbortError && !run.lease.active)) {
+          run.finish("aborted", undefined, e);
+          return closeQuietly(controller);
+        }
+        if (e instanceof EllmError && e.code === "engine_failure") discardModel();
+        run.finish("failed", undefined, e);
+        const http = toHttpError(e, param) ?? new HttpError(500, "server_error", "Generation failed.", null, "generation_failed");
+        const tail = encoder.failure(http);
+        if (!tail) return controller.error(e);
+        for (const bytes of tail) controller.enqueue(bytes);
+        controller.close();
+      }
+    },
+    cancel(reason) {
+      run.abort(reason ?? "client cancelled the stream");
+    },
+  });
+}
+
+/**
+ * One generation's lifecycle: a once-only finish that gives the turn back and logs. A client that leaves aborts it
+ * (when workerd tells us); a holder that is never heard from again is reclaimed by the turn itself.
+ */
 class Run {
   finished = false;
   gen: Generator | undefined;
-  onFinish: ((outcome: Outcome, result?: GenerationResult, error?: unknown) => void) | undefined;
+  readonly #abort = new AbortController();
+
+  constructor(
+    readonly lease: TurnLease,
+    private readonly clientSignal: AbortSignal,
+    private readonly onFinish: (outcome: Outcome, result?: GenerationResult, error?: unknown) => void,
+  ) {
+    if (clientSignal.aborted) this.abort(clientSignal.reason);
+    else clientSignal.addEventListener("abort", this.#onClientGone, { once: true });
+  }
+
+  /** Aborted when the client leaves: the generator stops at its next step. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  readonly #onClientGone = () => this.abort(this.clientSignal.reason ?? "client disconnected");
+
+  abort(reason: unknown): void {
+    if (!this.#abort.signal.aborted) this.#abort.abort(reason);
+    this.finish("aborted", undefined, reason);
+  }
 
   finish(outcome: Outcome, result?: GenerationResult, error?: unknown): void {
     if (this.finished) return;
     this.finished = true;
-    // Frees the library's per-model turn. An async generator queues return() behind a step still running, so this is
-    // safe at any moment (and a no-op for a generator that already finished).
+    this.clientSignal.removeEventListener("abort", this.#onClientGone);
+    // Giving the turn back is all that matters; the generator, if suspended, checks the lease before its next forward.
+    this.lease.release();
+    if (!this.#abort.signal.aborted) this.#abort.abort("finished");
     void this.gen?.return(undefined as unknown as GenerationResult).catch(() => undefined);
-    this.onFinish?.(outcome, result, error);
+    this.onFinish(outcome, result, error);
   }
 }
 

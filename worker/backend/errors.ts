@@ -1,7 +1,6 @@
 /** Library and runtime failures → OpenAI errors with the right status. Internals never reach the client. */
-import { ContextOverflowError, EllmError, InvalidArgumentError } from "../../lib/errors.js";
+import { BusyError, ContextOverflowError, EllmError, InvalidArgumentError } from "../../lib/errors.js";
 import { HttpError, invalidRequest } from "../http/errors.js";
-import { QueueFullError } from "../runtime/queue.js";
 import { ModelLoadError } from "../runtime/model-store.js";
 
 /** Seconds a client should wait before retrying after a failed load (a fix to R2/the catalog is needed or in flight). */
@@ -9,7 +8,7 @@ const LOAD_RETRY_AFTER = 30;
 
 export function toHttpError(err: unknown, promptParam: "messages" | "prompt"): HttpError | undefined {
   if (err instanceof HttpError) return err;
-  if (err instanceof QueueFullError) {
+  if (err instanceof BusyError) {
     return new HttpError(429, "rate_limit_error", err.message, null, "queue_full", err.retryAfterSeconds);
   }
   if (err instanceof ModelLoadError) {

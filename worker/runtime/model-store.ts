@@ -1,11 +1,13 @@
 /**
  * The isolate's loaded model: one at a time (128 MB), loaded from R2 on first use, verified against the catalog's
- * sha256 while it streams, and forgotten after any failure so the next request retries. Callers hold the isolate's
- * generation slot while they acquire and use it: concurrent first requests therefore queue behind the one load and
- * find the model ready (no cross-request promise, which workerd would cancel as hung), and swapping models never
- * frees one that is in use.
+ * sha256 while it streams, and forgotten after any failure so the next request retries. Callers hold the model's
+ * turn while they acquire and use it: concurrent first requests therefore queue behind the one load and find the
+ * model ready (no cross-request promise, which workerd would cancel as hung), and swapping models never frees one
+ * that is in use. The load beats the turn's lease per chunk; a load whose request died is reclaimed like any
+ * silent holder, and stops at its next chunk if it ever wakes.
  */
 import { Llama } from "../../lib/llama.js";
+import type { ModelTurn, TurnLease } from "../../lib/turn.js";
 import { edgeWeights, type CatalogEntry } from "../catalog/schema.js";
 import { workerEngine } from "../engine.js";
 import { log } from "../http/log.js";
@@ -34,7 +36,13 @@ export interface LoadSettings {
   bucket: R2Bucket;
   /** Upper bound on KV cache positions (the catalog's contextLength may be larger than an isolate can hold). */
   maxContext: number;
+  /** The caller's hold on the model's turn, and the turn the loaded model's generations take. */
+  lease: TurnLease;
+  turn: ModelTurn;
 }
+
+/** An R2 read may stall this long between chunks before the load counts as dead. */
+const LOAD_GRACE_MS = 15_000;
 
 export class ModelStore {
   #current: LoadedModel | undefined;
@@ -83,6 +91,11 @@ export class ModelStore {
       try {
         llama = await Llama.load({
           model: source.chunks,
+          turn: settings.turn,
+          onProgress: () => {
+            settings.lease.check();
+            settings.lease.beat(LOAD_GRACE_MS);
+          },
           contextLength: Math.min(entry.contextLength, settings.maxContext),
           ...(entry.chatTemplate !== undefined ? { chatTemplate: entry.chatTemplate } : {}),
         });

@@ -1,0 +1,74 @@
+/**
+ * The deploy bundle (exactly what `wrangler deploy` uploads) served by local workerd through Miniflare on a real
+ * loopback port, with GGUF files in its local R2. Used by bench:workerd, the soak script and the real-socket tests:
+ * a TCP client that vanishes exercises workerd's own disconnect handling, which an in-process fetch never does.
+ */
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { Miniflare } from "miniflare";
+
+export interface BundleModel {
+  id: string;
+  file: string;
+  contextLength: number;
+}
+
+export interface BundleServer {
+  url: string;
+  mf: Miniflare;
+  /** Stops workerd; the bundle stays on disk for the next start. */
+  stop(): Promise<void>;
+}
+
+export interface Bundle {
+  dir: string;
+  wasmFile: string;
+  remove(): void;
+}
+
+/** Builds the Worker with `wrangler deploy --dry-run` into a temporary folder. */
+export function buildBundle(): Bundle {
+  const dir = mkdtempSync(join(tmpdir(), "ellm-bundle-"));
+  const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
+  const build = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", dir], { env, encoding: "utf8" });
+  if (build.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${build.stderr}`);
+  const wasmFile = readdirSync(dir).find((f) => f.endsWith(".wasm"));
+  if (!wasmFile) throw new Error("the bundle has no .wasm module");
+  return { dir, wasmFile, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A fresh workerd isolate serving `models` from local R2; `port: 0` picks a free port. */
+export async function startBundle(
+  bundle: Bundle,
+  models: BundleModel[],
+  options: { port?: number; bindings?: Record<string, string> } = {},
+): Promise<BundleServer> {
+  const files = models.map((m) => ({ m, bytes: readFileSync(m.file) }));
+  const catalog = files.map(({ m, bytes }) => ({
+    id: m.id, r2Key: `models/${basename(m.file)}`, bytes: bytes.byteLength,
+    sha256: createHash("sha256").update(bytes).digest("hex"), format: "gguf", quantization: "test",
+    contextLength: m.contextLength, backend: "edge",
+  }));
+  const mf = new Miniflare({
+    modules: [
+      { type: "ESModule", path: join(bundle.dir, "index.js") },
+      { type: "CompiledWasm", path: join(bundle.dir, bundle.wasmFile) },
+    ],
+    modulesRoot: bundle.dir,
+    compatibilityDate: "2025-09-01",
+    compatibilityFlags: ["enable_request_signal"],
+    r2Buckets: ["MODELS"],
+    host: "127.0.0.1",
+    port: options.port ?? 0,
+    bindings: { CATALOG: JSON.stringify(catalog), ...options.bindings },
+  });
+  const url = (await mf.ready).toString().replace(/\/$/, "");
+  const bucket = await mf.getR2Bucket("MODELS");
+  for (const [i, { bytes }] of files.entries()) {
+    await bucket.put(catalog[i]!.r2Key, bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+  }
+  return { url, mf, stop: () => mf.dispose() };
+}

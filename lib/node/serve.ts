@@ -165,7 +165,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   installWorkerShims();
   const { entries, files } = await entriesFor(options.models, options.onProgress);
 
-  const [{ app }, { replaceBundledCatalog }, { models }, { edgeContextLength }, { serve: listen }] = await Promise.all([
+  const [{ app }, { replaceBundledCatalog }, { models, turn }, { edgeContextLength }, { serve: listen }] = await Promise.all([
     import("../../worker/app.js"),
     import("../../worker/catalog/catalog.js"),
     import("../../worker/runtime/isolate.js"),
@@ -187,9 +187,13 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   } as Env;
 
   // The first model loads now, not on the first request: a bad file fails here, and the first reply is quick.
-  // Nothing else can hold the generation slot before the server listens.
   const first = entries[0]!;
-  await models.acquire(first, { bucket: env.MODELS, maxContext: edgeContextLength(first, env) });
+  const lease = await turn.acquire();
+  try {
+    await models.acquire(first, { bucket: env.MODELS, maxContext: edgeContextLength(first, env), lease, turn });
+  } finally {
+    lease.release();
+  }
 
   const fetch = async (req: Request) => withTurns(await app.fetch(req, env));
   const server = listen({ fetch, port: options.port ?? 8787, hostname: options.host ?? "127.0.0.1" });

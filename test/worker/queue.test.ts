@@ -32,6 +32,22 @@ async function expectServed(): Promise<void> {
   expect(((await res.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens).toBe(3);
 }
 
+/**
+ * A live client that reads its stream slowly: it keeps the model's turn (each read pulls one token) until stopped.
+ * A client that stops reading loses the turn to waiters within a quarter second.
+ */
+function keepReading(reader: ReadableStreamDefaultReader<Uint8Array>): () => void {
+  let on = true;
+  void (async () => {
+    while (on) {
+      const { done } = await reader.read().catch(() => ({ done: true }));
+      if (done) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  return () => (on = false);
+}
+
 async function until(cond: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
@@ -47,14 +63,16 @@ describe.skipIf(!env.HAVE_STORIES)("per-isolate generation queue", () => {
     const holderGone = new AbortController();
     const holder = await longStream(holderGone.signal);
     expect(holder.status).toBe(200);
-    const reader = holder.body!.getReader();
-    await reader.read();
+    const stopReading = keepReading(holder.body!.getReader());
     expect((await health()).queue.running).toBe(1);
 
-    const waiting = [
-      post("/v1/completions", { model: "stories", prompt: "One day", max_tokens: 3, temperature: 0 }),
-      post("/v1/completions", { model: "stories", prompt: "One day", max_tokens: 3, temperature: 0 }),
-    ];
+    // Each waiter's body is read as soon as its headers come (its tokens are computed as it is read).
+    const waiting = [0, 1].map(() =>
+      post("/v1/completions", { model: "stories", prompt: "One day", max_tokens: 3, temperature: 0 }).then(async (res) => ({
+        status: res.status,
+        body: (await res.json()) as { usage: { completion_tokens: number } },
+      })),
+    );
     await until(async () => (await health()).queue.waiting === 2, "two waiting requests");
 
     const refused = await post("/v1/completions", { model: "stories", prompt: "One day", max_tokens: 3 });
@@ -65,11 +83,11 @@ describe.skipIf(!env.HAVE_STORIES)("per-isolate generation queue", () => {
     expect(body.error.code).toBe("queue_full");
 
     // Releasing the slot lets the queued requests through, in order.
+    stopReading();
     holderGone.abort();
-    await reader.read().catch(() => undefined);
     for (const res of await Promise.all(waiting)) {
       expect(res.status).toBe(200);
-      expect(((await res.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens).toBe(3);
+      expect(res.body.usage.completion_tokens).toBe(3);
     }
     const h = await health();
     expect(h.queue).toMatchObject({ running: 0, waiting: 0, max: 2 });
@@ -78,8 +96,7 @@ describe.skipIf(!env.HAVE_STORIES)("per-isolate generation queue", () => {
   it("drops a queued request whose client goes away", async () => {
     const holderGone = new AbortController();
     const holder = await longStream(holderGone.signal);
-    const reader = holder.body!.getReader();
-    await reader.read();
+    const stopReading = keepReading(holder.body!.getReader());
     const gone = new AbortController();
     const queued = direct({ model: "stories", prompt: "One day", max_tokens: 3 }, gone.signal);
     await until(async () => (await health()).queue.waiting === 1, "one waiting request");
@@ -87,9 +104,23 @@ describe.skipIf(!env.HAVE_STORIES)("per-isolate generation queue", () => {
     await queued.catch(() => undefined);
     await until(async () => (await health()).queue.waiting === 0, "the aborted request to leave the queue");
     expect((await health()).queue.running).toBe(1);
+    stopReading();
     holderGone.abort();
-    await reader.read().catch(() => undefined);
     await until(async () => (await health()).queue.running === 0, "the holder to release the slot");
+  });
+
+  it("a holder that stops reading loses the turn to a waiter, and its stream says why", async () => {
+    const holder = await longStream();
+    const reader = holder.body!.getReader();
+    await reader.read(); // then stops reading
+    const waiter = await post("/v1/completions", { model: "stories", prompt: "One day", max_tokens: 3, temperature: 0 });
+    expect(waiter.status).toBe(200);
+    expect(((await waiter.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens).toBe(3);
+    let rest = "";
+    const decoder = new TextDecoder();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) rest += decoder.decode(r.value);
+    expect(rest).toContain('"code":"client_too_slow"');
+    expect(rest.trimEnd().endsWith("data: [DONE]")).toBe(true);
   });
 });
 

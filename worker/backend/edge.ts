@@ -224,9 +224,19 @@ function pulledBody(
         controller.close();
         run.finish("completed", step.value);
       } catch (e) {
-        if (run.signal.aborted || (e instanceof AbortError && !run.lease.active)) {
+        if (run.signal.aborted) {
           run.finish("aborted", undefined, e);
           return closeQuietly(controller);
+        }
+        if (e instanceof AbortError && !run.lease.active) {
+          // Reclaimed: this client stopped reading while others waited. Say so rather than end the body as if done.
+          run.finish("aborted", undefined, e);
+          const tail = encoder.failure(
+            new HttpError(503, "service_unavailable", "Generation stopped: the client stopped reading while other requests waited.", null, "client_too_slow"),
+          );
+          if (!tail) return controller.error(e);
+          for (const bytes of tail) controller.enqueue(bytes);
+          return controller.close();
         }
         if (e instanceof EllmError && e.code === "engine_failure") discardModel();
         run.finish("failed", undefined, e);

@@ -2,11 +2,11 @@
  * The package as it ships: `npm run build` into dist/, redone only when its inputs changed (a hash stamp), under a
  * lock, since the browser and packaging tests run in parallel workers.
  */
-import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runOk } from "./run.js";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const INPUTS = ["lib", "worker", "models", "wasm/pkg", "tsconfig.json", "tsconfig.build.json", "package.json"];
@@ -27,7 +27,7 @@ function inputsHash(): string {
   return h.digest("hex");
 }
 
-async function withLock<T>(fn: () => T): Promise<T> {
+async function withLock<T>(fn: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + 180_000;
   for (;;) {
     try {
@@ -40,7 +40,7 @@ async function withLock<T>(fn: () => T): Promise<T> {
     }
   }
   try {
-    return fn();
+    return await fn();
   } finally {
     rmSync(LOCK, { recursive: true, force: true });
   }
@@ -48,11 +48,10 @@ async function withLock<T>(fn: () => T): Promise<T> {
 
 /** Builds dist/ unless it is up to date with the sources; returns its path. */
 export function ensureDist(): Promise<string> {
-  return withLock(() => {
+  return withLock(async () => {
     const hash = inputsHash();
     if (existsSync(STAMP) && readFileSync(STAMP, "utf8") === hash) return join(ROOT, "dist");
-    const run = spawnSync("npm", ["run", "build"], { cwd: ROOT, encoding: "utf8" });
-    if (run.status !== 0) throw new Error(`npm run build failed:\n${run.stdout}\n${run.stderr}`);
+    await runOk("npm", ["run", "build"], { cwd: ROOT });
     writeFileSync(STAMP, hash);
     return join(ROOT, "dist");
   });

@@ -2,12 +2,12 @@
  * The deploy bundle (`wrangler deploy --dry-run`, exactly what would be uploaded) in local workerd through Miniflare,
  * listening on a real loopback port, with GGUF files put into its local R2 and a catalog naming them.
  */
-import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { Miniflare } from "miniflare";
+import { runOk } from "./run.js";
 
 export interface ServedModel {
   id: string;
@@ -22,11 +22,7 @@ export interface WorkerServer {
 
 export async function startWorkerServer(models: ServedModel[], bindings: Record<string, string> = {}): Promise<WorkerServer> {
   const outdir = mkdtempSync(join(tmpdir(), "ellm-workerd-"));
-  const build = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outdir], {
-    encoding: "utf8",
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-  });
-  if (build.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${build.stderr}`);
+  await runOk("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outdir], { env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
   const wasm = readdirSync(outdir).find((f) => f.endsWith(".wasm"));
   if (!wasm) throw new Error("the bundle has no .wasm module");
 

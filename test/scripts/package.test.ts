@@ -4,7 +4,7 @@
  * minimal Worker importing `ellm-edge/workers` bundles with `wrangler deploy --dry-run` and, run in
  * workerd, generates the same text.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -15,16 +15,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Llama } from "../../lib/node/index.js";
 import { ensureDist, ROOT } from "../helpers/dist.js";
 import { fixturePath } from "../helpers/fixtures.js";
+import { runOk } from "../helpers/run.js";
 import { hasShared, sharedModel } from "../helpers/shared.js";
 
 const PROMPT = "Once upon a time";
 const OPTIONS = { maxTokens: 16, temperature: 0.8, seed: 3 };
 
-function run(cmd: string, args: string[], cwd: string, timeout = 180_000) {
-  const r = spawnSync(cmd, args, { cwd, encoding: "utf8", timeout, env: { ...process.env, WRANGLER_SEND_METRICS: "false", npm_config_audit: "false", npm_config_fund: "false" } });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} (in ${cwd}) exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
+const run = (cmd: string, args: string[], cwd: string) =>
+  runOk(cmd, args, { cwd, env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, timeoutMs: 240_000 });
 
 describe("the packed package, installed", () => {
   let dir: string;
@@ -40,18 +38,18 @@ describe("the packed package, installed", () => {
     await ensureDist();
     dir = mkdtempSync(join(tmpdir(), "ellm-installed-"));
     // dist/ is built above (prepack would build it again, racing the browser test's build).
-    const packed = JSON.parse(run("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", dir], ROOT)) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    const packed = JSON.parse(await run("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", dir], ROOT)) as Array<{ filename: string; files: Array<{ path: string }> }>;
     const tarball = join(dir, packed[0]!.filename);
     expect(packed[0]!.files.map((f) => f.path)).toContain("dist/wasm/pkg/ellm_engine_bg.wasm");
     writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "probe", private: true, type: "module" }));
-    run("npm", ["install", tarball, "--prefer-offline", "--no-audit", "--no-fund"], dir);
+    await run("npm", ["install", tarball, "--prefer-offline", "--no-audit", "--no-fund"], dir);
   });
 
   afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("imports ellm-edge and ellm-edge/node and generates what the sources generate", () => {
+  it("imports ellm-edge and ellm-edge/node and generates what the sources generate", async () => {
     writeFileSync(
       join(dir, "generate.mjs"),
       `import * as core from "ellm-edge";
@@ -60,13 +58,13 @@ const llama = await Llama.load({ model: process.argv[2], contextLength: 128 });
 const r = await llama.generate(${JSON.stringify(PROMPT)}, ${JSON.stringify(OPTIONS)});
 console.log(JSON.stringify({ text: r.text, core: [typeof core.Llama, typeof core.initEngine, typeof core.Transformer] }));`,
     );
-    const out = JSON.parse(run(process.execPath, ["generate.mjs", model], dir)) as { text: string; core: string[] };
+    const out = JSON.parse(await run(process.execPath, ["generate.mjs", model], dir)) as { text: string; core: string[] };
     expect(out.core).toEqual(["function", "function", "function"]);
     expect(out.text).toBe(expected);
   });
 
-  it("the ellm bin runs from the installed package (dist/)", () => {
-    const out = run(join(dir, "node_modules/.bin/ellm"), ["run", model, PROMPT, "--max-tokens", "16", "--temperature", "0.8", "--seed", "3", "--context", "128"], dir);
+  it("the ellm bin runs from the installed package (dist/)", async () => {
+    const out = await run(join(dir, "node_modules/.bin/ellm"), ["run", model, PROMPT, "--max-tokens", "16", "--temperature", "0.8", "--seed", "3", "--context", "128"], dir);
     expect(out).toBe(`${PROMPT}${expected}\n`);
   });
 
@@ -125,7 +123,7 @@ export default {
         `name = "probe"\nmain = "worker.js"\ncompatibility_date = "2025-09-01"\n[[rules]]\ntype = "CompiledWasm"\nglobs = ["**/*.wasm"]\nfallthrough = false\n`,
       );
       const out = join(dir, "out");
-      run(join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", out], dir);
+      await run(join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", out], dir);
       const files = readdirSync(out);
       const wasm = files.find((f) => f.endsWith(".wasm"));
       const main = files.find((f) => f.endsWith(".js"));

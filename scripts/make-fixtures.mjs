@@ -32,7 +32,8 @@ const SHAPES = {
   stories110M: { arch: "llama", vocab: 32000, dim: 768, layers: 12, heads: 12, kvHeads: 12, ffn: 2048, ctx: 1024, ropeTheta: 10000, eps: 1e-5, tied: false, tok: "spm" },
 };
 
-/** Fixture name → shape and weight type ("Q4_K" means Q4_K matrices with a Q6_K output, like Q4_K_M). */
+/** Fixture name → shape and weight type (a super-block type means those matrices with a Q6_K output, like llama.cpp's
+ *  K-quant mixes: "Q4_K" is Q4_K_M-like). */
 export const FIXTURES = {
   "tiny-llama": { shape: "tiny-llama", type: "F32" },
   "tiny-llama-F16": { shape: "tiny-llama", type: "F16" },
@@ -47,9 +48,13 @@ export const FIXTURES = {
   "stories110M-Q4_0": { shape: "stories110M", type: "Q4_0" },
   "stories110M-Q8_0": { shape: "stories110M", type: "Q8_0" },
   "stories110M-Q4_K": { shape: "stories110M", type: "Q4_K" },
+  "stories110M-Q2_K": { shape: "stories110M", type: "Q2_K" },
+  "stories110M-Q3_K": { shape: "stories110M", type: "Q3_K" },
+  "stories110M-Q5_K": { shape: "stories110M", type: "Q5_K" },
+  "stories110M-IQ4_XS": { shape: "stories110M", type: "IQ4_XS" },
 };
 
-const FILE_TYPE = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7, Q4_K: 15 };
+const FILE_TYPE = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7, Q2_K: 10, Q3_K: 12, Q4_K: 15, Q5_K: 17, IQ4_XS: 30 };
 
 // ------------------------------------------------------------------------------------------------ randomness
 
@@ -348,7 +353,8 @@ export function buildFixture(name, variant = {}) {
     mat(p + "ffn_down.weight", s.dim, s.ffn);
   }
   norm("output_norm.weight", s.dim);
-  if (!s.tied) mat("output.weight", s.vocab, s.dim, wtype === "Q4_K" ? "Q6_K" : wtype, special);
+  const superBlock = GGML_TYPES[wtype].blockLen === 256;
+  if (!s.tied) mat("output.weight", s.vocab, s.dim, superBlock ? "Q6_K" : wtype, special);
   for (const [key, spec] of Object.entries(variant.metadata ?? {})) if (spec && !g.hasMetadata(key)) g.addMetadata(key, ...spec);
   return g;
 }

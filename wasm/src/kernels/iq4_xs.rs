@@ -4,34 +4,45 @@
 //! a non-linear table. Sub-block ib's value j < 16 is the low nibble of qs[16ib + j], value j + 16 the high
 //! nibble. Dot partner: Q8_K.
 
-use super::half::{f16_to_f32, f32_to_f16, read_f16, read_u16_le};
+use super::block::{as_blocks, as_blocks_mut, byte_block, f16};
+use super::half::{f16_to_f32, f32_to_f16};
 use super::kquant_fit::{nearest_int, nearest_level, GROUP_MAX_EPS};
 use super::q8_k;
 
 pub const BLOCK_LEN: usize = 256;
 pub const BLOCK_BYTES: usize = 136;
-const SCALES_H: usize = 2;
-const SCALES_L: usize = 4;
-const QS: usize = 8;
+
+/// ggml's `block_iq4_xs`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Block {
+    pub d: [u8; 2],
+    /// Top 2 bits of the eight sub-block scales (u16, little-endian).
+    pub scales_h: [u8; 2],
+    /// Low 4 bits of the sub-block scales, two per byte.
+    pub scales_l: [u8; 4],
+    pub qs: [u8; 128],
+}
+byte_block!(Block, BLOCK_BYTES);
 
 /// ggml's `kvalues_iq4nl`: the 16 levels, denser near zero where trained weights are.
 pub const KVALUES: [i8; 16] = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113];
 
 /// Sub-block ib's 6-bit scale (0..64, stored with +32).
 #[inline(always)]
-fn scale(block: &[u8], ib: usize) -> u8 {
-    let low = (block[SCALES_L + ib / 2] >> (4 * (ib % 2))) & 0x0f;
-    let high = (read_u16_le(block, SCALES_H) >> (2 * ib)) & 3;
+fn scale(block: &Block, ib: usize) -> u8 {
+    let low = (block.scales_l[ib / 2] >> (4 * (ib % 2))) & 0x0f;
+    let high = (u16::from_le_bytes(block.scales_h) >> (2 * ib)) & 3;
     low | ((high as u8) << 4)
 }
 
 /// The 256 table indices of a super-block, in value order.
 #[inline(always)]
-fn unpack_indices(block: &[u8]) -> [u8; 256] {
+fn unpack_indices(block: &Block) -> [u8; 256] {
     let mut q = [0u8; 256];
     for ib in 0..8 {
         for j in 0..16 {
-            let byte = block[QS + 16 * ib + j];
+            let byte = block.qs[16 * ib + j];
             q[32 * ib + j] = byte & 0x0f;
             q[32 * ib + 16 + j] = byte >> 4;
         }
@@ -60,7 +71,7 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
     assert_eq!(src.len() % BLOCK_LEN, 0, "iq4_xs::quantize_row: length not a multiple of 256");
     assert_eq!(dst.len(), src.len() / BLOCK_LEN * BLOCK_BYTES, "iq4_xs::quantize_row: output size");
     const NTRY: i32 = 7;
-    for (x, out) in src.chunks_exact(BLOCK_LEN).zip(dst.chunks_exact_mut(BLOCK_BYTES)) {
+    for (x, out) in src.chunks_exact(BLOCK_LEN).zip(as_blocks_mut::<Block>(dst)) {
         let mut sub_scale = [0.0f32; 8];
         let mut indices = [0u8; 32];
         for (ib, s) in x.chunks_exact(32).enumerate() {
@@ -100,15 +111,15 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
                 indices[j] = nearest_level(&KVALUES, idl * s[j]) as u8;
             }
             for j in 0..16 {
-                out[QS + 16 * ib + j] = indices[j] | (indices[16 + j] << 4);
+                out.qs[16 * ib + j] = indices[j] | (indices[16 + j] << 4);
             }
             let stored = (l + 32) as u8;
             scales_l[ib / 2] |= (stored & 0x0f) << (4 * (ib % 2));
             scales_h |= ((stored >> 4) as u16) << (2 * ib);
         }
-        out[0..2].copy_from_slice(&d16.to_le_bytes());
-        out[SCALES_H..SCALES_L].copy_from_slice(&scales_h.to_le_bytes());
-        out[SCALES_L..QS].copy_from_slice(&scales_l);
+        out.d = d16.to_le_bytes();
+        out.scales_h = scales_h.to_le_bytes();
+        out.scales_l = scales_l;
     }
 }
 
@@ -116,8 +127,8 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
 pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
     assert_eq!(src.len() % BLOCK_BYTES, 0, "iq4_xs::dequantize_row: not whole blocks");
     assert_eq!(dst.len(), src.len() / BLOCK_BYTES * BLOCK_LEN, "iq4_xs::dequantize_row: output size");
-    for (b, out) in src.chunks_exact(BLOCK_BYTES).zip(dst.chunks_exact_mut(BLOCK_LEN)) {
-        let d = read_f16(b, 0);
+    for (b, out) in as_blocks::<Block>(src).iter().zip(dst.chunks_exact_mut(BLOCK_LEN)) {
+        let d = f16(b.d);
         let q = unpack_indices(b);
         for (i, o) in out.iter_mut().enumerate() {
             *o = d * (scale(b, i / 32) as i32 - 32) as f32 * KVALUES[q[i] as usize] as f32;
@@ -129,41 +140,43 @@ pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
 pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
     debug_assert_eq!(w.len() / BLOCK_BYTES, x.len() / q8_k::BLOCK_BYTES);
     let mut sum = 0.0f32;
-    for (wb, xb) in w.chunks_exact(BLOCK_BYTES).zip(x.chunks_exact(q8_k::BLOCK_BYTES)) {
+    for (wb, xb) in as_blocks::<Block>(w).iter().zip(x.chunks_exact(q8_k::BLOCK_BYTES)) {
         let q = unpack_indices(wb);
         let mut sumi = 0i32;
         for ib in 0..8 {
             let isum: i32 = (32 * ib..32 * ib + 32).map(|i| KVALUES[q[i] as usize] as i32 * q8_k::q(xb, i)).sum();
             sumi += (scale(wb, ib) as i32 - 32) * isum;
         }
-        sum += read_f16(wb, 0) * q8_k::scale(xb) * sumi as f32;
+        sum += f16(wb.d) * q8_k::scale(xb) * sumi as f32;
     }
     sum
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd {
-    use super::{read_f16, scale, BLOCK_BYTES, KVALUES, QS};
+    use super::{f16, scale, Block, BLOCK_BYTES, KVALUES};
+    use crate::kernels::block::as_blocks;
     use crate::kernels::q8_k::simd::{tile_with, Decoded};
     use crate::kernels::simd::load;
     use core::arch::wasm32::*;
 
     /// Indices → table values (one swizzle per 16) → i16x8 in value order; 8 signed scales.
     #[inline(always)]
-    fn decode(block: &[u8], out: &mut Decoded) {
-        out.d = read_f16(block, 0);
+    fn decode(bytes: &[u8], out: &mut Decoded) {
+        let b = &as_blocks::<Block>(bytes)[0];
+        out.d = f16(b.d);
         out.dmin = 0.0;
         let table = load(&KVALUES.map(|v| v as u8), 0);
         let mask = u8x16_splat(0x0f);
         for ib in 0..8 {
-            let bytes = load(block, QS + 16 * ib);
+            let bytes = load(&b.qs, 16 * ib);
             let lo = i8x16_swizzle(table, v128_and(bytes, mask));
             let hi = i8x16_swizzle(table, u8x16_shr(bytes, 4));
             out.w[4 * ib] = i16x8_extend_low_i8x16(lo);
             out.w[4 * ib + 1] = i16x8_extend_high_i8x16(lo);
             out.w[4 * ib + 2] = i16x8_extend_low_i8x16(hi);
             out.w[4 * ib + 3] = i16x8_extend_high_i8x16(hi);
-            out.scales[ib] = scale(block, ib) as i32 - 32;
+            out.scales[ib] = scale(b, ib) as i32 - 32;
         }
     }
 
@@ -181,20 +194,22 @@ mod tests {
     #[test]
     fn hand_built_block_dequantizes_exactly() {
         // d = 0.5; sub-block ib stores scale 32 + ib − 4 (so −4..3) with top bits exercised by ib = 0..3
-        // (28..31 → top bits 01) and ib ≥ 4 (32..35 → 10); index of value i = (i * 7) % 16.
+        // (28..31 → top bits 01) and ib ≥ 4 (32..35 → 10); index of value i = (i * 7) % 16. Raw bytes at ggml's
+        // offsets: d 0, scales_h 2, scales_l 4..8, qs 8..136.
+        let (scales_h_at, scales_l_at, qs_at) = (2, 4, 8);
         let mut block = vec![0u8; BLOCK_BYTES];
         block[0..2].copy_from_slice(&0x3800u16.to_le_bytes());
         let mut scales_h = 0u16;
         for ib in 0..8 {
             let s = (28 + ib) as u8;
-            block[SCALES_L + ib / 2] |= (s & 0x0f) << (4 * (ib % 2));
+            block[scales_l_at + ib / 2] |= (s & 0x0f) << (4 * (ib % 2));
             scales_h |= ((s >> 4) as u16) << (2 * ib);
         }
-        block[SCALES_H..SCALES_L].copy_from_slice(&scales_h.to_le_bytes());
+        block[scales_h_at..scales_l_at].copy_from_slice(&scales_h.to_le_bytes());
         let idx = |i: usize| ((i * 7) % 16) as u8;
         for ib in 0..8 {
             for j in 0..16 {
-                block[QS + 16 * ib + j] = idx(32 * ib + j) | (idx(32 * ib + 16 + j) << 4);
+                block[qs_at + 16 * ib + j] = idx(32 * ib + j) | (idx(32 * ib + 16 + j) << 4);
             }
         }
         let mut out = vec![0.0; 256];

@@ -3,36 +3,48 @@
 //! nibble); value = d · scale · q − dmin · min with q a 2-bit quant. Per 128-value half n and l < 32, byte
 //! qs[32n + l] holds values 128n + 32k + l in bits 2k..2k+2 (k = 0..4). Dot partner: Q8_K.
 
-use super::half::{f16_to_f32, f32_to_f16, read_f16};
+use super::block::{as_blocks, as_blocks_mut, byte_block, f16};
+use super::half::{f16_to_f32, f32_to_f16};
 use super::kquant_fit::{fit_scale_min, nearest_int};
 use super::q8_k;
 
 pub const BLOCK_LEN: usize = 256;
 pub const BLOCK_BYTES: usize = 84;
-const QS: usize = 16;
-const D: usize = 80;
-const DMIN: usize = 82;
 
-/// The 256 2-bit quants of a super-block, in value order.
-#[inline(always)]
-fn unpack_quants(block: &[u8]) -> [u8; 256] {
-    let mut q = [0u8; 256];
-    for n in 0..2 {
-        for k in 0..4 {
-            for l in 0..32 {
-                q[128 * n + 32 * k + l] = (block[QS + 32 * n + l] >> (2 * k)) & 3;
+/// ggml's `block_q2_K`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Block {
+    /// Group g's scale (low nibble) and minimum (high nibble).
+    pub scales: [u8; 16],
+    pub qs: [u8; 64],
+    pub d: [u8; 2],
+    pub dmin: [u8; 2],
+}
+byte_block!(Block, BLOCK_BYTES);
+
+impl Block {
+    /// The 256 2-bit quants, in value order.
+    #[inline(always)]
+    fn quants(&self) -> [u8; 256] {
+        let mut q = [0u8; 256];
+        for n in 0..2 {
+            for k in 0..4 {
+                for l in 0..32 {
+                    q[128 * n + 32 * k + l] = (self.qs[32 * n + l] >> (2 * k)) & 3;
+                }
             }
         }
+        q
     }
-    q
-}
 
-/// Inverse of `unpack_quants` for quants 0..=3.
-fn pack_quants(q: &[u8; 256], block: &mut [u8]) {
-    for n in 0..2 {
-        for l in 0..32 {
-            let v = |k: usize| q[128 * n + 32 * k + l] << (2 * k);
-            block[QS + 32 * n + l] = v(0) | v(1) | v(2) | v(3);
+    /// Inverse of `quants` for quants 0..=3.
+    fn set_quants(&mut self, q: &[u8; 256]) {
+        for n in 0..2 {
+            for l in 0..32 {
+                let v = |k: usize| q[128 * n + 32 * k + l] << (2 * k);
+                self.qs[32 * n + l] = v(0) | v(1) | v(2) | v(3);
+            }
         }
     }
 }
@@ -43,7 +55,7 @@ fn pack_quants(q: &[u8; 256], block: &mut [u8]) {
 pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
     assert_eq!(src.len() % BLOCK_LEN, 0, "q2_k::quantize_row: length not a multiple of 256");
     assert_eq!(dst.len(), src.len() / BLOCK_LEN * BLOCK_BYTES, "q2_k::quantize_row: output size");
-    for (x, out) in src.chunks_exact(BLOCK_LEN).zip(dst.chunks_exact_mut(BLOCK_BYTES)) {
+    for (x, out) in src.chunks_exact(BLOCK_LEN).zip(as_blocks_mut::<Block>(dst)) {
         let mut q = [0u8; 256];
         let mut group_scale = [0.0f32; 16];
         let mut group_min = [0.0f32; 16];
@@ -70,12 +82,10 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
                 q[16 * g + l] = nearest_int((x[16 * g + l] + offset) / step).clamp(0, 3) as u8;
             }
         }
-        for g in 0..16 {
-            out[g] = sc[g] | (m[g] << 4);
-        }
-        pack_quants(&q, out);
-        out[D..D + 2].copy_from_slice(&d16.to_le_bytes());
-        out[DMIN..DMIN + 2].copy_from_slice(&dmin16.to_le_bytes());
+        out.scales = core::array::from_fn(|g| sc[g] | (m[g] << 4));
+        out.set_quants(&q);
+        out.d = d16.to_le_bytes();
+        out.dmin = dmin16.to_le_bytes();
     }
 }
 
@@ -83,11 +93,11 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
 pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
     assert_eq!(src.len() % BLOCK_BYTES, 0, "q2_k::dequantize_row: not whole blocks");
     assert_eq!(dst.len(), src.len() / BLOCK_BYTES * BLOCK_LEN, "q2_k::dequantize_row: output size");
-    for (b, out) in src.chunks_exact(BLOCK_BYTES).zip(dst.chunks_exact_mut(BLOCK_LEN)) {
-        let (d, dmin) = (read_f16(b, D), read_f16(b, DMIN));
-        let q = unpack_quants(b);
+    for (b, out) in as_blocks::<Block>(src).iter().zip(dst.chunks_exact_mut(BLOCK_LEN)) {
+        let (d, dmin) = (f16(b.d), f16(b.dmin));
+        let q = b.quants();
         for (i, o) in out.iter_mut().enumerate() {
-            let sm = b[i / 16];
+            let sm = b.scales[i / 16];
             *o = d * (sm & 0x0f) as f32 * q[i] as f32 - dmin * (sm >> 4) as f32;
         }
     }
@@ -97,55 +107,64 @@ pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
 pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
     debug_assert_eq!(w.len() / BLOCK_BYTES, x.len() / q8_k::BLOCK_BYTES);
     let mut sum = 0.0f32;
-    for (wb, xb) in w.chunks_exact(BLOCK_BYTES).zip(x.chunks_exact(q8_k::BLOCK_BYTES)) {
-        let q = unpack_quants(wb);
+    for (wb, xb) in as_blocks::<Block>(w).iter().zip(x.chunks_exact(q8_k::BLOCK_BYTES)) {
+        let q = wb.quants();
         let (mut sumi, mut summ) = (0i32, 0i32);
-        for g in 0..16 {
+        for (g, &sm) in wb.scales.iter().enumerate() {
             let isum: i32 = (16 * g..16 * g + 16).map(|i| q[i] as i32 * q8_k::q(xb, i)).sum();
-            sumi += (wb[g] & 0x0f) as i32 * isum;
-            summ += (wb[g] >> 4) as i32 * q8_k::bsum(xb, g);
+            sumi += (sm & 0x0f) as i32 * isum;
+            summ += (sm >> 4) as i32 * q8_k::bsum(xb, g);
         }
         let xd = q8_k::scale(xb);
-        sum += read_f16(wb, D) * xd * sumi as f32 - read_f16(wb, DMIN) * xd * summ as f32;
+        sum += f16(wb.d) * xd * sumi as f32 - f16(wb.dmin) * xd * summ as f32;
     }
     sum
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd {
-    use super::{read_f16, BLOCK_BYTES, D, DMIN, QS};
-    use crate::kernels::q8_k::simd::{tile_with, Decoded};
+    use super::{f16, Block, BLOCK_BYTES};
+    use crate::kernels::block::as_blocks;
+    use crate::kernels::q8_k::simd::Decoded7;
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    use crate::kernels::q8_k::simd::{tile_with, widen};
+    #[cfg(target_feature = "relaxed-simd")]
+    use crate::kernels::q8_k::simd::tile7_with;
     use crate::kernels::simd::load;
     use core::arch::wasm32::*;
 
-    /// 2-bit quants → i16x8 in value order; 16 scales and minimums from the nibbles.
+    /// 2-bit quants as bytes in value order; 16 scales and minimums.
     #[inline(always)]
-    fn decode(block: &[u8], out: &mut Decoded) {
-        out.d = read_f16(block, D);
-        out.dmin = read_f16(block, DMIN);
+    fn decode7(bytes: &[u8], out: &mut Decoded7) {
+        let b = &as_blocks::<Block>(bytes)[0];
+        out.d = f16(b.d);
+        out.dmin = f16(b.dmin);
         let three = u8x16_splat(3);
         for n in 0..2 {
             for h in 0..2 {
-                let bytes = load(block, QS + 32 * n + 16 * h);
+                let bytes = load(&b.qs, 32 * n + 16 * h);
                 for k in 0..4 {
-                    // Lanes are values 128n + 32k + 16h .. + 16.
-                    let q = v128_and(u8x16_shr(bytes, 2 * k as u32), three);
-                    let slot = 16 * n + 4 * k + 2 * h;
-                    out.w[slot] = u16x8_extend_low_u8x16(q);
-                    out.w[slot + 1] = u16x8_extend_high_u8x16(q);
+                    out.w[8 * n + 2 * k + h] = v128_and(u8x16_shr(bytes, 2 * k as u32), three); // values 128n + 32k + 16h ..
                 }
             }
         }
-        for g in 0..16 {
-            out.scales[g] = (block[g] & 0x0f) as i32;
-            out.mins[g] = (block[g] >> 4) as i32;
+        for (g, &sm) in b.scales.iter().enumerate() {
+            out.scales[g] = (sm & 0x0f) as i32;
+            out.mins[g] = (sm >> 4) as i32;
         }
     }
 
     /// Q2_K weights × Q8_K activations.
     #[inline(never)]
     pub fn tile<const R: usize, const T: usize>(w: &[&[u8]; R], x: &[&[u8]; T]) -> [[f32; T]; R] {
-        tile_with::<R, T, 16, true>(w, x, BLOCK_BYTES, decode)
+        #[cfg(target_feature = "relaxed-simd")]
+        return tile7_with::<R, T, 16, true>(w, x, BLOCK_BYTES, decode7);
+        #[cfg(not(target_feature = "relaxed-simd"))]
+        tile_with::<R, T, 16, true>(w, x, BLOCK_BYTES, |b, out| {
+            let mut bytes = Decoded7::zeroed();
+            decode7(b, &mut bytes);
+            widen(&bytes, out)
+        })
     }
 }
 
@@ -161,22 +180,23 @@ mod tests {
         for (i, v) in q.iter_mut().enumerate() {
             *v = ((i / 3) % 4) as u8;
         }
-        let mut block = vec![0u8; BLOCK_BYTES];
-        pack_quants(&q, &mut block);
-        for g in 0..16 {
-            block[g] = g as u8 | ((15 - g as u8) << 4);
-        }
-        block[D..D + 2].copy_from_slice(&0x3c00u16.to_le_bytes());
-        block[DMIN..DMIN + 2].copy_from_slice(&0x3400u16.to_le_bytes());
-        assert_eq!(unpack_quants(&block), q);
+        let mut bytes = vec![0u8; BLOCK_BYTES];
+        let block = &mut as_blocks_mut::<Block>(&mut bytes)[0];
+        block.set_quants(&q);
+        block.scales = core::array::from_fn(|g| g as u8 | ((15 - g as u8) << 4));
+        block.d = 0x3c00u16.to_le_bytes();
+        block.dmin = 0x3400u16.to_le_bytes();
+        assert_eq!(block.quants(), q);
         let mut out = vec![0.0; 256];
-        dequantize_row(&block, &mut out);
+        dequantize_row(&bytes, &mut out);
         for (i, v) in out.iter().enumerate() {
             let g = i / 16;
             assert_eq!(*v, g as f32 * q[i] as f32 - 0.25 * (15 - g) as f32, "value {i}");
         }
-        // ggml's bit order, spelled out: value 128 + 64 + 5 is byte 32 + 5, bits 4..6.
-        assert_eq!((block[QS + 32 + 5] >> 4) & 3, q[128 + 64 + 5]);
+        // ggml's layout, spelled out: value 128 + 64 + 5 is byte 16 + 32 + 5 (qs after the 16 scales), bits 4..6;
+        // d and dmin are the last four bytes.
+        assert_eq!((bytes[16 + 32 + 5] >> 4) & 3, q[128 + 64 + 5]);
+        assert_eq!(bytes[80..84], [0x00, 0x3c, 0x00, 0x34]);
     }
 
     #[test]

@@ -4,21 +4,30 @@
 //! hmask[l] bit 4n + k (= v / 32). Scale j: low 4 bits in scales[j] (j < 8) or scales[j − 8] >> 4, top 2 bits
 //! in scales[8 + j % 4] at bit 2 · (j / 4). Dot partner: Q8_K.
 
-use super::half::{f16_to_f32, f32_to_f16, read_f16};
+use super::block::{as_blocks, as_blocks_mut, byte_block, f16};
+use super::half::{f16_to_f32, f32_to_f16};
 use super::kquant_fit::{fit_symmetric, nearest_int};
 use super::q8_k;
 
 pub const BLOCK_LEN: usize = 256;
 pub const BLOCK_BYTES: usize = 110;
-const QS: usize = 32;
-const SCALES: usize = 96;
-const D: usize = 108;
+
+/// ggml's `block_q3_K`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Block {
+    pub hmask: [u8; 32],
+    pub qs: [u8; 64],
+    pub scales: [u8; 12],
+    pub d: [u8; 2],
+}
+byte_block!(Block, BLOCK_BYTES);
 
 /// The sixteen group scales (−32..31) from the 12 packed bytes, four at a time in u32 lanes: bytes 0..4 hold
 /// the low nibbles of scales 0..4 (and 8..12 in their high nibbles), bytes 4..8 those of 4..8 (12..16), and
 /// byte 8 + i the top 2 bits of scales i, 4 + i, 8 + i, 12 + i.
 #[inline(always)]
-fn unpack_scales(scales: &[u8]) -> [i8; 16] {
+fn unpack_scales(scales: &[u8; 12]) -> [i8; 16] {
     let word = |i: usize| u32::from_le_bytes([scales[4 * i], scales[4 * i + 1], scales[4 * i + 2], scales[4 * i + 3]]);
     let (lo, hi, top) = (word(0), word(1), word(2));
     let (nib, two) = (0x0f0f_0f0f, 0x0303_0303);
@@ -47,13 +56,13 @@ fn pack_scales(sc: &[u8; 16]) -> [u8; 12] {
 
 /// The 256 quants of a super-block in value order, already offset to −4..3.
 #[inline(always)]
-fn unpack_quants(block: &[u8]) -> [i8; 256] {
+fn unpack_quants(block: &Block) -> [i8; 256] {
     let mut q = [0i8; 256];
     for n in 0..2 {
         for k in 0..4 {
             for l in 0..32 {
-                let low = (block[QS + 32 * n + l] >> (2 * k)) & 3;
-                let high = (block[l] >> (4 * n + k)) & 1;
+                let low = (block.qs[32 * n + l] >> (2 * k)) & 3;
+                let high = (block.hmask[l] >> (4 * n + k)) & 1;
                 q[128 * n + 32 * k + l] = (low | (high << 2)) as i8 - 4;
             }
         }
@@ -62,14 +71,15 @@ fn unpack_quants(block: &[u8]) -> [i8; 256] {
 }
 
 /// Inverse of `unpack_quants` for quants 0..=7 (offset already added).
-fn pack_quants(q: &[u8; 256], block: &mut [u8]) {
-    block[..QS + 64].fill(0);
+fn pack_quants(q: &[u8; 256], block: &mut Block) {
+    block.hmask = [0; 32];
+    block.qs = [0; 64];
     for n in 0..2 {
         for k in 0..4 {
             for l in 0..32 {
                 let v = q[128 * n + 32 * k + l];
-                block[QS + 32 * n + l] |= (v & 3) << (2 * k);
-                block[l] |= (v >> 2) << (4 * n + k);
+                block.qs[32 * n + l] |= (v & 3) << (2 * k);
+                block.hmask[l] |= (v >> 2) << (4 * n + k);
             }
         }
     }
@@ -81,7 +91,7 @@ fn pack_quants(q: &[u8; 256], block: &mut [u8]) {
 pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
     assert_eq!(src.len() % BLOCK_LEN, 0, "q3_k::quantize_row: length not a multiple of 256");
     assert_eq!(dst.len(), src.len() / BLOCK_LEN * BLOCK_BYTES, "q3_k::quantize_row: output size");
-    for (x, out) in src.chunks_exact(BLOCK_LEN).zip(dst.chunks_exact_mut(BLOCK_BYTES)) {
+    for (x, out) in src.chunks_exact(BLOCK_LEN).zip(as_blocks_mut::<Block>(dst)) {
         let mut levels = [0i8; 256];
         let group_scale: [f32; 16] = core::array::from_fn(|g| fit_symmetric(4, &x[16 * g..16 * g + 16], &mut levels[16 * g..16 * g + 16]));
         let max_scale = group_scale.iter().fold(0.0f32, |m, &v| if v.abs() > m.abs() { v } else { m });
@@ -104,8 +114,8 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
             }
         }
         pack_quants(&q, out);
-        out[SCALES..D].copy_from_slice(&pack_scales(&sc));
-        out[D..D + 2].copy_from_slice(&d16.to_le_bytes());
+        out.scales = pack_scales(&sc);
+        out.d = d16.to_le_bytes();
     }
 }
 
@@ -113,9 +123,9 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
 pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
     assert_eq!(src.len() % BLOCK_BYTES, 0, "q3_k::dequantize_row: not whole blocks");
     assert_eq!(dst.len(), src.len() / BLOCK_BYTES * BLOCK_LEN, "q3_k::dequantize_row: output size");
-    for (b, out) in src.chunks_exact(BLOCK_BYTES).zip(dst.chunks_exact_mut(BLOCK_LEN)) {
-        let d = read_f16(b, D);
-        let (q, sc) = (unpack_quants(b), unpack_scales(&b[SCALES..D]));
+    for (b, out) in as_blocks::<Block>(src).iter().zip(dst.chunks_exact_mut(BLOCK_LEN)) {
+        let d = f16(b.d);
+        let (q, sc) = (unpack_quants(b), unpack_scales(&b.scales));
         for (i, o) in out.iter_mut().enumerate() {
             *o = d * sc[i / 16] as f32 * q[i] as f32;
         }
@@ -126,35 +136,42 @@ pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
 pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
     debug_assert_eq!(w.len() / BLOCK_BYTES, x.len() / q8_k::BLOCK_BYTES);
     let mut sum = 0.0f32;
-    for (wb, xb) in w.chunks_exact(BLOCK_BYTES).zip(x.chunks_exact(q8_k::BLOCK_BYTES)) {
-        let (q, sc) = (unpack_quants(wb), unpack_scales(&wb[SCALES..D]));
+    for (wb, xb) in as_blocks::<Block>(w).iter().zip(x.chunks_exact(q8_k::BLOCK_BYTES)) {
+        let (q, sc) = (unpack_quants(wb), unpack_scales(&wb.scales));
         let mut sumi = 0i32;
         for g in 0..16 {
             let isum: i32 = (16 * g..16 * g + 16).map(|i| q[i] as i32 * q8_k::q(xb, i)).sum();
             sumi += sc[g] as i32 * isum;
         }
-        sum += read_f16(wb, D) * q8_k::scale(xb) * sumi as f32;
+        sum += f16(wb.d) * q8_k::scale(xb) * sumi as f32;
     }
     sum
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd {
-    use super::{read_f16, unpack_scales, BLOCK_BYTES, D, QS, SCALES};
-    use crate::kernels::q8_k::simd::{tile_with, Decoded};
+    use super::{f16, unpack_scales, Block, BLOCK_BYTES};
+    use crate::kernels::block::as_blocks;
+    use crate::kernels::q8_k::simd::Decoded7;
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    use crate::kernels::q8_k::simd::{tile_with, widen};
+    #[cfg(target_feature = "relaxed-simd")]
+    use crate::kernels::q8_k::simd::tile7_with;
     use crate::kernels::simd::load;
     use core::arch::wasm32::*;
 
-    /// 3-bit quants → i16x8 (−4..3) in value order; 16 signed scales.
+    /// 3-bit quants as unsigned bytes (0..7) in value order; the −4 offset goes into the minimums (4 · scale,
+    /// with dmin = d), so the quants fit the relaxed dot's 7-bit operand.
     #[inline(always)]
-    fn decode(block: &[u8], out: &mut Decoded) {
-        out.d = read_f16(block, D);
-        out.dmin = 0.0;
+    fn decode7(bytes: &[u8], out: &mut Decoded7) {
+        let b = &as_blocks::<Block>(bytes)[0];
+        out.d = f16(b.d);
+        out.dmin = out.d;
         let (three, four) = (u8x16_splat(3), u8x16_splat(4));
-        let hmask = [load(block, 0), load(block, 16)];
+        let hmask = [load(&b.hmask, 0), load(&b.hmask, 16)];
         for n in 0..2 {
             for h in 0..2 {
-                let bytes = load(block, QS + 32 * n + 16 * h);
+                let bytes = load(&b.qs, 32 * n + 16 * h);
                 for k in 0..4 {
                     // Lanes are values 128n + 32k + 16h .. + 16; their high bits sit at bit 4n + k of hmask.
                     let low = v128_and(u8x16_shr(bytes, 2 * k as u32), three);
@@ -164,23 +181,28 @@ pub mod simd {
                     } else {
                         v128_and(i8x16_shl(hmask[h], 2 - bit as u32), four)
                     };
-                    let q = i8x16_sub(v128_or(low, high), four);
-                    let slot = 16 * n + 4 * k + 2 * h;
-                    out.w[slot] = i16x8_extend_low_i8x16(q);
-                    out.w[slot + 1] = i16x8_extend_high_i8x16(q);
+                    out.w[8 * n + 2 * k + h] = v128_or(low, high);
                 }
             }
         }
-        let sc = unpack_scales(&block[SCALES..D]);
+        let sc = unpack_scales(&b.scales);
         for g in 0..16 {
             out.scales[g] = sc[g] as i32;
+            out.mins[g] = 4 * sc[g] as i32;
         }
     }
 
     /// Q3_K weights × Q8_K activations.
     #[inline(never)]
     pub fn tile<const R: usize, const T: usize>(w: &[&[u8]; R], x: &[&[u8]; T]) -> [[f32; T]; R] {
-        tile_with::<R, T, 16, false>(w, x, BLOCK_BYTES, decode)
+        #[cfg(target_feature = "relaxed-simd")]
+        return tile7_with::<R, T, 16, true>(w, x, BLOCK_BYTES, decode7);
+        #[cfg(not(target_feature = "relaxed-simd"))]
+        tile_with::<R, T, 16, true>(w, x, BLOCK_BYTES, |b, out| {
+            let mut bytes = Decoded7::zeroed();
+            decode7(b, &mut bytes);
+            widen(&bytes, out)
+        })
     }
 }
 
@@ -214,18 +236,20 @@ mod tests {
         for (i, v) in q.iter_mut().enumerate() {
             *v = ((i / 5) % 8) as u8;
         }
-        let mut block = vec![0u8; BLOCK_BYTES];
-        pack_quants(&q, &mut block);
+        let mut bytes = vec![0u8; BLOCK_BYTES];
+        let block = &mut as_blocks_mut::<Block>(&mut bytes)[0];
+        pack_quants(&q, block);
         let sc: [u8; 16] = core::array::from_fn(|j| j as u8 + 20);
-        block[SCALES..D].copy_from_slice(&pack_scales(&sc));
-        block[D..D + 2].copy_from_slice(&0x3800u16.to_le_bytes());
+        block.scales = pack_scales(&sc);
+        block.d = 0x3800u16.to_le_bytes();
         let mut out = vec![0.0; 256];
-        dequantize_row(&block, &mut out);
+        dequantize_row(&bytes, &mut out);
         for (i, v) in out.iter().enumerate() {
             assert_eq!(*v, 0.5 * ((i / 16) as f32 - 12.0) * (q[i] as f32 - 4.0), "value {i}");
         }
-        // Value 128 + 96 + 7 = 231: high bit at hmask[7] bit 4 + 3.
-        assert_eq!((block[7] >> 7) & 1, q[231] >> 2);
+        // ggml's layout: value 128 + 96 + 7 = 231 has its high bit at hmask[7] (byte 7) bit 4 + 3; d is last.
+        assert_eq!((bytes[7] >> 7) & 1, q[231] >> 2);
+        assert_eq!(bytes[108..110], [0x00, 0x38]);
     }
 
     #[test]

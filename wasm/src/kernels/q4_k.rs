@@ -129,11 +129,36 @@ pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd {
     use super::{read_f16, scale_min, BLOCK_BYTES, QS, SCALES};
+    #[cfg(not(target_feature = "relaxed-simd"))]
     use crate::kernels::q8_k::simd::{tile_with, Decoded};
+    #[cfg(target_feature = "relaxed-simd")]
+    use crate::kernels::q8_k::simd::{tile7_with, Decoded7};
     use crate::kernels::simd::load;
     use core::arch::wasm32::*;
 
+    /// Nibbles as bytes in value order, for the relaxed 8-bit dot.
+    #[cfg(target_feature = "relaxed-simd")]
+    #[inline(always)]
+    fn decode7(block: &[u8], out: &mut Decoded7) {
+        out.d = read_f16(block, 0);
+        out.dmin = read_f16(block, 2);
+        let mask = u8x16_splat(0x0f);
+        for c in 0..4 {
+            let (a, b) = (load(block, QS + 32 * c), load(block, QS + 32 * c + 16));
+            out.w[4 * c] = v128_and(a, mask);
+            out.w[4 * c + 1] = v128_and(b, mask);
+            out.w[4 * c + 2] = u8x16_shr(a, 4);
+            out.w[4 * c + 3] = u8x16_shr(b, 4);
+        }
+        for j in 0..8 {
+            let (sc, m) = scale_min(&block[SCALES..QS], j);
+            out.scales[j] = sc as i32;
+            out.mins[j] = m as i32;
+        }
+    }
+
     /// Nibbles → i16x8 in value order: chunk c's low nibbles are values 64c..64c+32, high nibbles 64c+32..64c+64.
+    #[cfg(not(target_feature = "relaxed-simd"))]
     #[inline(always)]
     fn decode(block: &[u8], out: &mut Decoded) {
         out.d = read_f16(block, 0);
@@ -163,6 +188,9 @@ pub mod simd {
     /// Q4_K weights × Q8_K activations.
     #[inline(never)]
     pub fn tile<const R: usize, const T: usize>(w: &[&[u8]; R], x: &[&[u8]; T]) -> [[f32; T]; R] {
+        #[cfg(target_feature = "relaxed-simd")]
+        return tile7_with::<R, T, 8, true>(w, x, BLOCK_BYTES, decode7);
+        #[cfg(not(target_feature = "relaxed-simd"))]
         tile_with::<R, T, 8, true>(w, x, BLOCK_BYTES, decode)
     }
 }

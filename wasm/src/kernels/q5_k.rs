@@ -5,24 +5,35 @@
 //!   value 64c + 32 + l : qs[32c + l] high nibble, high bit = qh[l] bit 2c + 1
 //! Dot partner: Q8_K.
 
-use super::half::{f16_to_f32, f32_to_f16, read_f16};
+use super::block::{as_blocks, as_blocks_mut, byte_block, f16};
+use super::half::{f16_to_f32, f32_to_f16};
 use super::kquant_fit::{fit_scale_min, nearest_int};
 use super::q4_k::{pack_scales, scale_min};
 use super::q8_k;
 
 pub const BLOCK_LEN: usize = 256;
 pub const BLOCK_BYTES: usize = 176;
-const SCALES: usize = 4;
-const QH: usize = 16;
-const QS: usize = 48;
+
+/// ggml's `block_q5_K`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Block {
+    pub d: [u8; 2],
+    pub dmin: [u8; 2],
+    /// Eight 6-bit scales and minimums, packed like Q4_K's.
+    pub scales: [u8; 12],
+    pub qh: [u8; 32],
+    pub qs: [u8; 128],
+}
+byte_block!(Block, BLOCK_BYTES);
 
 /// The 256 5-bit quants of a super-block, in value order.
 #[inline(always)]
-fn unpack_quants(block: &[u8]) -> [u8; 256] {
+fn unpack_quants(block: &Block) -> [u8; 256] {
     let mut q = [0u8; 256];
     for c in 0..4 {
         for l in 0..32 {
-            let (byte, hi) = (block[QS + 32 * c + l], block[QH + l] >> (2 * c));
+            let (byte, hi) = (block.qs[32 * c + l], block.qh[l] >> (2 * c));
             q[64 * c + l] = (byte & 0x0f) | ((hi & 1) << 4);
             q[64 * c + 32 + l] = (byte >> 4) | (((hi >> 1) & 1) << 4);
         }
@@ -35,7 +46,7 @@ fn unpack_quants(block: &[u8]) -> [u8; 256] {
 pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
     assert_eq!(src.len() % BLOCK_LEN, 0, "q5_k::quantize_row: length not a multiple of 256");
     assert_eq!(dst.len(), src.len() / BLOCK_LEN * BLOCK_BYTES, "q5_k::quantize_row: output size");
-    for (x, out) in src.chunks_exact(BLOCK_LEN).zip(dst.chunks_exact_mut(BLOCK_BYTES)) {
+    for (x, out) in src.chunks_exact(BLOCK_LEN).zip(as_blocks_mut::<Block>(dst)) {
         let mut q = [0u8; 256];
         let mut sub_scale = [0.0f32; 8];
         let mut sub_min = [0.0f32; 8];
@@ -64,16 +75,21 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
                 q[32 * j + l] = nearest_int((x[32 * j + l] + offset) / step).clamp(0, 31) as u8;
             }
         }
-        out[0..2].copy_from_slice(&d16.to_le_bytes());
-        out[2..4].copy_from_slice(&dmin16.to_le_bytes());
-        out[SCALES..QH].copy_from_slice(&pack_scales(&sc, &m));
-        out[QH..QS].fill(0);
-        for c in 0..4 {
-            for l in 0..32 {
-                let (lo, hi) = (q[64 * c + l], q[64 * c + 32 + l]);
-                out[QS + 32 * c + l] = (lo & 0x0f) | ((hi & 0x0f) << 4);
-                out[QH + l] |= ((lo >> 4) << (2 * c)) | ((hi >> 4) << (2 * c + 1));
-            }
+        out.d = d16.to_le_bytes();
+        out.dmin = dmin16.to_le_bytes();
+        out.scales = pack_scales(&sc, &m);
+        set_quants(out, &q);
+    }
+}
+
+/// Inverse of `unpack_quants` for quants 0..=31.
+fn set_quants(block: &mut Block, q: &[u8; 256]) {
+    block.qh = [0; 32];
+    for c in 0..4 {
+        for l in 0..32 {
+            let (lo, hi) = (q[64 * c + l], q[64 * c + 32 + l]);
+            block.qs[32 * c + l] = (lo & 0x0f) | ((hi & 0x0f) << 4);
+            block.qh[l] |= ((lo >> 4) << (2 * c)) | ((hi >> 4) << (2 * c + 1));
         }
     }
 }
@@ -82,11 +98,11 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
 pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
     assert_eq!(src.len() % BLOCK_BYTES, 0, "q5_k::dequantize_row: not whole blocks");
     assert_eq!(dst.len(), src.len() / BLOCK_BYTES * BLOCK_LEN, "q5_k::dequantize_row: output size");
-    for (b, out) in src.chunks_exact(BLOCK_BYTES).zip(dst.chunks_exact_mut(BLOCK_LEN)) {
-        let (d, dmin) = (read_f16(b, 0), read_f16(b, 2));
+    for (b, out) in as_blocks::<Block>(src).iter().zip(dst.chunks_exact_mut(BLOCK_LEN)) {
+        let (d, dmin) = (f16(b.d), f16(b.dmin));
         let q = unpack_quants(b);
         for j in 0..8 {
-            let (sc, m) = scale_min(&b[SCALES..QH], j);
+            let (sc, m) = scale_min(&b.scales, j);
             let (step, offset) = (d * sc as f32, dmin * m as f32);
             for l in 0..32 {
                 out[32 * j + l] = step * q[32 * j + l] as f32 - offset;
@@ -99,50 +115,52 @@ pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
 pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
     debug_assert_eq!(w.len() / BLOCK_BYTES, x.len() / q8_k::BLOCK_BYTES);
     let mut sum = 0.0f32;
-    for (wb, xb) in w.chunks_exact(BLOCK_BYTES).zip(x.chunks_exact(q8_k::BLOCK_BYTES)) {
+    for (wb, xb) in as_blocks::<Block>(w).iter().zip(x.chunks_exact(q8_k::BLOCK_BYTES)) {
         let q = unpack_quants(wb);
         let (mut sumi, mut summ) = (0i32, 0i32);
         for j in 0..8 {
-            let (sc, m) = scale_min(&wb[SCALES..QH], j);
+            let (sc, m) = scale_min(&wb.scales, j);
             let isum: i32 = (0..32).map(|l| q[32 * j + l] as i32 * q8_k::q(xb, 32 * j + l)).sum();
             sumi += sc as i32 * isum;
             summ += m as i32 * (q8_k::bsum(xb, 2 * j) + q8_k::bsum(xb, 2 * j + 1));
         }
         let xd = q8_k::scale(xb);
-        sum += read_f16(wb, 0) * xd * sumi as f32 - read_f16(wb, 2) * xd * summ as f32;
+        sum += f16(wb.d) * xd * sumi as f32 - f16(wb.dmin) * xd * summ as f32;
     }
     sum
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd {
-    use super::{read_f16, scale_min, BLOCK_BYTES, QH, QS, SCALES};
-    use crate::kernels::q8_k::simd::{tile_with, Decoded};
+    use super::{f16, scale_min, Block, BLOCK_BYTES};
+    use crate::kernels::block::as_blocks;
+    use crate::kernels::q8_k::simd::Decoded7;
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    use crate::kernels::q8_k::simd::{tile_with, widen};
+    #[cfg(target_feature = "relaxed-simd")]
+    use crate::kernels::q8_k::simd::tile7_with;
     use crate::kernels::simd::load;
     use core::arch::wasm32::*;
 
-    /// 5-bit quants → i16x8 in value order: Q4_K's nibble order plus one qh bit per value.
+    /// 5-bit quants as bytes in value order: Q4_K's nibble order plus one qh bit per value.
     #[inline(always)]
-    fn decode(block: &[u8], out: &mut Decoded) {
-        out.d = read_f16(block, 0);
-        out.dmin = read_f16(block, 2);
-        let qh = [load(block, QH), load(block, QH + 16)];
+    fn decode7(bytes: &[u8], out: &mut Decoded7) {
+        let b = &as_blocks::<Block>(bytes)[0];
+        out.d = f16(b.d);
+        out.dmin = f16(b.dmin);
+        let qh = [load(&b.qh, 0), load(&b.qh, 16)];
         let (mask, bit4) = (u8x16_splat(0x0f), u8x16_splat(0x10));
         // qh bit b moved to bit 4 (the quant's fifth bit): a left shift by 4 − b, or a right shift by b − 4.
         let fifth = |v: v128, b: u32| v128_and(if b <= 4 { i8x16_shl(v, 4 - b) } else { u8x16_shr(v, b - 4) }, bit4);
         for c in 0..4 {
             for h in 0..2 {
-                let bytes = load(block, QS + 32 * c + 16 * h);
-                let lo = v128_or(v128_and(bytes, mask), fifth(qh[h], 2 * c as u32)); // values 64c + 16h ..
-                let hi = v128_or(u8x16_shr(bytes, 4), fifth(qh[h], 2 * c as u32 + 1)); // values 64c + 32 + 16h ..
-                out.w[8 * c + 2 * h] = u16x8_extend_low_u8x16(lo);
-                out.w[8 * c + 2 * h + 1] = u16x8_extend_high_u8x16(lo);
-                out.w[8 * c + 4 + 2 * h] = u16x8_extend_low_u8x16(hi);
-                out.w[8 * c + 4 + 2 * h + 1] = u16x8_extend_high_u8x16(hi);
+                let bytes = load(&b.qs, 32 * c + 16 * h);
+                out.w[4 * c + h] = v128_or(v128_and(bytes, mask), fifth(qh[h], 2 * c as u32)); // values 64c + 16h ..
+                out.w[4 * c + 2 + h] = v128_or(u8x16_shr(bytes, 4), fifth(qh[h], 2 * c as u32 + 1)); // 64c + 32 + 16h ..
             }
         }
         for j in 0..8 {
-            let (sc, m) = scale_min(&block[SCALES..QH], j);
+            let (sc, m) = scale_min(&b.scales, j);
             out.scales[j] = sc as i32;
             out.mins[j] = m as i32;
         }
@@ -151,7 +169,14 @@ pub mod simd {
     /// Q5_K weights × Q8_K activations.
     #[inline(never)]
     pub fn tile<const R: usize, const T: usize>(w: &[&[u8]; R], x: &[&[u8]; T]) -> [[f32; T]; R] {
-        tile_with::<R, T, 8, true>(w, x, BLOCK_BYTES, decode)
+        #[cfg(target_feature = "relaxed-simd")]
+        return tile7_with::<R, T, 8, true>(w, x, BLOCK_BYTES, decode7);
+        #[cfg(not(target_feature = "relaxed-simd"))]
+        tile_with::<R, T, 8, true>(w, x, BLOCK_BYTES, |b, out| {
+            let mut bytes = Decoded7::zeroed();
+            decode7(b, &mut bytes);
+            widen(&bytes, out)
+        })
     }
 }
 
@@ -163,17 +188,18 @@ mod tests {
     fn hand_built_block_dequantizes_exactly() {
         // d = 1, dmin = 0.5, sub-block j: sc = j + 1, m = 2j. Quant of value i = i % 32, so the high bit (16)
         // is set for the second half of each 32 and both nibble and qh positions are exercised.
+        // Written as raw bytes at ggml's offsets: d 0, dmin 2, scales 4..16, qh 16..48, qs 48..176.
         let mut block = vec![0u8; BLOCK_BYTES];
         block[0..2].copy_from_slice(&0x3c00u16.to_le_bytes());
         block[2..4].copy_from_slice(&0x3800u16.to_le_bytes());
         let sc: [u8; 8] = core::array::from_fn(|j| j as u8 + 1);
         let m: [u8; 8] = core::array::from_fn(|j| 2 * j as u8);
-        block[SCALES..QH].copy_from_slice(&pack_scales(&sc, &m));
+        block[4..16].copy_from_slice(&pack_scales(&sc, &m));
         for c in 0..4 {
             for l in 0..32 {
                 let q = l as u8; // same quant for value 64c + l and 64c + 32 + l
-                block[QS + 32 * c + l] = (q & 0x0f) | ((q & 0x0f) << 4);
-                block[QH + l] |= ((q >> 4) << (2 * c)) | ((q >> 4) << (2 * c + 1));
+                block[48 + 32 * c + l] = (q & 0x0f) | ((q & 0x0f) << 4);
+                block[16 + l] |= ((q >> 4) << (2 * c)) | ((q >> 4) << (2 * c + 1));
             }
         }
         let mut out = vec![0.0; 256];

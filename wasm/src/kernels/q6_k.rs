@@ -107,11 +107,42 @@ pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd {
     use super::{read_f16, BLOCK_BYTES, D, QH, SCALES};
+    #[cfg(not(target_feature = "relaxed-simd"))]
     use crate::kernels::q8_k::simd::{tile_with, Decoded};
+    #[cfg(target_feature = "relaxed-simd")]
+    use crate::kernels::q8_k::simd::{tile7_with, Decoded7};
     use crate::kernels::simd::load;
     use core::arch::wasm32::*;
 
+    /// 6-bit quants as unsigned bytes (0..63) in value order, for the relaxed 8-bit dot; the −32 offset goes
+    /// into the minimums (32 · scale, with dmin = d).
+    #[cfg(target_feature = "relaxed-simd")]
+    #[inline(always)]
+    fn decode7(block: &[u8], out: &mut Decoded7) {
+        out.d = read_f16(block, D);
+        out.dmin = out.d;
+        let (low4, bits45) = (u8x16_splat(0x0f), u8x16_splat(0x30));
+        for n in 0..2 {
+            for h in 0..2 {
+                let ql_a = load(block, 64 * n + 16 * h);
+                let ql_b = load(block, 64 * n + 32 + 16 * h);
+                let qh = load(block, QH + 32 * n + 16 * h);
+                // Quant k's lanes are values 128n + 32k + 16h .. + 16.
+                out.w[8 * n + h] = v128_or(v128_and(ql_a, low4), v128_and(i8x16_shl(qh, 4), bits45));
+                out.w[8 * n + 2 + h] = v128_or(v128_and(ql_b, low4), v128_and(i8x16_shl(qh, 2), bits45));
+                out.w[8 * n + 4 + h] = v128_or(u8x16_shr(ql_a, 4), v128_and(qh, bits45));
+                out.w[8 * n + 6 + h] = v128_or(u8x16_shr(ql_b, 4), v128_and(u8x16_shr(qh, 2), bits45));
+            }
+        }
+        for g in 0..16 {
+            let sc = (block[SCALES + g] as i8) as i32;
+            out.scales[g] = sc;
+            out.mins[g] = 32 * sc;
+        }
+    }
+
     /// 6-bit quants → i16x8 (−32..31) in value order; 16 i8 group scales.
+    #[cfg(not(target_feature = "relaxed-simd"))]
     #[inline(always)]
     fn decode(block: &[u8], out: &mut Decoded) {
         out.d = read_f16(block, D);
@@ -145,6 +176,9 @@ pub mod simd {
     /// Q6_K weights × Q8_K activations.
     #[inline(never)]
     pub fn tile<const R: usize, const T: usize>(w: &[&[u8]; R], x: &[&[u8]; T]) -> [[f32; T]; R] {
+        #[cfg(target_feature = "relaxed-simd")]
+        return tile7_with::<R, T, 16, true>(w, x, BLOCK_BYTES, decode7);
+        #[cfg(not(target_feature = "relaxed-simd"))]
         tile_with::<R, T, 16, false>(w, x, BLOCK_BYTES, decode)
     }
 }

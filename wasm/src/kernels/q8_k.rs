@@ -131,18 +131,109 @@ pub mod simd {
                         isum[r] = i32x4_add(isum[r], i32x4_mul(s, i32x4_splat(ws[r].scales[g])));
                     }
                 }
+                let xsums = if HAS_MIN { group_sums::<G>(xb) } else { [0; 16] };
                 for r in 0..R {
-                    let mut v = ws[r].d * xd * hsum_i32x4(isum[r]) as f32;
-                    if HAS_MIN {
-                        let bsums_per_group = 16 / G;
-                        let mut summ = 0i32;
-                        for g in 0..G {
-                            let xsum: i32 = (0..bsums_per_group).map(|k| bsum(xb, g * bsums_per_group + k)).sum();
-                            summ += ws[r].mins[g] * xsum;
-                        }
-                        v -= ws[r].dmin * xd * summ as f32;
+                    acc[r][t] += finish::<G, HAS_MIN>(ws[r].d, ws[r].dmin, &ws[r].mins, xd, hsum_i32x4(isum[r]), &xsums);
+                }
+            }
+        }
+        acc
+    }
+
+    /// Σ of the activation quants over each of the G weight groups (from the 16 bsums).
+    #[inline(always)]
+    fn group_sums<const G: usize>(xb: &[u8]) -> [i32; 16] {
+        let per_group = 16 / G;
+        core::array::from_fn(|g| if g < G { (0..per_group).map(|k| bsum(xb, g * per_group + k)).sum() } else { 0 })
+    }
+
+    /// One (row, token, super-block) term: d · xd · isum − dmin · xd · Σ mins · group sums.
+    #[inline(always)]
+    fn finish<const G: usize, const HAS_MIN: bool>(d: f32, dmin: f32, mins: &[i32; 16], xd: f32, isum: i32, xsums: &[i32; 16]) -> f32 {
+        let mut v = d * xd * isum as f32;
+        if HAS_MIN {
+            let summ: i32 = (0..G).map(|g| mins[g] * xsums[g]).sum();
+            v -= dmin * xd * summ as f32;
+        }
+        v
+    }
+
+    /// One super-block decoded for the relaxed 8-bit dot: 16 u8x16 of 7-bit quants (0..=127) in value order,
+    /// value i = d · scales[g] · w[i] − dmin · mins[g]. A format with an offset (Q3_K's q − 4, Q6_K's q − 32)
+    /// stores the unsigned quant and puts offset · scale into the minimums, with dmin = d.
+    #[derive(Clone, Copy)]
+    pub struct Decoded7 {
+        pub d: f32,
+        pub dmin: f32,
+        pub w: [v128; 16],
+        pub scales: [i32; 16],
+        pub mins: [i32; 16],
+    }
+
+    impl Decoded7 {
+        pub fn zeroed() -> Self {
+            Decoded7 { d: 0.0, dmin: 0.0, w: [i8x16_splat(0); 16], scales: [0; 16], mins: [0; 16] }
+        }
+    }
+
+    /// `Decoded` from a `Decoded7` (the bytes widened to u16), so a format writes one decoder for both builds.
+    #[inline(always)]
+    pub fn widen(src: &Decoded7, out: &mut Decoded) {
+        (out.d, out.dmin, out.scales, out.mins) = (src.d, src.dmin, src.scales, src.mins);
+        for (i, &v) in src.w.iter().enumerate() {
+            out.w[2 * i] = u16x8_extend_low_u8x16(v);
+            out.w[2 * i + 1] = u16x8_extend_high_u8x16(v);
+        }
+    }
+
+    /// `tile_with` for the relaxed-SIMD build: `i32x4.relaxed_dot_i8x16_i7x16_add_s` takes the activation bytes
+    /// as they are and the 7-bit quants as the second operand (exact on every engine), 16 products per
+    /// instruction and no widening on either side.
+    #[cfg(target_feature = "relaxed-simd")]
+    #[inline(always)]
+    pub fn tile7_with<const R: usize, const T: usize, const G: usize, const HAS_MIN: bool>(
+        w: &[&[u8]; R],
+        x: &[&[u8]; T],
+        weight_bytes: usize,
+        decode_weight: impl Fn(&[u8], &mut Decoded7),
+    ) -> [[f32; T]; R] {
+        let vecs_per_group = 16 / G;
+        let n_blocks = x[0].len() / BLOCK_BYTES;
+        for row in w {
+            assert_eq!(row.len(), n_blocks * weight_bytes, "weight row length");
+        }
+        for row in x {
+            assert_eq!(row.len(), n_blocks * BLOCK_BYTES, "activation row length");
+        }
+        let mut acc = [[0.0f32; T]; R];
+        let mut ws = [Decoded7::zeroed(); R];
+        for b in 0..n_blocks {
+            for r in 0..R {
+                // SAFETY: every row holds n_blocks blocks (asserted above).
+                decode_weight(unsafe { block_unchecked(w[r], b, weight_bytes) }, &mut ws[r]);
+            }
+            for t in 0..T {
+                // SAFETY: as above.
+                let xb = unsafe { block_unchecked(x[t], b, BLOCK_BYTES) };
+                let xd = scale(xb);
+                let mut isum = [i32x4_splat(0); R];
+                for g in 0..G {
+                    let mut xs = [i8x16_splat(0); 2];
+                    for k in 0..vecs_per_group {
+                        xs[k] = load(xb, QS + 16 * (g * vecs_per_group + k));
                     }
-                    acc[r][t] += v;
+                    for r in 0..R {
+                        let wv = &ws[r].w[g * vecs_per_group..(g + 1) * vecs_per_group];
+                        let mut s = i32x4_relaxed_dot_i8x16_i7x16_add(xs[0], wv[0], i32x4_splat(0));
+                        for k in 1..vecs_per_group {
+                            s = i32x4_relaxed_dot_i8x16_i7x16_add(xs[k], wv[k], s);
+                        }
+                        isum[r] = i32x4_add(isum[r], i32x4_mul(s, i32x4_splat(ws[r].scales[g])));
+                    }
+                }
+                let xsums = if HAS_MIN { group_sums::<G>(xb) } else { [0; 16] };
+                for r in 0..R {
+                    acc[r][t] += finish::<G, HAS_MIN>(ws[r].d, ws[r].dmin, &ws[r].mins, xd, hsum_i32x4(isum[r]), &xsums);
                 }
             }
         }

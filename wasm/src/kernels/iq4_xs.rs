@@ -25,8 +25,8 @@ pub struct Block {
 }
 byte_block!(Block, BLOCK_BYTES);
 
-/// ggml's `kvalues_iq4nl`: the 16 levels, denser near zero where trained weights are.
-pub const KVALUES: [i8; 16] = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113];
+/// ggml's `kvalues_iq4nl` (IQ4_NL's levels): denser near zero, where trained weights are.
+pub use super::iq4_nl::LEVELS as KVALUES;
 
 /// Sub-block ib's 6-bit scale (0..64, stored with +32).
 #[inline(always)]

@@ -88,8 +88,10 @@ export async function* generateTokens(
   checkAbort();
   const started = performance.now();
   let logits: Float32Array;
+  let cachedTokens: number;
   try {
-    logits = await prefill(ctx, promptIds, pause, checkAbort);
+    ({ logits, cachedTokens } = await prefill(ctx, promptIds, options.reusePrefix ?? true, pause, checkAbort));
+    options.onPrefill?.({ promptTokens: promptLen, cachedTokens });
   } catch (e) {
     forget(ctx);
     throw e;
@@ -144,7 +146,7 @@ export async function* generateTokens(
   return {
     text,
     finishReason,
-    usage: { promptTokens: promptLen, completionTokens: generated, totalTokens: promptLen + generated },
+    usage: { promptTokens: promptLen, completionTokens: generated, totalTokens: promptLen + generated, cachedTokens },
     timings: { prefillMs: firstTokenAt - started, decodeMs: finished - firstTokenAt },
     ...(logprobs ? { logprobs } : {}),
   };
@@ -157,12 +159,13 @@ export async function* generateTokens(
 async function prefill(
   ctx: GenerationContext,
   promptIds: readonly number[],
+  reusePrefix: boolean,
   pause: () => Promise<void>,
   checkAbort: () => void,
-): Promise<Float32Array> {
+): Promise<{ logits: Float32Array; cachedTokens: number }> {
   const { model, cached, seq } = ctx;
   let reuse = 0;
-  while (reuse < cached.length && reuse < promptIds.length && cached[reuse] === promptIds[reuse]) reuse++;
+  while (reusePrefix && reuse < cached.length && reuse < promptIds.length && cached[reuse] === promptIds[reuse]) reuse++;
   // The last prompt token is always recomputed: its logits are not kept.
   if (reuse === promptIds.length) reuse--;
   model.truncate(seq, reuse);
@@ -177,7 +180,7 @@ async function prefill(
     logits = model.forward(seq, slice, pos);
     for (const id of slice) cached.push(id);
   }
-  return logits!;
+  return { logits: logits!, cachedTokens: reuse };
 }
 
 /** After a failure mid-forward the engine's cache may hold a partial step: start the next request from scratch. */

@@ -79,6 +79,13 @@ export interface GenerateOptions extends SamplingOptions {
   lease?: TurnLease;
   /** When the turn must be waited for: refuse with BusyError if this many are already waiting. */
   maxWaiting?: number;
+  /**
+   * Reuse the longest prefix of the prompt whose K/V the cache already holds (default true): a chat's next turn, or
+   * a repeated system prompt, prefills only what is new.
+   */
+  reusePrefix?: boolean;
+  /** Called once the prompt is in the cache, before the first token: how much of it was reused. */
+  onPrefill?: (info: { promptTokens: number; cachedTokens: number }) => void;
 }
 
 export interface TopLogprob {
@@ -105,6 +112,8 @@ export interface Usage {
   promptTokens: number;
   completionTokens: number;
   totalTokens: number;
+  /** Prompt tokens whose K/V were already in the cache (a repeated prefix: chat history, a system prompt). */
+  cachedTokens: number;
 }
 
 export interface Timings {

@@ -10,6 +10,7 @@ export interface Env extends OriginEnv {
   CORS_ORIGINS?: string;
   /** Requests that may wait for the isolate's single generation slot (default 8). */
   MAX_QUEUE?: string;
+  MAX_N?: string;
   /** Largest accepted request body in bytes (default 1 MiB). */
   MAX_BODY_BYTES?: string;
   /** KV cache positions to allocate at load (default: the catalog's contextLength, capped at 2048). */

@@ -18,6 +18,7 @@ import {
   chatChunk,
   chatCompletionBody,
   chatLogprobs,
+  choicesUsage,
   completionId,
   textChunk,
   textCompletionBody,
@@ -32,6 +33,8 @@ import type { Backend, BackendContext } from "./backend.js";
 import { toHttpError } from "./errors.js";
 
 const DEFAULT_MAX_QUEUE = 8;
+/** Choices per request (n): generated one after another from the one prefilled prompt. */
+const DEFAULT_MAX_N = 4;
 /** KV cache cap when CONTEXT_LENGTH is unset: what a 128 MB isolate can afford next to ~100 MB of weights. */
 const DEFAULT_MAX_CONTEXT = 2048;
 
@@ -50,7 +53,6 @@ export interface GenerationStats {
 }
 
 type Generator = AsyncGenerator<TextDelta, GenerationResult>;
-type Step = IteratorResult<TextDelta, GenerationResult>;
 type Outcome = keyof GenerationStats;
 
 const encoder = new TextEncoder();
@@ -67,17 +69,20 @@ export class EdgeBackend implements Backend {
   ) {}
 
   async complete(req: CompletionRequest, entry: CatalogEntry, ctx: BackendContext): Promise<Response> {
+    const maxN = intVar(ctx.env.MAX_N, "MAX_N", DEFAULT_MAX_N, 1);
+    if (req.n > maxN) throw invalidRequest(`'n' must be at most ${maxN} on this server.`, "n");
     const maxWaiting = intVar(ctx.env.MAX_QUEUE, "MAX_QUEUE", DEFAULT_MAX_QUEUE);
     const param = req.kind === "chat" ? "messages" : "prompt";
     const lease = await this.turn.acquire({ signal: ctx.signal, maxWaiting }).catch((e: unknown) => {
       throw toHttpError(e, param) ?? e;
     });
     const meta: ResponseMeta = { id: completionId(req.kind), created: Math.floor(Date.now() / 1000), model: entry.id };
-    const run = new Run(lease, ctx.signal, (outcome, result, error) => {
+    const run = new Run(lease, ctx.signal, (outcome, results, error) => {
       this.stats[outcome]++;
       log(outcome === "failed" ? "error" : "info", "generation", {
-        requestId: ctx.requestId, completionId: meta.id, model: entry.id, kind: req.kind, stream: req.stream, outcome,
-        finishReason: result?.finishReason, usage: result?.usage, timings: result?.timings, ms: Date.now() - lease.grantedAt,
+        requestId: ctx.requestId, completionId: meta.id, model: entry.id, kind: req.kind, stream: req.stream, n: req.n, outcome,
+        finishReasons: results?.map((r) => r.finishReason), usage: results ? choicesUsage(results) : undefined,
+        timings: results?.map((r) => r.timings), ms: Date.now() - lease.grantedAt,
         ...(error !== undefined ? { error: String(error) } : {}),
       });
     });
@@ -90,16 +95,25 @@ export class EdgeBackend implements Backend {
       const llama = model.llama;
       checkLogitBias(req, llama.info.vocabSize);
 
-      const options: GenerateOptions = { ...req.sampling, signal: run.signal, lease };
+      let cached: number | undefined;
+      const options: GenerateOptions = { ...req.sampling, signal: run.signal, lease, onPrefill: (p) => (cached ??= p.cachedTokens) };
       if (req.maxTokens !== undefined) options.maxTokens = req.maxTokens;
       if (req.stop !== undefined) options.stop = req.stop;
       if (req.logprobs !== undefined) options.logprobs = req.logprobs;
+      const seed = req.sampling.seed;
+      // Choice i > 0 starts from the prompt's K/V that choice 0 left in the cache (only its last token is recomputed);
+      // a given seed makes every choice reproducible and each one different.
+      const choice = (i: number): Generator => {
+        const o: GenerateOptions = { ...options, reusePrefix: i > 0 || req.cachePrompt };
+        if (seed !== undefined) o.seed = seed + i;
+        return req.kind === "chat" ? llama.chatCompletionStream(req.messages, o) : llama.generateStream(req.prompt, o);
+      };
 
       const t0 = Date.now();
-      run.gen = req.kind === "chat" ? llama.chatCompletionStream(req.messages, options) : llama.generateStream(req.prompt, options);
+      run.gen = choiceSteps(req.n, choice);
       // The first step runs the prefill: context overflow and template errors surface here, before any byte is sent.
       const first = await run.gen.next();
-      ctx.timing.add("prefill", Date.now() - t0);
+      ctx.timing.add("prefill", Date.now() - t0, `${cached ?? 0} cached tokens`);
       const body = req.stream ? new SseEncoder(req, meta) : new JsonEncoder(req, meta);
       lease.beat();
       return new Response(pulledBody(run, first, body, param, () => this.models.discard()), {
@@ -114,41 +128,74 @@ export class EdgeBackend implements Backend {
   }
 }
 
+/** One step of an n-choice generation: a delta of choice `index`, or that choice's end. */
+type ChoiceEvent = { index: number } & ({ delta: TextDelta } | { result: GenerationResult });
+type Choices = AsyncGenerator<ChoiceEvent, GenerationResult[]>;
+type ChoiceStep = IteratorResult<ChoiceEvent, GenerationResult[]>;
+
+/** Runs the choices one after another in the same turn, as one stream of events. */
+async function* choiceSteps(n: number, start: (index: number) => Generator): Choices {
+  const results: GenerationResult[] = [];
+  for (let index = 0; index < n; index++) {
+    const gen = start(index);
+    try {
+      for (let step = await gen.next(); ; step = await gen.next()) {
+        if (step.done) {
+          results.push(step.value);
+          yield { index, result: step.value };
+          break;
+        }
+        yield { index, delta: step.value };
+      }
+    } finally {
+      void gen.return(undefined as unknown as GenerationResult).catch(() => undefined);
+    }
+  }
+  return results;
+}
+
 /** How one response body renders the generation's events. */
 interface BodyEncoder {
-  start(): Uint8Array | undefined;
-  delta(delta: TextDelta): Uint8Array;
-  end(result: GenerationResult): Uint8Array[];
+  start(): Uint8Array[];
+  delta(index: number, delta: TextDelta): Uint8Array;
+  choiceEnd(index: number, result: GenerationResult): Uint8Array;
+  end(results: GenerationResult[]): Uint8Array[];
   /** A failure after the headers; undefined = abort the body (a JSON answer cannot carry an error after its 200). */
   failure(error: HttpError): Uint8Array[] | undefined;
 }
 
 class SseEncoder implements BodyEncoder {
-  #textOffset = 0;
+  readonly #textOffset: number[];
   readonly #withLogprobs: boolean;
   constructor(
     private readonly req: CompletionRequest,
     private readonly meta: ResponseMeta,
   ) {
     this.#withLogprobs = req.logprobs !== undefined;
+    this.#textOffset = new Array<number>(req.n).fill(0);
   }
 
   start() {
-    // OpenAI sends the role alone in the first chat delta.
-    return this.req.kind === "chat"
-      ? sseData(chatChunk(this.meta, { role: "assistant", content: "" }, null, null, this.req.includeUsage))
-      : undefined;
+    // OpenAI sends the role alone in the first chat delta of each choice.
+    if (this.req.kind !== "chat") return [];
+    return Array.from({ length: this.req.n }, (_, i) =>
+      sseData(chatChunk(this.meta, i, { role: "assistant", content: "" }, null, null, this.req.includeUsage)),
+    );
   }
 
-  delta(d: TextDelta) {
-    const out = this.#chunk(d.text, null, d);
-    this.#textOffset += d.text.length;
+  delta(index: number, d: TextDelta) {
+    const out = this.#chunk(index, d.text, null, d);
+    this.#textOffset[index]! += d.text.length;
     return out;
   }
 
-  end(result: GenerationResult) {
-    const out = [this.#chunk("", result.finishReason)];
-    if (this.req.includeUsage) out.push(sseData(usageChunk(this.meta, this.req.kind, result.usage)));
+  choiceEnd(index: number, result: GenerationResult) {
+    return this.#chunk(index, "", result.finishReason);
+  }
+
+  end(results: GenerationResult[]) {
+    const out: Uint8Array[] = [];
+    if (this.req.includeUsage) out.push(sseData(usageChunk(this.meta, this.req.kind, choicesUsage(results))));
     out.push(SSE_DONE);
     return out;
   }
@@ -158,14 +205,14 @@ class SseEncoder implements BodyEncoder {
     return [sseData(error.body()), SSE_DONE];
   }
 
-  #chunk(text: string, finishReason: GenerationResult["finishReason"] | null, delta?: TextDelta) {
+  #chunk(index: number, text: string, finishReason: GenerationResult["finishReason"] | null, delta?: TextDelta) {
     const { req, meta } = this;
     if (req.kind === "chat") {
       const lp = this.#withLogprobs ? chatLogprobs(delta?.logprobs ?? []) : null;
-      return sseData(chatChunk(meta, finishReason ? {} : { content: text }, finishReason, lp, req.includeUsage));
+      return sseData(chatChunk(meta, index, finishReason ? {} : { content: text }, finishReason, lp, req.includeUsage));
     }
-    const lp = this.#withLogprobs ? textLogprobs(delta?.logprobs ?? [], this.#textOffset) : null;
-    return sseData(textChunk(meta, text, finishReason, lp, req.includeUsage));
+    const lp = this.#withLogprobs ? textLogprobs(delta?.logprobs ?? [], this.#textOffset[index]!) : null;
+    return sseData(textChunk(meta, index, text, finishReason, lp, req.includeUsage));
   }
 }
 
@@ -177,17 +224,21 @@ class JsonEncoder implements BodyEncoder {
   ) {}
 
   start() {
-    return undefined;
+    return [];
   }
 
   delta() {
     return SPACE;
   }
 
-  end(result: GenerationResult) {
+  choiceEnd() {
+    return SPACE;
+  }
+
+  end(results: GenerationResult[]) {
     const withLogprobs = this.req.logprobs !== undefined;
     const body =
-      this.req.kind === "chat" ? chatCompletionBody(this.meta, result, withLogprobs) : textCompletionBody(this.meta, result, withLogprobs);
+      this.req.kind === "chat" ? chatCompletionBody(this.meta, results, withLogprobs) : textCompletionBody(this.meta, results, withLogprobs);
     return [encoder.encode(JSON.stringify(body))];
   }
 
@@ -199,16 +250,15 @@ class JsonEncoder implements BodyEncoder {
 /** The response body: one pull = one generator step, so nothing runs ahead of a client that stopped reading. */
 function pulledBody(
   run: Run,
-  first: Step,
+  first: ChoiceStep,
   encoder: BodyEncoder,
   param: "messages" | "prompt",
   discardModel: () => void,
 ): ReadableStream<Uint8Array> {
-  let pending: Step | undefined = first;
+  let pending: ChoiceStep | undefined = first;
   return new ReadableStream<Uint8Array>({
     start(controller) {
-      const head = encoder.start();
-      if (head) controller.enqueue(head);
+      for (const bytes of encoder.start()) controller.enqueue(bytes);
     },
     async pull(controller) {
       if (run.finished) return closeQuietly(controller);
@@ -217,7 +267,8 @@ function pulledBody(
         const step = pending ?? (await run.gen!.next());
         pending = undefined;
         if (!step.done) {
-          controller.enqueue(encoder.delta(step.value));
+          const e = step.value;
+          controller.enqueue("delta" in e ? encoder.delta(e.index, e.delta) : encoder.choiceEnd(e.index, e.result));
           return;
         }
         for (const bytes of encoder.end(step.value)) controller.enqueue(bytes);
@@ -259,13 +310,13 @@ function pulledBody(
  */
 class Run {
   finished = false;
-  gen: Generator | undefined;
+  gen: Choices | undefined;
   readonly #abort = new AbortController();
 
   constructor(
     readonly lease: TurnLease,
     private readonly clientSignal: AbortSignal,
-    private readonly onFinish: (outcome: Outcome, result?: GenerationResult, error?: unknown) => void,
+    private readonly onFinish: (outcome: Outcome, results?: GenerationResult[], error?: unknown) => void,
   ) {
     if (clientSignal.aborted) this.abort(clientSignal.reason);
     else clientSignal.addEventListener("abort", this.#onClientGone, { once: true });
@@ -283,15 +334,15 @@ class Run {
     this.finish("aborted", undefined, reason);
   }
 
-  finish(outcome: Outcome, result?: GenerationResult, error?: unknown): void {
+  finish(outcome: Outcome, results?: GenerationResult[], error?: unknown): void {
     if (this.finished) return;
     this.finished = true;
     this.clientSignal.removeEventListener("abort", this.#onClientGone);
     // Giving the turn back is all that matters; the generator, if suspended, checks the lease before its next forward.
     this.lease.release();
     if (!this.#abort.signal.aborted) this.#abort.abort("finished");
-    void this.gen?.return(undefined as unknown as GenerationResult).catch(() => undefined);
-    this.onFinish(outcome, result, error);
+    void this.gen?.return([]).catch(() => undefined);
+    this.onFinish(outcome, results, error);
   }
 }
 

@@ -13,7 +13,24 @@ export function completionId(kind: "chat" | "text"): string {
 }
 
 export function usageBody(u: Usage) {
-  return { prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens, total_tokens: u.totalTokens };
+  return {
+    prompt_tokens: u.promptTokens,
+    completion_tokens: u.completionTokens,
+    total_tokens: u.totalTokens,
+    prompt_tokens_details: { cached_tokens: u.cachedTokens },
+  };
+}
+
+/** Usage of n choices from one prompt: the prompt counts once (as OpenAI bills it), every choice's tokens count. */
+export function choicesUsage(results: readonly GenerationResult[]): Usage {
+  const first = results[0]!.usage;
+  const completionTokens = results.reduce((n, r) => n + r.usage.completionTokens, 0);
+  return {
+    promptTokens: first.promptTokens,
+    completionTokens,
+    totalTokens: first.promptTokens + completionTokens,
+    cachedTokens: first.cachedTokens,
+  };
 }
 
 /** Chat logprobs: `{content: [{token, logprob, bytes, top_logprobs: [...]}], refusal: null}`. */
@@ -45,45 +62,42 @@ export function textLogprobs(items: readonly TokenLogprob[], textOffset: number)
   };
 }
 
-export function chatCompletionBody(meta: ResponseMeta, result: GenerationResult, withLogprobs: boolean) {
+export function chatCompletionBody(meta: ResponseMeta, results: readonly GenerationResult[], withLogprobs: boolean) {
   return {
     id: meta.id,
     object: "chat.completion",
     created: meta.created,
     model: meta.model,
-    choices: [
-      {
-        index: 0,
-        message: { role: "assistant", content: result.text, refusal: null },
-        logprobs: withLogprobs ? chatLogprobs(result.logprobs ?? []) : null,
-        finish_reason: result.finishReason,
-      },
-    ],
-    usage: usageBody(result.usage),
+    choices: results.map((result, index) => ({
+      index,
+      message: { role: "assistant", content: result.text, refusal: null },
+      logprobs: withLogprobs ? chatLogprobs(result.logprobs ?? []) : null,
+      finish_reason: result.finishReason,
+    })),
+    usage: usageBody(choicesUsage(results)),
   };
 }
 
-export function textCompletionBody(meta: ResponseMeta, result: GenerationResult, withLogprobs: boolean) {
+export function textCompletionBody(meta: ResponseMeta, results: readonly GenerationResult[], withLogprobs: boolean) {
   return {
     id: meta.id,
     object: "text_completion",
     created: meta.created,
     model: meta.model,
-    choices: [
-      {
-        index: 0,
-        text: result.text,
-        logprobs: withLogprobs ? textLogprobs(result.logprobs ?? [], 0) : null,
-        finish_reason: result.finishReason,
-      },
-    ],
-    usage: usageBody(result.usage),
+    choices: results.map((result, index) => ({
+      index,
+      text: result.text,
+      logprobs: withLogprobs ? textLogprobs(result.logprobs ?? [], 0) : null,
+      finish_reason: result.finishReason,
+    })),
+    usage: usageBody(choicesUsage(results)),
   };
 }
 
 /** One `chat.completion.chunk`; `usage: null` on every chunk when the client asked for a final usage chunk. */
 export function chatChunk(
   meta: ResponseMeta,
+  index: number,
   delta: { role?: "assistant"; content?: string },
   finishReason: FinishReason | null,
   logprobs: ReturnType<typeof chatLogprobs> | null,
@@ -94,13 +108,14 @@ export function chatChunk(
     object: "chat.completion.chunk",
     created: meta.created,
     model: meta.model,
-    choices: [{ index: 0, delta, logprobs, finish_reason: finishReason }],
+    choices: [{ index, delta, logprobs, finish_reason: finishReason }],
     ...(includeUsage ? { usage: null } : {}),
   };
 }
 
 export function textChunk(
   meta: ResponseMeta,
+  index: number,
   text: string,
   finishReason: FinishReason | null,
   logprobs: ReturnType<typeof textLogprobs> | null,
@@ -111,7 +126,7 @@ export function textChunk(
     object: "text_completion",
     created: meta.created,
     model: meta.model,
-    choices: [{ index: 0, text, logprobs, finish_reason: finishReason }],
+    choices: [{ index, text, logprobs, finish_reason: finishReason }],
     ...(includeUsage ? { usage: null } : {}),
   };
 }

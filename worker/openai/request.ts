@@ -9,6 +9,10 @@ interface CompletionRequestBase {
   stop: string[] | undefined;
   /** Top alternatives per token when logprobs were requested (0 = only the chosen token); undefined = not requested. */
   logprobs: number | undefined;
+  /** Choices to generate from the one prompt. */
+  n: number;
+  /** Reuse the KV of a prompt prefix already in the cache (llama.cpp's cache_prompt; default true). */
+  cachePrompt: boolean;
   stream: boolean;
   includeUsage: boolean;
   user: string | undefined;

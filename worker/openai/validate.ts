@@ -11,6 +11,7 @@ import type { ChatCompletionRequest, TextCompletionRequest } from "./request.js"
 const COMMON_FIELDS = [
   "model", "max_tokens", "temperature", "top_p", "top_k", "min_p", "stop", "seed", "presence_penalty",
   "frequency_penalty", "repetition_penalty", "logit_bias", "logprobs", "n", "stream", "stream_options", "user",
+  "cache_prompt",
 ];
 const CHAT_FIELDS = new Set([...COMMON_FIELDS, "messages", "max_completion_tokens", "top_logprobs", "response_format"]);
 const TEXT_FIELDS = new Set([...COMMON_FIELDS, "prompt", "echo", "best_of"]);
@@ -90,11 +91,13 @@ function rejectUnknown(b: Json, allowed: ReadonlySet<string>): void {
 /** The fields both endpoints share (max tokens and logprobs differ in shape and are read by each endpoint). */
 function common(b: Json) {
   const model = requiredString(b, "model");
-  const n = optInteger(b, "n", 1, 128);
-  if (n !== undefined && n !== 1) throw unsupportedParameter("n", "must be 1 (one choice per request)");
   const stream = optBoolean(b, "stream") ?? false;
   return {
     model,
+    // The backend checks n against its own maximum (MAX_N on the edge).
+    n: optInteger(b, "n", 1, 128) ?? 1,
+    // llama.cpp server's switch for prompt (KV) prefix reuse.
+    cachePrompt: optBoolean(b, "cache_prompt") ?? true,
     sampling: readSampling(b),
     stop: readStop(b.stop),
     stream,

@@ -1,11 +1,10 @@
 /**
  * EdgeBackend: runs the completion in this isolate. Takes the model's turn (or a place in its queue), makes sure the
  * catalog's model is loaded, runs the prefill before any byte is sent (so errors still get their status), then
- * answers with a body that computes one token per pull: SSE chunks for `stream: true`, and for a plain JSON answer
- * one space per token before the JSON (insignificant whitespace). Either way the client's reading paces the
- * generation, other requests run between tokens, and a client that leaves stops it: the failed write ends the
- * pulls, workerd aborts the request's signal while a pull is pending, and if it never does the silent lease is
- * reclaimed by the next request (lib/turn.ts).
+ * answers with a body that computes the rest: SSE chunks for `stream: true`, one token per pull so the client's
+ * reading paces it; for a plain JSON answer one space per token before the JSON (insignificant whitespace). Other
+ * requests run between tokens, and a client that leaves stops it: workerd aborts the request's signal while a pull
+ * is pending, and if it never says so the silent lease is reclaimed by the next request (lib/turn.ts).
  */
 import { AbortError, EllmError } from "../../lib/errors.js";
 import type { TurnLease, ModelTurn } from "../../lib/turn.js";
@@ -156,6 +155,11 @@ async function* choiceSteps(n: number, start: (index: number) => Generator): Cho
 
 /** How one response body renders the generation's events. */
 interface BodyEncoder {
+  /**
+   * One token per pull, paced by the client's reading (SSE). Otherwise the pull runs the generation to the end,
+   * still yielding between tokens: a JSON caller may well wait for other responses before reading this one.
+   */
+  readonly paced: boolean;
   start(): Uint8Array[];
   delta(index: number, delta: TextDelta): Uint8Array;
   choiceEnd(index: number, result: GenerationResult): Uint8Array;
@@ -165,6 +169,7 @@ interface BodyEncoder {
 }
 
 class SseEncoder implements BodyEncoder {
+  readonly paced = true;
   readonly #textOffset: number[];
   readonly #withLogprobs: boolean;
   constructor(
@@ -216,8 +221,9 @@ class SseEncoder implements BodyEncoder {
   }
 }
 
-/** A plain JSON answer, computed as it is pulled: a space per token (so a vanished client is noticed), then the JSON. */
+/** A plain JSON answer: a space per token (so a vanished client is noticed), then the JSON. */
 class JsonEncoder implements BodyEncoder {
+  readonly paced = false;
   constructor(
     private readonly req: CompletionRequest,
     private readonly meta: ResponseMeta,
@@ -264,12 +270,14 @@ function pulledBody(
       if (run.finished) return closeQuietly(controller);
       run.lease.beat();
       try {
-        const step = pending ?? (await run.gen!.next());
+        let step = pending ?? (await run.gen!.next());
         pending = undefined;
-        if (!step.done) {
+        for (;;) {
+          if (step.done) break;
           const e = step.value;
           controller.enqueue("delta" in e ? encoder.delta(e.index, e.delta) : encoder.choiceEnd(e.index, e.result));
-          return;
+          if (encoder.paced) return;
+          step = await run.gen!.next();
         }
         for (const bytes of encoder.end(step.value)) controller.enqueue(bytes);
         controller.close();

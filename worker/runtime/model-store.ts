@@ -76,6 +76,7 @@ export class ModelStore {
     const started = Date.now();
     this.stats.loads++;
     try {
+      settings.lease.beat(LOAD_GRACE_MS); // R2 may take a while to answer before the first chunk
       workerEngine(); // instantiates the bundled module once; Llama.load then finds the engine ready
       const { r2Key, bytes, sha256 } = edgeWeights(entry);
       const object = await settings.bucket.get(r2Key);

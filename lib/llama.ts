@@ -54,6 +54,7 @@ export class Llama {
       const tokenizer = options.tokenizer
         ? tokenizerFromHfJson(options.tokenizer.json, options.tokenizer.config)
         : tokenizerFromGguf(model.metadata);
+      model.releaseMetadata((key) => key.startsWith("tokenizer.ggml."));
       if (tokenizer.vocabSize > model.vocabSize) {
         throw new InvalidArgumentError(
           `tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.vocabSize}`,

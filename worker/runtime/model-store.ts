@@ -11,6 +11,7 @@ import type { ModelTurn, TurnLease } from "../../lib/turn.js";
 import { edgeWeights, type CatalogEntry } from "../catalog/schema.js";
 import { workerEngine } from "../engine.js";
 import { log } from "../http/log.js";
+import { EDGE_MODEL_MEMORY } from "./memory-budget.js";
 import { hashedChunks } from "./r2-source.js";
 
 /**
@@ -98,6 +99,7 @@ export class ModelStore {
             settings.lease.beat(LOAD_GRACE_MS);
           },
           contextLength: Math.min(entry.contextLength, settings.maxContext),
+          memoryBudget: EDGE_MODEL_MEMORY,
           ...(entry.chatTemplate !== undefined ? { chatTemplate: entry.chatTemplate } : {}),
         });
       } catch (e) {

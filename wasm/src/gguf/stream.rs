@@ -134,6 +134,9 @@ impl StreamLoader {
             Phase::Header { buf, filled, parse_at } => {
                 let n = want.min(*parse_at - *filled);
                 if buf.len() < *filled + n {
+                    // Exactly up to the next parse point: Vec's doubling would hold up to twice the header (and
+                    // copy it at each step), and WASM memory never gives the peak back.
+                    buf.reserve_exact(*parse_at - buf.len());
                     buf.resize(*filled + n, 0);
                 }
                 self.region_len = n;

@@ -10,6 +10,8 @@
 // `wrangler dev` uses. --print writes no file and prints the entry as JSON instead (local endpoints of other models).
 // Size, sha256, architecture, quantization and context length come from the file itself: the GGUF header is read by
 // the engine's own parser (readGgufHeader), so a file the engine cannot read is refused here.
+// Tensor types the engine runs: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K,
+// IQ4_XS (wasm/src/kernels/matmul.rs is_supported).
 import { spawnSync } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
@@ -135,7 +137,8 @@ function parseArgs(argv) {
     else throw new Error(`unexpected argument ${a}`);
   }
   if (!source) {
-    throw new Error("usage: models-add.mjs <file.gguf | https URL> [--remote] [--id name] [--backend edge|origin|auto] [--context N] [--no-upload] [--print]");
+    throw new Error("usage: models-add.mjs <file.gguf | https URL> [--remote] [--id name] [--backend edge|origin|auto] [--context N] [--no-upload] [--print]\n" +
+      "tensor types: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS");
   }
   return { source, opts };
 }

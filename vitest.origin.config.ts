@@ -38,6 +38,8 @@ export default defineWorkersProject(async () => {
                 // Small enough for the edge, but its weights are missing from R2: the edge refuses, the origin answers.
                 { id: "stories-auto-missing", ...common, r2Key: "test/not-uploaded.gguf", backend: "auto", origin: { model: inject("llamaModel") } },
                 { id: "stories-edge-missing", ...common, r2Key: "test/not-uploaded.gguf", backend: "edge" },
+                // Small enough for the edge, but a request with tools needs the origin.
+                { id: "stories-auto", ...common, backend: "auto", origin: { model: "tool-model" } },
               ]),
               // The Worker's origin is llama.cpp behind the fault server's recording relay, so tests can check what
               // the Worker sent (headers, model name) while a real server answers.

@@ -104,7 +104,11 @@ app.onError((err, c) => {
 async function complete(c: Context<AppEnv>, request: CompletionRequest): Promise<Response> {
   const entry = findModel(c.env, request.model);
   const backends: Backends = { edge: edgeBackend, ...(isOriginConfigured(c.env) ? { origin: originBackend } : {}) };
-  const { backend, reason } = chooseBackend(entry, backends, edgeContextLength(entry, c.env));
+  const originOnly =
+    request.kind === "chat" && request.originOnly
+      ? { feature: Object.keys(request.originOnly.fields)[0]!, refusal: request.originOnly.refusal }
+      : undefined;
+  const { backend, reason } = chooseBackend(entry, backends, edgeContextLength(entry, c.env), originOnly);
   c.set("backend", backend.name);
   log("info", "route", { requestId: c.get("requestId"), model: entry.id, backend: backend.name, reason });
   const done = await completeWithFailover(backend, backends, entry, request, {
@@ -113,7 +117,8 @@ async function complete(c: Context<AppEnv>, request: CompletionRequest): Promise
     env: c.env,
     timing: c.get("timing"),
   });
-  c.set("backend", done.backend.name);
+  // The reason travels with the header when a feature, not the catalog, sent the request to the origin.
+  c.set("backend", originOnly && done.backend.name === "origin" ? `origin; feature=${originOnly.feature}` : done.backend.name);
   return done.response;
 }
 

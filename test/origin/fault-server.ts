@@ -50,6 +50,29 @@ function sse(res: ServerResponse, payload: unknown) {
   res.write(`data: ${typeof payload === "string" ? payload : JSON.stringify(payload)}\n\n`);
 }
 
+/** An OpenAI tool-call answer naming the first tool, JSON or streamed as `delta.tool_calls` fragments. */
+function toolCallAnswer(res: ServerResponse, model: string, tools: Array<{ function: { name: string } }>, stream: boolean) {
+  const name = tools[0]!.function.name;
+  const call = { id: "call_up1", type: "function", function: { name, arguments: '{"city":"Paris"}' } };
+  if (!stream) {
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({
+      id: "chatcmpl-up", object: "chat.completion", created: 1, model,
+      choices: [{ index: 0, message: { role: "assistant", content: null, tool_calls: [call] }, finish_reason: "tool_calls" }],
+      usage: { prompt_tokens: 9, completion_tokens: 7, total_tokens: 16 },
+    }));
+    return;
+  }
+  res.writeHead(200, { "content-type": "text/event-stream" });
+  const delta = (d: object, finish: string | null) =>
+    sse(res, { id: "chatcmpl-up", object: "chat.completion.chunk", created: 1, model, choices: [{ index: 0, delta: d, finish_reason: finish }] });
+  delta({ role: "assistant", content: null, tool_calls: [{ index: 0, id: call.id, type: "function", function: { name, arguments: "" } }] }, null);
+  delta({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }, null);
+  delta({ tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] }, null);
+  delta({}, "tool_calls");
+  sse(res, "[DONE]");
+  res.end();
+}
+
 async function okAnswer(res: ServerResponse, rec: RecordedRequest, model: string, kind: "chat" | "text", stream: boolean) {
   if (!stream) {
     res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(completion(model, kind)));
@@ -203,6 +226,8 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
       res.end();
       return;
     case "relay": // records what the Worker sent, then forwards it to the real origin (llama.cpp) and streams back
+      // A request with tools gets a tool call, as vLLM's would (the test llama.cpp runs without tool templates).
+      if (Array.isArray(body.tools)) return toolCallAnswer(res, model, body.tools as Array<{ function: { name: string } }>, stream);
       if (!relayTarget) {
         res.writeHead(503, { "content-type": "text/plain" }).end("no relay target");
         return;

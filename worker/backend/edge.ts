@@ -68,6 +68,7 @@ export class EdgeBackend implements Backend {
   ) {}
 
   async complete(req: CompletionRequest, entry: CatalogEntry, ctx: BackendContext): Promise<Response> {
+    if (req.kind === "chat" && req.originOnly) throw req.originOnly.refusal;
     const maxN = intVar(ctx.env.MAX_N, "MAX_N", DEFAULT_MAX_N, 1);
     if (req.n > maxN) throw invalidRequest(`'n' must be at most ${maxN} on this server.`, "n");
     const maxWaiting = intVar(ctx.env.MAX_QUEUE, "MAX_QUEUE", DEFAULT_MAX_QUEUE);

@@ -24,10 +24,20 @@ export interface BackendChoice {
 }
 
 /** `edgeContext`: KV positions the edge allocates for this entry (its contextLength capped by CONTEXT_LENGTH). */
-export function chooseBackend(entry: CatalogEntry, backends: Backends, edgeContext = entry.contextLength): BackendChoice {
+export function chooseBackend(
+  entry: CatalogEntry,
+  backends: Backends,
+  edgeContext = entry.contextLength,
+  originOnly?: { feature: string; refusal: HttpError },
+): BackendChoice {
   let wanted: "edge" | "origin";
   let reason: string;
-  if (entry.backend === "auto") {
+  if (originOnly && entry.backend !== "origin") {
+    // A feature the edge does not have: an auto model with an origin goes there; otherwise the edge's clear 400.
+    if (entry.backend === "edge" || !backends.origin) throw originOnly.refusal;
+    wanted = "origin";
+    reason = `feature: '${originOnly.feature}' is served by the origin only`;
+  } else if (entry.backend === "auto") {
     const weights = entry.bytes ?? Infinity;
     if (entry.kvBytesPerToken !== undefined) {
       const need = weights + entry.kvBytesPerToken * edgeContext;

@@ -1,5 +1,6 @@
 /** The validated form of an OpenAI chat or text completion request: what the backends consume. */
 import type { ChatMessage, SamplingOptions } from "../../lib/types.js";
+import type { HttpError } from "../http/errors.js";
 
 interface CompletionRequestBase {
   model: string;
@@ -21,6 +22,11 @@ interface CompletionRequestBase {
 export interface ChatCompletionRequest extends CompletionRequestBase {
   kind: "chat";
   messages: ChatMessage[];
+  /**
+   * Tool-calling fields (tools, tool_choice, …) as the client sent them: only an origin can serve this request;
+   * `refusal` is the 400 to give where there is none.
+   */
+  originOnly?: { fields: Record<string, unknown>; refusal: HttpError };
 }
 
 export interface TextCompletionRequest extends CompletionRequestBase {

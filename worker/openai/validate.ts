@@ -37,8 +37,12 @@ const MAX_STOP = 4;
 const MAX_TOP_LOGPROBS = 20;
 const ROLES: readonly ChatRole[] = ["system", "user", "assistant", "tool"];
 
+/** Tool calling: the edge refuses it, a GPU origin may serve it (fields forwarded as the client sent them). */
+const TOOL_FIELDS = ["tools", "tool_choice", "parallel_tool_calls", "functions", "function_call"];
+
 export function validateChatRequest(body: unknown): ChatCompletionRequest {
   const b = requireObject(body);
+  const originOnly = takeToolFields(b);
   rejectUnknown(b, CHAT_FIELDS);
   const rf = b.response_format;
   if (rf !== undefined && rf !== null && !(isObject(rf) && rf.type === "text")) {
@@ -52,7 +56,8 @@ export function validateChatRequest(body: unknown): ChatCompletionRequest {
   return {
     kind: "chat",
     ...common(b),
-    messages: readMessages(b.messages),
+    ...(originOnly ? { originOnly } : {}),
+    messages: originOnly ? readToolMessages(b.messages) : readMessages(b.messages),
     maxTokens: maxCompletion ?? maxTokens,
     logprobs: wantLogprobs ? (top ?? 0) : undefined,
   };
@@ -72,6 +77,38 @@ export function validateTextRequest(body: unknown): TextCompletionRequest {
     maxTokens: optInteger(b, "max_tokens", 1, Number.MAX_SAFE_INTEGER),
     logprobs,
   };
+}
+
+/**
+ * Removes the tool-calling fields from `b` and returns them with the refusal the edge gives them; undefined when the
+ * request has none. Their shape is checked only as far as JSON goes: the origin validates them.
+ */
+function takeToolFields(b: Json): ChatCompletionRequest["originOnly"] {
+  const fields: Record<string, unknown> = {};
+  for (const key of TOOL_FIELDS) {
+    if (!(key in b)) continue;
+    fields[key] = b[key];
+    delete b[key];
+  }
+  const first = Object.keys(fields)[0];
+  if (first === undefined) return undefined;
+  if ("tools" in fields && !Array.isArray(fields.tools)) throw invalidRequest("'tools' must be an array.", "tools", "invalid_type");
+  return { fields, refusal: unsupportedParameter(first, UNSUPPORTED[first]) };
+}
+
+/**
+ * Messages of a tool-calling conversation (assistant `tool_calls`, `tool` results): forwarded as sent, after the
+ * checks every message gets (an object with a known role).
+ */
+function readToolMessages(v: unknown): ChatMessage[] {
+  if (!Array.isArray(v) || v.length === 0) throw invalidRequest("'messages' must be a non-empty array.", "messages", "invalid_type");
+  return v.map((m, i) => {
+    const role = isObject(m) && m.role === "developer" ? "system" : isObject(m) ? m.role : undefined;
+    if (typeof role !== "string" || !ROLES.includes(role as ChatRole)) {
+      throw invalidRequest(`'messages[${i}].role' must be one of ${[...ROLES, "developer"].join(", ")}.`, `messages[${i}].role`);
+    }
+    return m as unknown as ChatMessage;
+  });
 }
 
 function requireObject(body: unknown): Json {

@@ -1,0 +1,63 @@
+/**
+ * Routing by feature: a chat request with `tools` for an `auto` model goes to the origin (the edge has no tool
+ * calling), comes back in OpenAI's shape unchanged, JSON and streamed; an edge-only model keeps the clear 400.
+ */
+import { describe, expect, inject, it } from "vitest";
+import type { RecordedRequest } from "../origin/fault-server.js";
+import { ssePayloads } from "../origin/contract.js";
+import { workerFetch } from "../origin/harness.js";
+
+const faultUrl = inject("faultUrl");
+const tools = [
+  { type: "function", function: { name: "get_weather", description: "Weather in a city", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } },
+];
+const messages = [
+  { role: "user", content: "Weather in Paris?" },
+  { role: "assistant", content: null, tool_calls: [{ id: "call_0", type: "function", function: { name: "get_weather", arguments: '{"city":"Lyon"}' } }] },
+  { role: "tool", tool_call_id: "call_0", content: "12°C" },
+  { role: "user", content: "And Paris?" },
+];
+const ask = (model: string, extra: object, requestId: string = crypto.randomUUID()) =>
+  workerFetch("/v1/chat/completions", {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-request-id": requestId },
+    body: JSON.stringify({ model, messages, tools, tool_choice: "auto", max_tokens: 16, ...extra }),
+  });
+const recorded = async (id: string): Promise<RecordedRequest[]> => (await fetch(`${faultUrl}/__log/${id}`)).json();
+
+describe.skipIf(!faultUrl)("tool requests routed to the origin", () => {
+  it("sends an auto model's tool request to the origin and returns its tool call unchanged", async () => {
+    const id = `tools-${crypto.randomUUID()}`;
+    const res = await ask("stories-auto", {}, id);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-ellm-backend")).toBe("origin; feature=tools");
+    const body = (await res.json()) as { model: string; choices: Array<{ message: { tool_calls: unknown[] }; finish_reason: string }> };
+    expect(body.model).toBe("stories-auto");
+    expect(body.choices[0]!.finish_reason).toBe("tool_calls");
+    expect(body.choices[0]!.message.tool_calls).toEqual([
+      { id: "call_up1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } },
+    ]);
+    const [up] = await recorded(id);
+    const sent = up!.body as { model: string; tools: unknown; tool_choice: unknown; messages: unknown };
+    expect(sent.model).toBe("tool-model");
+    expect(sent.tools).toEqual(tools);
+    expect(sent.tool_choice).toBe("auto");
+    expect(sent.messages).toEqual(messages);
+  });
+
+  it("streams the origin's tool-call deltas through", async () => {
+    const res = await ask("stories-auto", { stream: true });
+    expect(res.status).toBe(200);
+    const chunks = (await ssePayloads(res)).filter((p) => p !== "[DONE]").map((p) => JSON.parse(p) as { choices: Array<{ delta: { tool_calls?: Array<{ function: { arguments?: string } }> }; finish_reason: string | null }> });
+    const args = chunks.flatMap((c) => c.choices.flatMap((ch) => ch.delta.tool_calls ?? [])).map((t) => t.function.arguments ?? "").join("");
+    expect(args).toBe('{"city":"Paris"}');
+    expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe("tool_calls");
+  });
+
+  it("refuses tools on an edge-only model with a 400 naming the field", async () => {
+    const res = await ask("stories", {});
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { param: string; code: string } };
+    expect(body.error).toMatchObject({ param: "tools", code: "unsupported_parameter" });
+  });
+});

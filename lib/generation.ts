@@ -4,6 +4,7 @@
  */
 import type { EngineModel } from "./engine/model.js";
 import { AbortError, ContextOverflowError, InvalidArgumentError } from "./errors.js";
+import { openConstraint, type GrammarConstraint, type GrammarVocabulary } from "./grammar/index.js";
 import { Sampler, StopStringMatcher } from "./sampling/index.js";
 import type { Tokenizer } from "./tokenizer/index.js";
 import type { TurnLease } from "./turn.js";
@@ -17,6 +18,8 @@ export interface GenerationContext {
   seq: number;
   /** The model's turn: checked before every forward pass (a reclaimed holder must not touch the model), beaten after. */
   lease?: TurnLease | undefined;
+  /** The model's vocabulary for grammars (a `responseFormat` needs it). */
+  grammar?: GrammarVocabulary;
 }
 
 /** Prompt tokens per forward call: long prompts still yield to the event loop between slices. */
@@ -34,6 +37,21 @@ export async function* generateTokens(
   ctx: GenerationContext,
   promptIds: readonly number[],
   options: GenerateOptions,
+): AsyncGenerator<TextDelta, GenerationResult> {
+  // Compiled before the prefill, so a schema the grammar engine refuses fails the request before any work.
+  const constraint = await openConstraint(ctx.grammar, options.responseFormat);
+  try {
+    return yield* sampleTokens(ctx, promptIds, options, constraint);
+  } finally {
+    constraint?.dispose();
+  }
+}
+
+async function* sampleTokens(
+  ctx: GenerationContext,
+  promptIds: readonly number[],
+  options: GenerateOptions,
+  constraint: GrammarConstraint | undefined,
 ): AsyncGenerator<TextDelta, GenerationResult> {
   const { model, tokenizer, cached, seq } = ctx;
   const contextLength = model.contextLength;
@@ -75,7 +93,7 @@ export async function* generateTokens(
     seed: options.seed,
     logprobs: topN !== undefined,
     topLogprobs: topN ?? 0,
-  });
+  }, constraint);
   const decoder = tokenizer.createStreamDecoder({ skipSpecialTokens: true });
   const signal = options.signal;
   const checkAbort = () => {
@@ -108,6 +126,7 @@ export async function* generateTokens(
       sampler.accept(id);
       generated++;
       if (generated === 1) firstTokenAt = performance.now();
+      constraint?.commit(id, tokenizer.isEndOfGeneration(id));
       if (tokenizer.isEndOfGeneration(id)) {
         finishReason = "stop";
         break;
@@ -119,7 +138,7 @@ export async function* generateTokens(
         text += piece.text;
         yield lp ? { text: piece.text, logprobs: [lp] } : { text: piece.text };
       }
-      if (piece.stopped) {
+      if (piece.stopped || constraint?.complete) {
         finishReason = "stop";
         break;
       }

@@ -8,6 +8,8 @@ export { Transformer, type TensorInput, type StateDict, type TransformerOptions,
 export { ModelArgs, SUPPORTED_ARCHITECTURES, type Architecture, type ModelArgsInit } from "./model-args.js";
 export { EngineModel } from "./engine/model.js";
 export { initEngine } from "./engine/wasm.js";
+export { initGrammar } from "./grammar/wasm.js";
+export { checkResponseFormat } from "./grammar/response-format.js";
 export * from "./errors.js";
 export type * from "./types.js";
 export { tokenizerFromGguf, tokenizerFromHfJson, type Tokenizer, type StreamDecoder } from "./tokenizer/index.js";

@@ -7,6 +7,7 @@ import { EngineModel } from "./engine/model.js";
 import { InvalidArgumentError } from "./errors.js";
 import { generateTokens } from "./generation.js";
 import { ModelTurn } from "./turn.js";
+import { GrammarVocabulary } from "./grammar/index.js";
 import { resolveEngine, openModelSource } from "./source.js";
 import { tokenizerFromGguf, tokenizerFromHfJson, type Tokenizer } from "./tokenizer/index.js";
 import type {
@@ -22,6 +23,8 @@ export class Llama {
   readonly tokenizer: Tokenizer;
   readonly #model: EngineModel;
   readonly #chatTemplate: string | undefined;
+  /** The vocabulary for response formats, built on the first constrained generation. */
+  readonly #grammar: GrammarVocabulary;
   /** Token ids currently in the KV cache of sequence 0, for prompt-prefix reuse across calls. */
   #cached: number[] = [];
   /** Generations run one at a time (the KV cache is shared state): the one owner of that order. */
@@ -32,6 +35,7 @@ export class Llama {
     this.tokenizer = tokenizer;
     this.#chatTemplate = chatTemplate;
     this.turn = turn;
+    this.#grammar = new GrammarVocabulary(tokenizer, model.vocabSize);
   }
 
   /** Loads a GGUF from a path (Node), URL, bytes or stream; weights stream straight into WASM memory. */
@@ -116,6 +120,7 @@ export class Llama {
 
   /** Frees the model's WASM memory. */
   dispose(): void {
+    this.#grammar.dispose();
     this.#model.dispose();
   }
 
@@ -125,7 +130,7 @@ export class Llama {
     const lease = options.lease ?? (await this.turn.acquire({ signal: options.signal, maxWaiting: options.maxWaiting }));
     try {
       return yield* generateTokens(
-        { model: this.#model, tokenizer: this.tokenizer, cached: this.#cached, seq: 0, lease },
+        { model: this.#model, tokenizer: this.tokenizer, cached: this.#cached, seq: 0, lease, grammar: this.#grammar },
         promptIds,
         options,
       );

@@ -15,9 +15,11 @@ interface PlatformState {
   files: FileAccess | undefined;
   /** Instantiates the engine when nobody called `initEngine(module)` (Node compiles the .wasm from disk). */
   loadEngine: (() => Promise<EngineBindings>) | undefined;
+  /** Compiles the grammar module when nobody called `initGrammar(module)` (Node reads it from disk). */
+  loadGrammarModule: (() => Promise<WebAssembly.Module>) | undefined;
 }
 
-const state: PlatformState = { files: undefined, loadEngine: undefined };
+const state: PlatformState = { files: undefined, loadEngine: undefined, loadGrammarModule: undefined };
 
 export const platform = {
   install(parts: Partial<PlatformState>): void {
@@ -25,6 +27,9 @@ export const platform = {
   },
   get loadEngine() {
     return state.loadEngine;
+  },
+  get loadGrammarModule() {
+    return state.loadGrammarModule;
   },
   async readText(pathOrUrl: string | URL): Promise<string> {
     if (isHttpUrl(pathOrUrl)) {

@@ -59,11 +59,23 @@ export interface SamplingOptions
   logitBias?: Record<number, number>;
 }
 
+/**
+ * What the output must be. `json_object`: any JSON object (OpenAI's JSON mode). `json_schema`: JSON valid against
+ * `schema` (OpenAI's structured outputs; see README for the keywords supported). Enforced token by token with a
+ * grammar, so the text always parses unless `maxTokens` cut it (finish reason "length").
+ */
+export type ResponseFormat =
+  | { type: "text" }
+  | { type: "json_object" }
+  | { type: "json_schema"; schema: Record<string, unknown> | boolean; name?: string };
+
 export interface GenerateOptions extends SamplingOptions {
   /** New tokens to generate at most. Default: the rest of the context (never a silent small cap). */
   maxTokens?: number;
   /** Text that ends generation; it is never part of the output. */
   stop?: string | string[];
+  /** Constrain the output (default: free text). */
+  responseFormat?: ResponseFormat;
   /** Report per-token log-probabilities with this many top alternatives (0 = only the chosen token). */
   logprobs?: number;
   signal?: AbortSignal;

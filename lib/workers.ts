@@ -4,9 +4,11 @@
  * wrangler resolves a .wasm import only relative to the importing file, hence this entry rather than a wasm export.
  */
 import engineModule from "../wasm/pkg/ellm_engine_bg.wasm";
+import grammarModule from "../wasm/pkg/ellm_grammar_bg.wasm";
 import { initEngine } from "./engine/wasm.js";
 import { platform } from "./platform.js";
 
-platform.install({ loadEngine: async () => initEngine(engineModule) });
+// The grammar module (response formats) is bundled too, and instantiated only by the first constrained generation.
+platform.install({ loadEngine: async () => initEngine(engineModule), loadGrammarModule: async () => grammarModule });
 
 export * from "./index.js";

@@ -76,3 +76,15 @@ export function loadEngineNode(build?: EngineBuild): Promise<EngineBindings> {
     .then((module) => initEngine(module));
   return loading;
 }
+
+/** Path of the grammar module (llguidance) shipped next to the engine. */
+export const GRAMMAR_WASM_URL = new URL("../../wasm/pkg/ellm_grammar_bg.wasm", import.meta.url);
+
+let grammarModule: Promise<WebAssembly.Module> | undefined;
+
+/** Compiles the grammar module once per process (only when a generation first asks for a response format). */
+export function loadGrammarModuleNode(): Promise<WebAssembly.Module> {
+  grammarModule ??= readBytes(GRAMMAR_WASM_URL).then((bytes) => WebAssembly.compile(bytes));
+  grammarModule.catch(() => (grammarModule = undefined));
+  return grammarModule;
+}

@@ -3,10 +3,10 @@
  * `ModelArgs.fromConfigFile(path)`) and automatic engine instantiation from the shipped .wasm.
  */
 import { platform } from "../platform.js";
-import { loadEngineNode } from "./engine.js";
+import { loadEngineNode, loadGrammarModuleNode } from "./engine.js";
 import { nodeFiles } from "./files.js";
 
-platform.install({ files: nodeFiles, loadEngine: loadEngineNode });
+platform.install({ files: nodeFiles, loadEngine: loadEngineNode, loadGrammarModule: loadGrammarModuleNode });
 
 export * from "../index.js";
 export { loadEngineNode } from "./engine.js";

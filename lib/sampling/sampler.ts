@@ -4,7 +4,7 @@
  *
  * Pipeline per token (order matters and is fixed):
  *   logits → logit_bias → penalties (repetition ÷/×, then frequency/presence −) → [logprobs taken here]
- *          → temperature 0 ? argmax (lowest id on ties)
+ *          → constraint mask (a grammar's forbidden tokens → −∞) → temperature 0 ? argmax (lowest id on ties)
  *          : temperature → top_k → top_p (on the renormalized top-k set) → min_p (relative to the top token) → draw.
  * Logprobs are the log-softmax over the whole vocabulary of the biased and penalized logits, before temperature and
  * truncation — as OpenAI reports them, a token cut by top_p still has a finite logprob.
@@ -16,6 +16,12 @@ import { Rng } from "./rng.js";
 export interface TokenLogprob {
   id: number;
   logprob: number;
+}
+
+/** Forbids tokens before each draw (a grammar: lib/grammar). Called once per sampled token, before truncation. */
+export interface LogitsConstraint {
+  /** Sets the logit of every token that may not come next to −Infinity, in place. */
+  mask(logits: Float32Array): void;
 }
 
 export class Sampler {
@@ -37,8 +43,9 @@ export class Sampler {
   private topCount = 0;
   private logSumExp = 0;
   private chosenLogprob = Number.NaN;
+  private readonly constraint: LogitsConstraint | undefined;
 
-  constructor(vocabSize: number, params: SamplingParams = {}) {
+  constructor(vocabSize: number, params: SamplingParams = {}, constraint?: LogitsConstraint) {
     if (!Number.isInteger(vocabSize) || vocabSize <= 0) throw new InvalidArgumentError(`vocabSize must be a positive integer, got ${vocabSize}`, "vocabSize");
     this.vocabSize = vocabSize;
     this.params = resolveSamplingParams(params, vocabSize);
@@ -51,6 +58,7 @@ export class Sampler {
     this.stamp = new Uint32Array(vocabSize);
     this.topIds = new Int32Array(20);
     this.topVals = new Float64Array(20);
+    this.constraint = constraint;
   }
 
   /** Records a token (prompt or generated) for the penalties. */
@@ -123,6 +131,7 @@ export class Sampler {
     for (let i = 0; i < p.biasIds.length; i++) w[p.biasIds[i]!]! += p.biasValues[i]!;
     if (this.ringLen > 0 && (p.repetitionPenalty !== 1 || p.frequencyPenalty !== 0 || p.presencePenalty !== 0)) this.applyPenalties();
     if (p.logprobs) this.computeLogprobs();
+    this.constraint?.mask(w);
   }
 
   private applyPenalties(): void {
@@ -187,7 +196,7 @@ export class Sampler {
     } else {
       for (let i = 0; i < V; i++) if (w[i]! > max) max = w[i]!;
     }
-    if (max === -Infinity) throw new InvalidArgumentError("every token has a logit of -Infinity (or NaN) after logit_bias; nothing to sample", "logits");
+    if (max === -Infinity) throw new InvalidArgumentError("every token has a logit of -Infinity (or NaN) after logit_bias and the constraint; nothing to sample", "logits");
     // Without top_p, min_p alone decides: tokens under its cutoff need no exp at all. With top_p they still count
     // towards the mass top_p is measured against, so every token is weighed.
     const cutoff = minP > 0 && topP === 1 ? max + T * Math.log(minP) : -Infinity;

@@ -25,7 +25,8 @@ export interface BundleServer {
 
 export interface Bundle {
   dir: string;
-  wasmFile: string;
+  /** The engine's and the grammar module's .wasm files. */
+  wasmFiles: string[];
   remove(): void;
 }
 
@@ -35,9 +36,9 @@ export function buildBundle(): Bundle {
   const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
   const build = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", dir], { env, encoding: "utf8" });
   if (build.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${build.stderr}`);
-  const wasmFile = readdirSync(dir).find((f) => f.endsWith(".wasm"));
-  if (!wasmFile) throw new Error("the bundle has no .wasm module");
-  return { dir, wasmFile, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  const wasmFiles = readdirSync(dir).filter((f) => f.endsWith(".wasm"));
+  if (wasmFiles.length === 0) throw new Error("the bundle has no .wasm module");
+  return { dir, wasmFiles, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** A fresh workerd isolate serving `models` from local R2; `port: 0` picks a free port. */
@@ -55,7 +56,7 @@ export async function startBundle(
   const mf = new Miniflare({
     modules: [
       { type: "ESModule", path: join(bundle.dir, "index.js") },
-      { type: "CompiledWasm", path: join(bundle.dir, bundle.wasmFile) },
+      ...bundle.wasmFiles.map((f) => ({ type: "CompiledWasm" as const, path: join(bundle.dir, f) })),
     ],
     modulesRoot: bundle.dir,
     compatibilityDate: "2025-09-01",

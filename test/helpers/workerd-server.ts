@@ -23,8 +23,8 @@ export interface WorkerServer {
 export async function startWorkerServer(models: ServedModel[], bindings: Record<string, string> = {}): Promise<WorkerServer> {
   const outdir = mkdtempSync(join(tmpdir(), "ellm-workerd-"));
   await runOk("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outdir], { env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
-  const wasm = readdirSync(outdir).find((f) => f.endsWith(".wasm"));
-  if (!wasm) throw new Error("the bundle has no .wasm module");
+  const wasm = readdirSync(outdir).filter((f) => f.endsWith(".wasm")); // the engine and the grammar module
+  if (wasm.length === 0) throw new Error("the bundle has no .wasm module");
 
   const files = models.map((m) => ({ ...m, bytes: readFileSync(m.path), r2Key: `local/${basename(m.path)}` }));
   const catalog = files.map((f) => ({
@@ -34,7 +34,7 @@ export async function startWorkerServer(models: ServedModel[], bindings: Record<
   const mf = new Miniflare({
     modules: [
       { type: "ESModule", path: join(outdir, "index.js") },
-      { type: "CompiledWasm", path: join(outdir, wasm) },
+      ...wasm.map((f) => ({ type: "CompiledWasm" as const, path: join(outdir, f) })),
     ],
     modulesRoot: outdir,
     compatibilityDate: "2025-09-01",

@@ -111,8 +111,10 @@ console.log(JSON.stringify({ text: r.text, core: [typeof core.Llama, typeof core
         `import { Llama } from "ellm-edge/workers";
 export default {
   async fetch(request) {
-    const llama = await Llama.load({ model: new URL(request.url).searchParams.get("model"), contextLength: 128 });
-    const r = await llama.generate(${JSON.stringify(PROMPT)}, ${JSON.stringify(OPTIONS)});
+    const url = new URL(request.url);
+    const llama = await Llama.load({ model: url.searchParams.get("model"), contextLength: 128 });
+    const format = url.searchParams.has("enum") ? { responseFormat: { type: "json_schema", schema: { enum: ["yes", "no"] } } } : {};
+    const r = await llama.generate(${JSON.stringify(PROMPT)}, { ...${JSON.stringify(OPTIONS)}, ...format });
     llama.dispose();
     return new Response(r.text);
   },
@@ -125,14 +127,14 @@ export default {
       const out = join(dir, "out");
       await run(join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", out], dir);
       const files = readdirSync(out);
-      const wasm = files.find((f) => f.endsWith(".wasm"));
+      const wasm = files.filter((f) => f.endsWith(".wasm"));
       const main = files.find((f) => f.endsWith(".js"));
-      expect(wasm, "the engine is a module of the bundle").toBeDefined();
+      expect(wasm, "the engine and the grammar module are modules of the bundle").toHaveLength(2);
 
       const mf = new Miniflare({
         modules: [
           { type: "ESModule", path: join(out, main!) },
-          { type: "CompiledWasm", path: join(out, wasm!) },
+          ...wasm.map((f) => ({ type: "CompiledWasm" as const, path: join(out, f) })),
         ],
         modulesRoot: out,
         compatibilityDate: "2025-09-01",
@@ -141,6 +143,9 @@ export default {
         const res = await mf.dispatchFetch(`http://worker/?model=${encodeURIComponent(modelUrl)}`);
         expect(res.status).toBe(200);
         expect(await res.text()).toBe(expected);
+        // A response format instantiates the bundled grammar module.
+        const constrained = await mf.dispatchFetch(`http://worker/?enum=1&model=${encodeURIComponent(modelUrl)}`);
+        expect(["\"yes\"", "\"no\""]).toContain(await constrained.text());
       } finally {
         await mf.dispose();
       }

@@ -6,7 +6,8 @@
  * requests run between tokens, and a client that leaves stops it: workerd aborts the request's signal while a pull
  * is pending, and if it never says so the silent lease is reclaimed by the next request (lib/turn.ts).
  */
-import { AbortError, EllmError } from "../../lib/errors.js";
+import { AbortError, EllmError, InvalidArgumentError } from "../../lib/errors.js";
+import { checkResponseFormat } from "../../lib/grammar/index.js";
 import type { TurnLease, ModelTurn } from "../../lib/turn.js";
 import type { GenerateOptions, GenerationResult, TextDelta } from "../../lib/types.js";
 import type { CatalogEntry } from "../catalog/schema.js";
@@ -71,6 +72,8 @@ export class EdgeBackend implements Backend {
     if (req.kind === "chat" && req.originOnly) throw req.originOnly.refusal;
     const maxN = intVar(ctx.env.MAX_N, "MAX_N", DEFAULT_MAX_N, 1);
     if (req.n > maxN) throw invalidRequest(`'n' must be at most ${maxN} on this server.`, "n");
+    // An unsupported schema is a 400 before the request queues or any weights load.
+    if (req.kind === "chat") await checkSchema(req.responseFormat);
     const maxWaiting = intVar(ctx.env.MAX_QUEUE, "MAX_QUEUE", DEFAULT_MAX_QUEUE);
     const param = req.kind === "chat" ? "messages" : "prompt";
     const lease = await this.turn.acquire({ signal: ctx.signal, maxWaiting }).catch((e: unknown) => {
@@ -100,6 +103,7 @@ export class EdgeBackend implements Backend {
       if (req.maxTokens !== undefined) options.maxTokens = req.maxTokens;
       if (req.stop !== undefined) options.stop = req.stop;
       if (req.logprobs !== undefined) options.logprobs = req.logprobs;
+      if (req.kind === "chat" && req.responseFormat !== undefined) options.responseFormat = req.responseFormat;
       const seed = req.sampling.seed;
       // Choice i > 0 starts from the prompt's K/V that choice 0 left in the cache (only its last token is recomputed);
       // a given seed makes every choice reproducible and each one different.
@@ -369,5 +373,14 @@ function checkLogitBias(req: CompletionRequest, vocabSize: number): void {
     if (Number(id) >= vocabSize) {
       throw invalidRequest(`'logit_bias' token id ${id} is outside this model's vocabulary (size ${vocabSize}).`, "logit_bias");
     }
+  }
+}
+
+async function checkSchema(format: GenerateOptions["responseFormat"]): Promise<void> {
+  try {
+    await checkResponseFormat(format);
+  } catch (e) {
+    if (e instanceof InvalidArgumentError) throw invalidRequest(e.message.replace(/^responseFormat/, "response_format.json_schema.schema"), "response_format.json_schema.schema");
+    throw e;
   }
 }

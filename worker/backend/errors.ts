@@ -24,7 +24,11 @@ export function toHttpError(err: unknown, promptParam: "messages" | "prompt"): H
       "context_length_exceeded",
     );
   }
-  if (err instanceof InvalidArgumentError) return invalidRequest(err.message, err.param ?? null);
+  if (err instanceof InvalidArgumentError) {
+    // The library names its options (responseFormat); the client sent the OpenAI field.
+    const param = err.param?.startsWith("responseFormat") ? "response_format" : (err.param ?? null);
+    return invalidRequest(err.message.replace(/^responseFormat/, "response_format"), param);
+  }
   if (err instanceof EllmError && err.code === "template_error") {
     return invalidRequest(`The chat template rejected these messages: ${err.message}`, "messages", "template_error");
   }

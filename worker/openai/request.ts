@@ -1,5 +1,5 @@
 /** The validated form of an OpenAI chat or text completion request: what the backends consume. */
-import type { ChatMessage, SamplingOptions } from "../../lib/types.js";
+import type { ChatMessage, ResponseFormat, SamplingOptions } from "../../lib/types.js";
 import type { HttpError } from "../http/errors.js";
 
 interface CompletionRequestBase {
@@ -27,6 +27,8 @@ export interface ChatCompletionRequest extends CompletionRequestBase {
    * `refusal` is the 400 to give where there is none.
    */
   originOnly?: { fields: Record<string, unknown>; refusal: HttpError };
+  /** JSON mode / structured outputs; undefined = free text. */
+  responseFormat: ResponseFormat | undefined;
 }
 
 export interface TextCompletionRequest extends CompletionRequestBase {

@@ -2,7 +2,7 @@
  * Hand-written validators for POST /v1/chat/completions and /v1/completions. Every accepted field is mapped onto the
  * library's options; every field we cannot honour is refused with a 400 naming it — never silently ignored.
  */
-import type { ChatMessage, ChatRole, SamplingOptions } from "../../lib/types.js";
+import type { ChatMessage, ChatRole, ResponseFormat, SamplingOptions } from "../../lib/types.js";
 import { invalidRequest, unsupportedParameter } from "../http/errors.js";
 import { isObject, optBoolean, optInteger, optNumber, optString, requiredString, type Json } from "./fields.js";
 import type { ChatCompletionRequest, TextCompletionRequest } from "./request.js";
@@ -28,9 +28,9 @@ const UNSUPPORTED: Record<string, string> = {
   audio: "is not supported (text only)",
   prediction: "is not supported",
   reasoning_effort: "is not supported",
-  guided_json: "is not supported (no constrained decoding)",
-  guided_regex: "is not supported (no constrained decoding)",
-  grammar: "is not supported (no constrained decoding)",
+  guided_json: "is not supported: use response_format {\"type\":\"json_schema\"}",
+  guided_regex: "is not supported: use response_format {\"type\":\"json_schema\"} with a string pattern",
+  grammar: "is not supported: use response_format {\"type\":\"json_schema\"}",
 };
 
 const MAX_STOP = 4;
@@ -44,10 +44,6 @@ export function validateChatRequest(body: unknown): ChatCompletionRequest {
   const b = requireObject(body);
   const originOnly = takeToolFields(b);
   rejectUnknown(b, CHAT_FIELDS);
-  const rf = b.response_format;
-  if (rf !== undefined && rf !== null && !(isObject(rf) && rf.type === "text")) {
-    throw unsupportedParameter("response_format", "is only supported as {\"type\":\"text\"} (no JSON mode)");
-  }
   const maxTokens = optInteger(b, "max_tokens", 1, Number.MAX_SAFE_INTEGER);
   const maxCompletion = optInteger(b, "max_completion_tokens", 1, Number.MAX_SAFE_INTEGER);
   const wantLogprobs = optBoolean(b, "logprobs") ?? false;
@@ -60,7 +56,46 @@ export function validateChatRequest(body: unknown): ChatCompletionRequest {
     messages: originOnly ? readToolMessages(b.messages) : readMessages(b.messages),
     maxTokens: maxCompletion ?? maxTokens,
     logprobs: wantLogprobs ? (top ?? 0) : undefined,
+    responseFormat: readResponseFormat(b.response_format),
   };
+}
+
+const SCHEMA_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * `{"type":"text"}`, `{"type":"json_object"}` or `{"type":"json_schema","json_schema":{name, schema, strict?,
+ * description?}}`. The schema's keywords are checked by the grammar engine (edge) or the origin, not here.
+ */
+function readResponseFormat(v: unknown): ResponseFormat | undefined {
+  if (v === undefined || v === null) return undefined;
+  const at = "response_format";
+  if (!isObject(v)) throw invalidRequest(`'${at}' must be an object.`, at, "invalid_type");
+  for (const key of Object.keys(v)) {
+    if (key !== "type" && key !== "json_schema") throw invalidRequest(`Unrecognized field '${at}.${key}'.`, `${at}.${key}`, "unknown_parameter");
+  }
+  if (v.type === "text" || v.type === "json_object") {
+    if (v.json_schema !== undefined) throw invalidRequest(`'${at}.json_schema' is only allowed with type "json_schema".`, `${at}.json_schema`);
+    return v.type === "text" ? undefined : { type: "json_object" };
+  }
+  if (v.type !== "json_schema") {
+    throw invalidRequest(`'${at}.type' must be one of text, json_object, json_schema.`, `${at}.type`);
+  }
+  const js = v.json_schema;
+  if (!isObject(js)) throw invalidRequest(`'${at}.json_schema' is required and must be an object.`, `${at}.json_schema`, "invalid_type");
+  for (const key of Object.keys(js)) {
+    if (!["name", "schema", "strict", "description"].includes(key)) {
+      throw invalidRequest(`Unrecognized field '${at}.json_schema.${key}'.`, `${at}.json_schema.${key}`, "unknown_parameter");
+    }
+  }
+  if (typeof js.name !== "string" || !SCHEMA_NAME.test(js.name)) {
+    throw invalidRequest(`'${at}.json_schema.name' must be 1-64 letters, digits, underscores or dashes.`, `${at}.json_schema.name`);
+  }
+  optBoolean(js, "strict");
+  optString(js, "description");
+  // OpenAI defaults a missing schema to "any JSON"; strict or not, the edge always enforces the schema it gets.
+  const schema = js.schema ?? {};
+  if (!isObject(schema)) throw invalidRequest(`'${at}.json_schema.schema' must be a JSON Schema object.`, `${at}.json_schema.schema`, "invalid_type");
+  return { type: "json_schema", name: js.name, schema };
 }
 
 export function validateTextRequest(body: unknown): TextCompletionRequest {

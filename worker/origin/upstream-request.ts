@@ -15,8 +15,12 @@ export function routeFor(req: CompletionRequest): OriginRoute {
 
 export function upstreamBody(req: CompletionRequest, upstreamModel: string): Record<string, unknown> {
   const body: Record<string, unknown> = { model: upstreamModel };
-  if (req.kind === "chat") body.messages = req.messages;
-  else body.prompt = req.prompt;
+  if (req.kind === "chat") {
+    body.messages = req.messages;
+    const rf = req.responseFormat;
+    if (rf?.type === "json_object") body.response_format = { type: "json_object" };
+    else if (rf?.type === "json_schema") body.response_format = { type: "json_schema", json_schema: { name: rf.name, schema: rf.schema, strict: true } };
+  } else body.prompt = req.prompt;
   if (req.maxTokens !== undefined) body.max_tokens = req.maxTokens;
 
   const s = req.sampling;

@@ -22,6 +22,7 @@ describe.skipIf(!hasShared)("Llama on the real TinyStories 260K model", () => {
         promptTokens: c.prompt.length,
         completionTokens: c.greedy.length,
         totalTokens: c.prompt.length + c.greedy.length,
+        cachedTokens: expect.any(Number) as number,
       });
     }
   });

@@ -2,8 +2,9 @@
  * The Hono app: middleware (request id → CORS → auth) and thin route handlers over the catalog, the backends and
  * the OpenAI formatters.
  */
-import { Hono, type Context } from "hono";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
+import { matchedRoutes } from "hono/route";
 import { edgeContextLength } from "./backend/edge.js";
 import { completeWithFailover } from "./backend/failover.js";
 import { chooseBackend, type Backends } from "./backend/router.js";
@@ -15,7 +16,9 @@ import { requireBearer } from "./http/auth.js";
 import { readJsonBody } from "./http/body.js";
 import { errorResponse, HttpError } from "./http/errors.js";
 import { log } from "./http/log.js";
+import { metricsRoute, recordRequest } from "./http/metrics.js";
 import { ServerTiming } from "./http/timing.js";
+import { detokenize, tokenize, type TokenizerContext } from "./http/tokenize.js";
 import type { CompletionRequest } from "./openai/request.js";
 import { validateChatRequest, validateTextRequest } from "./openai/validate.js";
 import { isOriginConfigured, originBackend } from "./origin/index.js";
@@ -42,6 +45,7 @@ app.use("*", async (c, next) => {
   c.res.headers.set("x-ellm-backend", c.get("backend"));
   const timing = c.get("timing");
   if (timing.entries.length > 0) c.res.headers.set("server-timing", timing.header());
+  recordRequest(matchedRoutes(c).filter((r) => r.method !== "ALL").at(-1)?.path ?? "unmatched", c.res.status);
   log(c.res.status >= 500 ? "error" : "info", "request", {
     requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Date.now() - started,
   });
@@ -59,11 +63,12 @@ app.use("*", (c, next) => {
   })(c, next);
 });
 
-app.use("/v1/*", async (c, next) => {
+const bearerAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
   const keys = listVar(c.env.API_KEYS);
   if (keys.length > 0) await requireBearer(c.req.header("authorization"), keys);
   await next();
-});
+};
+for (const path of ["/v1/*", "/tokenize", "/detokenize"]) app.use(path, bearerAuth);
 
 app.get("/healthz", (c) => {
   const engine = workerEngine();
@@ -89,6 +94,12 @@ app.get("/v1/models/:id{.+}", (c) => c.json(modelObject(findModel(c.env, c.req.p
 app.post("/v1/chat/completions", async (c) => complete(c, validateChatRequest(await readBody(c))));
 
 app.post("/v1/completions", async (c) => complete(c, validateTextRequest(await readBody(c))));
+
+app.post("/tokenize", async (c) => c.json(await tokenize(await readBody(c), tokenizerContext(c))));
+
+app.post("/detokenize", async (c) => c.json(await detokenize(await readBody(c), tokenizerContext(c))));
+
+app.get("/metrics", (c) => metricsRoute(c.env, c.req.header("authorization"), { turn, models }));
 
 app.notFound((c) => errorResponse(new HttpError(404, "not_found_error", `Unknown route: ${c.req.method} ${c.req.path}`, null, "unknown_route")));
 
@@ -120,6 +131,14 @@ async function complete(c: Context<AppEnv>, request: CompletionRequest): Promise
   // The reason travels with the header when a feature, not the catalog, sent the request to the origin.
   c.set("backend", originOnly && done.backend.name === "origin" ? `origin; feature=${originOnly.feature}` : done.backend.name);
   return done.response;
+}
+
+function tokenizerContext(c: Context<AppEnv>): TokenizerContext {
+  const firstEdge = () => loadCatalog(c.env.CATALOG).entries.find((e) => e.backend !== "origin")?.id ?? "";
+  return {
+    env: c.env, signal: c.req.raw.signal, turn, models, maxWaiting: intVar(c.env.MAX_QUEUE, "MAX_QUEUE", DEFAULT_MAX_QUEUE),
+    findModel: (id) => findModel(c.env, id ?? firstEdge()),
+  };
 }
 
 function readBody(c: Context<AppEnv>): Promise<unknown> {

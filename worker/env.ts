@@ -17,6 +17,8 @@ export interface Env extends OriginEnv {
   CONTEXT_LENGTH?: string;
   /** JSON array of catalog entries added to the bundled `models/` catalog (same id: replaced), e.g. at deploy time or in tests. */
   CATALOG?: string;
+  /** Truthy ("1", "true") serves `GET /metrics` without a key (default: behind API_KEYS like /v1/*). */
+  METRICS_PUBLIC?: string;
   /** "off" removes the playground page at `GET /` (default: served; it holds no secrets, the user types a key). */
   PLAYGROUND?: string;
 }

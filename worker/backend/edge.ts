@@ -14,6 +14,7 @@ import type { CatalogEntry } from "../catalog/schema.js";
 import { intVar, type Env } from "../env.js";
 import { HttpError, invalidRequest } from "../http/errors.js";
 import { log } from "../http/log.js";
+import { recordGeneration } from "../http/metrics.js";
 import {
   chatChunk,
   chatCompletionBody,
@@ -82,6 +83,7 @@ export class EdgeBackend implements Backend {
     const meta: ResponseMeta = { id: completionId(req.kind), created: Math.floor(Date.now() / 1000), model: entry.id };
     const run = new Run(lease, ctx.signal, (outcome, results, error) => {
       this.stats[outcome]++;
+      recordGeneration(entry.id, outcome, results);
       log(outcome === "failed" ? "error" : "info", "generation", {
         requestId: ctx.requestId, completionId: meta.id, model: entry.id, kind: req.kind, stream: req.stream, n: req.n, outcome,
         finishReasons: results?.map((r) => r.finishReason), usage: results ? choicesUsage(results) : undefined,

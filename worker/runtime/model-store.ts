@@ -53,6 +53,11 @@ export class ModelStore {
     return this.#current?.id;
   }
 
+  /** The loaded model when it is `id` (reading its tokenizer needs no turn: nothing there awaits). */
+  loaded(id: string): LoadedModel | undefined {
+    return this.#current?.id === id ? this.#current : undefined;
+  }
+
   /** The loaded model for `entry`; `loaded` says whether this call did the load (for Server-Timing). */
   async acquire(entry: CatalogEntry, settings: LoadSettings): Promise<{ model: LoadedModel; loaded: boolean }> {
     if (this.#current?.id === entry.id) return { model: this.#current, loaded: false };

@@ -27,7 +27,7 @@ export interface ServeOptions {
   host?: string;
   /** KV cache positions to allocate (the Worker's CONTEXT_LENGTH; default: the model's, capped at 2048). */
   contextLength?: number;
-  /** Worker variables (API_KEYS, CORS_ORIGINS, MAX_QUEUE, MAX_BODY_BYTES, PLAYGROUND); default: from process.env. */
+  /** Worker variables (API_KEYS, CORS_ORIGINS, MAX_QUEUE, MAX_BODY_BYTES, PLAYGROUND, METRICS_PUBLIC); default: process.env. */
   vars?: Partial<Record<(typeof VARS)[number], string>>;
   /** Bytes hashed / loaded so far, per phase, for progress bars. */
   onProgress?: (phase: "hashing" | "loading", model: string, loaded: number, total: number) => void;
@@ -39,7 +39,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const VARS = ["API_KEYS", "CORS_ORIGINS", "MAX_QUEUE", "MAX_BODY_BYTES", "CONTEXT_LENGTH", "PLAYGROUND"] as const;
+const VARS = ["API_KEYS", "CORS_ORIGINS", "MAX_QUEUE", "MAX_BODY_BYTES", "CONTEXT_LENGTH", "PLAYGROUND", "METRICS_PUBLIC"] as const;
 const PACKAGE_ROOT = new URL("../../", import.meta.url).href;
 
 // Runs in Node's loader thread: the Worker's .wasm import becomes a compiled WebAssembly.Module (what wrangler's

@@ -4,6 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { defineWorkersProject } from "@cloudflare/vitest-pool-workers/config";
 import { buildFixture, makeFixture } from "./scripts/make-fixtures.mjs";
+import { defectiveModels } from "./test/helpers/defective-models.js";
 import { HOSTILE_TEMPLATES } from "./test/helpers/hostile-templates.js";
 
 // Worker tests run inside workerd with the bindings of wrangler.toml; R2 is miniflare's local R2 (real, not a mock).
@@ -34,6 +35,14 @@ export default defineWorkersProject(async () => {
     "tiny-llama-truncated.gguf": truncatedPath,
     "tiny-llama-hostile-template.gguf": hostileGgufPath,
   };
+  // Broken copies of tiny-llama (test/helpers/defective-models.ts), as catalog entries defect-<i>.
+  const defects = Object.entries(await defectiveModels()).map(([name, d], i) => {
+    const file = `defect-${i}.gguf`;
+    const path = resolve(FIXTURE_DIR, file);
+    if (!existsSync(path) || sha256(readFileSync(path)) !== sha256(d.bytes)) writeFileSync(path, d.bytes);
+    files[file] = path;
+    return { name, file, bytes: d.bytes, error: d.error.source, atSampling: d.atSampling === true };
+  });
   const entry = (id: string, file: string, bytes: Uint8Array, contextLength: number, extra: object = {}) => ({
     id, r2Key: `test/${file}`, bytes: bytes.byteLength, sha256: sha256(bytes), format: "gguf", quantization: "F32", contextLength,
     backend: "edge", ...extra,
@@ -48,6 +57,7 @@ export default defineWorkersProject(async () => {
     entry("hostile-gguf-template", "tiny-llama-hostile-template.gguf", hostileGguf, 256),
     // One entry per hostile template, as the catalog's chatTemplate over the good weights.
     ...Object.values(HOSTILE_TEMPLATES).map((chatTemplate, i) => entry(`hostile-template-${i}`, "tiny-llama.gguf", tiny, 256, { chatTemplate })),
+    ...defects.map((d, i) => entry(`defect-${i}`, d.file, d.bytes, 256)),
   ];
   if (existsSync(STORIES)) {
     const stories = readFileSync(STORIES);
@@ -78,6 +88,7 @@ export default defineWorkersProject(async () => {
               CATALOG: JSON.stringify(catalog),
               HAVE_STORIES: existsSync(STORIES) ? "yes" : "",
               HOSTILE_TEMPLATES: JSON.stringify(Object.keys(HOSTILE_TEMPLATES)),
+              DEFECTS: JSON.stringify(defects.map(({ name, file, error, atSampling }) => ({ name, file, error, atSampling }))),
             },
             serviceBindings: {
               FIXTURES: async (req: Request) => {

@@ -4,7 +4,7 @@
  */
 import { renderChatPrompt } from "./chat/index.js";
 import { EngineModel } from "./engine/model.js";
-import { InvalidArgumentError } from "./errors.js";
+import { InvalidArgumentError, ModelFormatError } from "./errors.js";
 import { generateTokens } from "./generation.js";
 import { ModelTurn } from "./turn.js";
 import { GrammarVocabulary } from "./grammar/index.js";
@@ -50,7 +50,7 @@ export class Llama {
       kvType: options.kvType ?? "f16",
       ...(options.memoryBudget !== undefined && options.kvType === undefined ? { memoryBudget: options.memoryBudget } : {}),
       sequences: options.sequences ?? 1,
-      ...(source.size !== undefined ? { sizeHint: source.size } : {}),
+      ...((options.size ?? source.size) !== undefined ? { sizeHint: options.size ?? source.size } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
@@ -59,10 +59,17 @@ export class Llama {
         ? tokenizerFromHfJson(options.tokenizer.json, options.tokenizer.config)
         : tokenizerFromGguf(model.metadata);
       model.releaseMetadata((key) => key.startsWith("tokenizer.ggml."));
-      if (tokenizer.vocabSize > model.vocabSize) {
+      if (options.tokenizer && tokenizer.vocabSize > model.vocabSize) {
         throw new InvalidArgumentError(
           `tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.vocabSize}`,
           "tokenizer",
+        );
+      }
+      // The GGUF's own vocabulary names every embedding row (llama.cpp refuses a mismatch too): fewer tokens would
+      // sample ids that decode to nothing, more would index past the logits.
+      if (!options.tokenizer && tokenizer.vocabSize !== model.vocabSize) {
+        throw new ModelFormatError(
+          `the GGUF's tokenizer has ${tokenizer.vocabSize} tokens but token_embd.weight has ${model.vocabSize} rows`,
         );
       }
       return new Llama(model, tokenizer, options.chatTemplate ?? tokenizer.chatTemplate, options.turn ?? new ModelTurn());

@@ -33,7 +33,7 @@ export const platform = {
   },
   async readText(pathOrUrl: string | URL): Promise<string> {
     if (isHttpUrl(pathOrUrl)) {
-      const res = await fetch(pathOrUrl);
+      const res = await fetchOrThrow(pathOrUrl, "path");
       if (!res.ok) throw new InvalidArgumentError(`GET ${String(pathOrUrl)} failed: HTTP ${res.status}`, "path");
       return res.text();
     }
@@ -41,7 +41,7 @@ export const platform = {
   },
   async open(pathOrUrl: string | URL): Promise<{ size: number | undefined; chunks: AsyncIterable<Uint8Array> }> {
     if (isHttpUrl(pathOrUrl)) {
-      const res = await fetch(pathOrUrl);
+      const res = await fetchOrThrow(pathOrUrl, "model");
       if (!res.ok || !res.body) throw new InvalidArgumentError(`GET ${String(pathOrUrl)} failed: HTTP ${res.status}`, "model");
       const length = Number(res.headers.get("content-length") ?? NaN);
       return { size: Number.isFinite(length) ? length : undefined, chunks: streamChunks(res.body) };
@@ -49,6 +49,15 @@ export const platform = {
     return requireFiles(pathOrUrl).open(String(pathOrUrl instanceof URL ? pathOrUrl.pathname : pathOrUrl));
   },
 };
+
+/** fetch, with a network failure (bad host, refused connection) as the caller's argument error. */
+async function fetchOrThrow(url: string | URL, param: string): Promise<Response> {
+  try {
+    return await fetch(url);
+  } catch (e) {
+    throw new InvalidArgumentError(`GET ${String(url)} failed: ${(e as Error)?.message ?? e}`, param, { cause: e });
+  }
+}
 
 function isHttpUrl(p: string | URL): boolean {
   const s = String(p);

@@ -159,7 +159,10 @@ export class Transformer {
   static async fromGGUF(source: ModelSource, options: TransformerOptions = {}): Promise<Transformer> {
     const bindings = await resolveEngine();
     const opened = await openModelSource(source);
-    const model = await EngineModel.load(bindings, opened.chunks, engineOptions(options, undefined));
+    const model = await EngineModel.load(bindings, opened.chunks, {
+      ...engineOptions(options, undefined),
+      ...(opened.size !== undefined ? { sizeHint: opened.size } : {}),
+    });
     const t = new Transformer(ModelArgs.fromGGUF(model.metadata, model.vocabSize), options);
     t.#model = model;
     return t;

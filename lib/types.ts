@@ -38,14 +38,20 @@ export interface LoadOptions {
   kvType?: KvType;
   /**
    * Bytes of WASM memory the model may hold (weights + KV cache + scratch), used when `kvType` is unset: the cache
-   * is f16 if weights + f16 KV + scratch fit, else q8_0; a model over the budget either way fails to load with an
-   * `EngineFailureError` (out_of_memory) that gives the numbers. Unset: no limit, f16.
+   * is f16 if weights + f16 KV + scratch fit, else q8_0; a model over the budget either way is refused from its
+   * header, before anything is allocated, with an `EngineFailureError` (out_of_memory) that gives the numbers.
+   * Unset: no limit, f16.
    */
   memoryBudget?: number;
   /** Sequence slots (independent KV caches) for batched use; default 1. */
   sequences?: number;
   /** Replaces the model's chat template (Jinja source). */
   chatTemplate?: string;
+  /**
+   * Length of `model` in bytes when the source cannot tell (a stream): a header whose tensors extend past it is
+   * refused before allocating. Paths, URLs with Content-Length and buffers know their size.
+   */
+  size?: number;
   onProgress?: (progress: LoadProgress) => void;
   signal?: AbortSignal;
   /** The turn this model's generations take (default: a new one). A server shares one with its loads. */

@@ -9,7 +9,9 @@
 // --remote uploads to the real bucket (wrangler r2 object put --remote); the default is the local (miniflare) R2 that
 // `wrangler dev` uses. --print writes no file and prints the entry as JSON instead (local endpoints of other models).
 // Size, sha256, architecture, quantization and context length come from the file itself: the GGUF header is read by
-// the engine's own parser (readGgufHeader), so a file the engine cannot read is refused here.
+// the engine's own parser (readGgufHeader), and for edge/auto models the engine plans the load from it (planModel: the
+// checks the Worker's loader runs before allocating — tensor types, shapes, tensors inside the file), so a file the
+// engine cannot serve is refused here, not at its first request.
 // Tensor types the engine runs: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K,
 // IQ4_XS (wasm/src/kernels/matmul.rs is_supported).
 import { spawnSync } from "node:child_process";
@@ -71,11 +73,12 @@ export async function addModel(source, opts = {}) {
   const path = /^https?:\/\//.test(source) ? await download(source, join(ROOT, ".models-cache")) : resolve(source);
   if (!existsSync(path)) throw new Error(`${path}: no such file`);
   const bytes = statSync(path).size;
-  const info = describeGguf(await readHeader(path));
-  const sha256 = await sha256File(path);
-  const id = opts.id ?? idFromFile(path);
   const backend = opts.backend ?? "edge";
   if (!["edge", "origin", "auto"].includes(backend)) throw new Error(`--backend must be edge, origin or auto, got ${backend}`);
+  // Origin-only models need not be ones this engine runs; edge and auto ones must load (default context).
+  const info = describeGguf(await readHeader(path, backend === "origin" ? undefined : "{}"));
+  const sha256 = await sha256File(path);
+  const id = opts.id ?? idFromFile(path);
   const contextLength = opts.context ?? info.contextLength;
   const r2Key = `${id}/${sha256.slice(0, 16)}.gguf`;
   const entry = {

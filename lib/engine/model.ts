@@ -30,10 +30,18 @@ export interface EngineConfig {
 }
 
 export interface StreamLoadOptions {
-  /** Refuse files larger than this (bytes): the edge memory budget. */
+  /** Refuse files larger than this (bytes). */
   maxBytes?: number;
-  /** Source length when known up front (for progress before the header is parsed). */
+  /**
+   * Source length when known up front: progress before the header is parsed, and a header whose tensors extend
+   * past it is refused before the tensor arena is allocated.
+   */
   sizeHint?: number;
+  /**
+   * The options the model will be built with: the header is planned with them (types, shapes, KV type and the
+   * memoryBudget) before anything is allocated.
+   */
+  engine?: EngineOptions;
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
 }
@@ -44,7 +52,10 @@ export async function streamIntoLoader(
   chunks: AsyncIterable<Uint8Array>,
   options: StreamLoadOptions = {},
 ): Promise<GgufLoader> {
-  const loader = engineCall(() => new bindings.GgufLoader(options.maxBytes ?? Number.MAX_SAFE_INTEGER));
+  const plan = options.engine ? JSON.stringify(options.engine) : undefined;
+  const loader = engineCall(
+    () => new bindings.GgufLoader(options.maxBytes ?? Number.MAX_SAFE_INTEGER, options.sizeHint, plan),
+  );
   try {
     for await (const chunk of chunks) {
       if (options.signal?.aborted) throw new AbortError("model load aborted", { cause: options.signal.reason });
@@ -98,9 +109,11 @@ export class EngineModel {
     chunks: AsyncIterable<Uint8Array>,
     options: EngineOptions & StreamLoadOptions = {},
   ): Promise<EngineModel> {
-    const loader = await streamIntoLoader(bindings, chunks, options);
     const { contextLength, kvType, memoryBudget, sequences, maxBatch } = options;
-    return EngineModel.fromLoader(bindings, loader, { contextLength, kvType, memoryBudget, sequences, maxBatch });
+    const engine: EngineOptions = { contextLength, kvType, memoryBudget, sequences, maxBatch };
+    // The header is checked with these options before the weights' memory is allocated.
+    const loader = await streamIntoLoader(bindings, chunks, { ...options, engine });
+    return EngineModel.fromLoader(bindings, loader, engine);
   }
 
   get vocabSize(): number {

@@ -17,6 +17,8 @@ const FILE_TYPES: Record<number, string> = {
 export interface GgufHeader {
   metadata: Record<string, unknown>;
   tensors?: Array<{ type: string; bytes: number }>;
+  /** The engine's load plan (with `readGgufHeader(path, options)`): config, context, memory by part. */
+  plan?: { config: Record<string, unknown>; contextLength: number; memory: { weights: number; kvCache: number; scratch: number; total: number } };
 }
 
 export interface GgufDescription {
@@ -40,8 +42,13 @@ export async function sha256File(path: string, onProgress?: (done: number) => vo
   return h.digest("hex");
 }
 
-/** Parses the GGUF header with the engine, reading a growing prefix until the whole header fits. */
-export async function readGgufHeader(path: string): Promise<GgufHeader> {
+/**
+ * Parses the GGUF header with the engine, reading a growing prefix until the whole header fits. With `plan`
+ * (engine options JSON, e.g. "{}"), also runs the checks the engine's loader makes before allocating — tensor types
+ * and shapes, tensors inside the file, the memory budget — and returns the plan: a file the engine cannot serve is
+ * refused with the engine's own message.
+ */
+export async function readGgufHeader(path: string, plan?: string): Promise<GgufHeader> {
   const engine = await loadEngineNode();
   const { size } = await stat(path);
   let want = Math.min(size, 1 << 20);
@@ -50,12 +57,20 @@ export async function readGgufHeader(path: string): Promise<GgufHeader> {
     for (;;) {
       const buf = new Uint8Array(want);
       await handle.read(buf, 0, want, 0);
+      let header: GgufHeader;
       try {
-        return JSON.parse(engine.readGgufHeader(buf, true)) as GgufHeader;
+        header = JSON.parse(engine.readGgufHeader(buf, true)) as GgufHeader;
       } catch (e) {
         const message = (e as Error).message;
         if (!/truncated/.test(message) || want >= size) throw new Error(`${path}: not a readable GGUF: ${message}`);
         want = Math.min(size, want * 4);
+        continue;
+      }
+      if (plan === undefined) return header;
+      try {
+        return { ...header, plan: JSON.parse(engine.planModel(buf, plan, size)) as GgufHeader["plan"] };
+      } catch (e) {
+        throw new Error(`${path}: the engine cannot serve this file: ${(e as Error).message}`);
       }
     }
   } finally {

@@ -9,7 +9,7 @@
  * Logprobs are the log-softmax over the whole vocabulary of the biased and penalized logits, before temperature and
  * truncation — as OpenAI reports them, a token cut by top_p still has a finite logprob.
  */
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError, ModelFormatError } from "../errors.js";
 import { resolveSamplingParams, type ResolvedSamplingParams, type SamplingParams } from "./params.js";
 import { Rng } from "./rng.js";
 
@@ -126,7 +126,16 @@ export class Sampler {
     const w = this.work;
     if (logits instanceof Float32Array) w.set(logits);
     else for (let i = 0; i < V; i++) w[i] = logits[i]!;
-    for (let i = 0; i < V; i++) if (w[i] !== w[i]) w[i] = -Infinity; // NaN never wins
+    let finite = false;
+    for (let i = 0; i < V; i++) {
+      const x = w[i]!;
+      if (x !== x) w[i] = -Infinity; // NaN never wins
+      else if (x > -Infinity && x < Infinity) finite = true;
+    }
+    // Before any bias or penalty: logits that are all NaN/±Inf come from broken weights, not from the request.
+    if (!finite) {
+      throw new ModelFormatError("the model produced no finite logit (NaN or infinite values): its weights are corrupt");
+    }
     const p = this.params;
     for (let i = 0; i < p.biasIds.length; i++) w[p.biasIds[i]!]! += p.biasValues[i]!;
     if (this.ringLen > 0 && (p.repetitionPenalty !== 1 || p.frequencyPenalty !== 0 || p.presencePenalty !== 0)) this.applyPenalties();

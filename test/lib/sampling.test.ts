@@ -1,6 +1,6 @@
 /** Sampler: greedy, seeded reproducibility, truncation sets, penalties, logit bias, logprobs. */
 import { describe, expect, it } from "vitest";
-import { InvalidArgumentError } from "../../lib/errors.js";
+import { InvalidArgumentError, ModelFormatError } from "../../lib/errors.js";
 import { Rng, Sampler, type SamplingParams } from "../../lib/sampling/index.js";
 
 const ln = Math.log;
@@ -209,9 +209,14 @@ describe("validation", () => {
       expect(() => new Sampler(8, params)).toThrow(msg);
     });
   }
-  it("rejects logits of the wrong length and all -Infinity logits", () => {
+  it("rejects logits of the wrong length; all-NaN/infinite logits are the model's fault (ModelFormatError)", () => {
     expect(() => new Sampler(4).sample(new Float32Array(3))).toThrow(/logits has 3 entries/);
-    expect(() => new Sampler(2, { seed: 1 }).sample(Float32Array.from([-Infinity, -Infinity]))).toThrow(/nothing to sample/);
+    for (const logits of [[-Infinity, -Infinity], [NaN, NaN], [Infinity, NaN]]) {
+      expect(() => new Sampler(2, { seed: 1 }).sample(Float32Array.from(logits))).toThrow(ModelFormatError);
+      expect(() => new Sampler(2, { temperature: 0 }).sample(Float32Array.from(logits))).toThrow(/no finite logit/);
+    }
+    // One finite logit is enough, whatever the bias does to the others.
+    expect(new Sampler(2, { seed: 1, logitBias: { 0: -100 } }).sample(Float32Array.from([NaN, 0.5]))).toBe(1);
   });
 });
 

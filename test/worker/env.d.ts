@@ -9,5 +9,7 @@ declare module "cloudflare:test" {
     HAVE_STORIES: string;
     /** JSON array of the hostile template names; the catalog's `hostile-template-<i>` uses the i-th. */
     HOSTILE_TEMPLATES: string;
+    /** JSON [{name, file, error (a RegExp source), atSampling}]: the catalog's `defect-<i>` serves the i-th file. */
+    DEFECTS: string;
   }
 }

@@ -29,6 +29,10 @@ export function toHttpError(err: unknown, promptParam: "messages" | "prompt"): H
     const param = err.param?.startsWith("responseFormat") ? "response_format" : (err.param ?? null);
     return invalidRequest(err.message.replace(/^responseFormat/, "response_format"), param);
   }
+  // A defect of the model found while generating (all logits NaN): the server's problem, not the request's.
+  if (err instanceof EllmError && (err.code === "model_format" || err.code === "unsupported_model")) {
+    return new HttpError(503, "service_unavailable", `The model cannot serve requests: ${err.message}`, "model", "model_load_failed", LOAD_RETRY_AFTER);
+  }
   if (err instanceof EllmError && err.code === "template_error") {
     return invalidRequest(`The chat template rejected these messages: ${err.message}`, "messages", "template_error");
   }

@@ -15,10 +15,57 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::gguf::{parse_header, GgufError, LoadLimits, LoadedGguf, StreamLoader};
+use crate::gguf::{parse_header, GgufError, GgufHeader, HeaderCheck, LoadLimits, LoadedGguf, StreamLoader};
+use crate::model::{plan, ModelError, ModelOptions, ModelPlan};
 
+/// `code: message`, the form the JS error mapping reads (`model_format: GGUF: …`, `unsupported_model: …`).
 fn js_err(e: GgufError) -> JsError {
-    JsError::new(&e.to_string())
+    crate::bindings::model::gguf_js(e)
+}
+
+fn refused(e: ModelError) -> GgufError {
+    GgufError::refused(e.code.as_str(), e.message)
+}
+
+/// The checks a load makes on the header before allocating: the tensors lie inside the object (`size`), and the
+/// model is one the engine can run with these options — types, shapes, and weights + KV cache + scratch within the
+/// options' memoryBudget (see `plan`).
+fn load_check(size: Option<u64>, options: Option<ModelOptions>) -> HeaderCheck {
+    Box::new(move |h: &GgufHeader| {
+        let need = h.file_size_needed();
+        if let Some(size) = size.filter(|&s| need > s) {
+            return Err(GgufError::refused(
+                "model_format",
+                format!(
+                    "GGUF: the header describes {need} bytes of header and tensor data, but the file has {size} bytes \
+                     (a tensor's dimensions are wrong, or the file is truncated)"
+                ),
+            ));
+        }
+        match &options {
+            Some(options) => plan(h, options).map(|_| ()).map_err(refused),
+            None => Ok(()),
+        }
+    })
+}
+
+/// A positive finite byte count from JS, or `None`.
+fn bytes_arg(v: Option<f64>) -> Option<u64> {
+    v.filter(|v| v.is_finite() && *v > 0.0).map(|v| v as u64)
+}
+
+/// Everything a load of this header with `options_json` would check and allocate, as JSON:
+/// `{"config":{…},"contextLength","memory":{"weights","kvCache","scratch","total"}}`; the engine's own error
+/// (`unsupported_model: …`, `model_format: …`) for a file it cannot serve — the very checks `GgufLoader` runs
+/// before allocating, so `models:add` refuses what the Worker would. `bytes`: the file, or a prefix holding the
+/// whole header; `size`: the file's length (tensors extending past it are refused).
+#[wasm_bindgen(js_name = planModel)]
+pub fn plan_model(bytes: &[u8], options_json: &str, size: Option<f64>) -> Result<String, JsError> {
+    let header = parse_header(bytes).map_err(js_err)?;
+    let options = ModelOptions::from_json(options_json).map_err(|e| JsError::new(&e.to_string()))?;
+    load_check(bytes_arg(size), Some(options.clone()))(&header).map_err(js_err)?;
+    let ModelPlan { config, context, memory, .. } = plan(&header, &options).map_err(|e| JsError::new(&e.to_string()))?;
+    Ok(format!("{{\"config\":{},\"contextLength\":{context},\"memory\":{}}}", config.to_json(), memory.to_json()))
 }
 
 /// Parses the GGUF header at the start of `bytes` (the whole file or a prefix holding the header) and
@@ -63,19 +110,22 @@ impl GgufLoader {
 
 #[wasm_bindgen]
 impl GgufLoader {
-    /// `max_bytes`: the largest file accepted (the model's memory budget); non-finite or ≤ 0 means no limit
-    /// beyond what 32-bit WASM memory can hold.
+    /// `max_bytes`: the largest file accepted; non-finite or ≤ 0 means no limit beyond what 32-bit WASM memory can
+    /// hold. `size`: the object's length when known (a header whose tensors extend past it is refused).
+    /// `options_json` (the `Engine` options this file will be loaded with): the model is planned from its header and
+    /// refused — before the tensor data is allocated — if the engine cannot run it or if weights + KV cache +
+    /// scratch exceed the options' `memoryBudget`.
     #[wasm_bindgen(constructor)]
-    pub fn new(max_bytes: f64) -> GgufLoader {
-        let limits = if max_bytes.is_finite() && max_bytes > 0.0 {
-            LoadLimits::with_max_total(max_bytes as u64)
-        } else {
-            LoadLimits::default()
+    pub fn new(max_bytes: f64, size: Option<f64>, options_json: Option<String>) -> Result<GgufLoader, JsError> {
+        let size = bytes_arg(size);
+        let cap = [bytes_arg(Some(max_bytes)), size].into_iter().flatten().min();
+        let limits = cap.map_or_else(LoadLimits::default, LoadLimits::with_max_total);
+        let options = match options_json {
+            Some(text) => Some(ModelOptions::from_json(&text).map_err(|e| JsError::new(&e.to_string()))?),
+            None => None,
         };
-        GgufLoader {
-            inner: Some(StreamLoader::new(limits)),
-            region_len: 0,
-        }
+        let loader = StreamLoader::new(limits).with_check(load_check(size, options));
+        Ok(GgufLoader { inner: Some(loader), region_len: 0 })
     }
 
     /// Pointer (into WASM memory) of the region for the next at most `want` bytes; its length is `regionLen()`.

@@ -5,7 +5,7 @@
 use wasm_bindgen::prelude::*;
 
 use crate::bindings::gguf::GgufLoader;
-use crate::gguf::{GgufError, GgufErrorKind};
+use crate::gguf::GgufError;
 use crate::model::{Model, ModelError, ModelOptions};
 
 #[wasm_bindgen]
@@ -18,12 +18,8 @@ fn js(e: ModelError) -> JsError {
 }
 
 /// A loader failure (incomplete or malformed file) in the same code-prefixed form.
-fn gguf_js(e: GgufError) -> JsError {
-    let code = match e.kind {
-        GgufErrorKind::UnsupportedType | GgufErrorKind::UnsupportedVersion => "unsupported_model",
-        _ => "model_format",
-    };
-    JsError::new(&format!("{code}: {e}"))
+pub(crate) fn gguf_js(e: GgufError) -> JsError {
+    JsError::new(&format!("{}: {e}", e.code()))
 }
 
 #[wasm_bindgen]

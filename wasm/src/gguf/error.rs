@@ -40,6 +40,10 @@ pub struct GgufError {
     /// For `Truncated`: the file length that would have let this field be read. The streaming loader
     /// uses it to wait for enough bytes before parsing again instead of re-parsing on every chunk.
     pub(crate) needed_len: Option<u64>,
+    /// Set when a check above the GGUF layer refused the file (the model does not fit, a tensor has the wrong
+    /// shape): the stable code the JS error mapping uses (`unsupported_model`, `model_format`); the message is then
+    /// shown alone.
+    pub code: Option<&'static str>,
 }
 
 impl GgufError {
@@ -50,7 +54,23 @@ impl GgufError {
             offset,
             message: message.into(),
             needed_len: None,
+            code: None,
         }
+    }
+
+    /// A file the model layer refused before its tensor data was allocated.
+    pub fn refused(code: &'static str, message: impl Into<String>) -> Self {
+        let mut e = GgufError::invalid("model", 0, message);
+        e.code = Some(code);
+        e
+    }
+
+    /// The stable error code for JavaScript: the refusing layer's, else one from the kind.
+    pub fn code(&self) -> &'static str {
+        self.code.unwrap_or(match self.kind {
+            GgufErrorKind::UnsupportedType | GgufErrorKind::UnsupportedVersion => "unsupported_model",
+            _ => "model_format",
+        })
     }
 
     pub fn invalid(field: impl Into<String>, offset: u64, message: impl Into<String>) -> Self {
@@ -72,6 +92,9 @@ impl GgufError {
 
 impl fmt::Display for GgufError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.code.is_some() {
+            return write!(f, "{}", self.message);
+        }
         let what = match self.kind {
             GgufErrorKind::BadMagic => "bad magic in",
             GgufErrorKind::UnsupportedVersion => "unsupported version in",

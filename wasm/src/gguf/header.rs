@@ -232,7 +232,10 @@ fn read_tensor_info(r: &mut ByteReader, i: usize, alignment: u64) -> Result<Tens
             GgufErrorKind::UnsupportedType,
             format!("tensor_info[{i}].type"),
             type_at,
-            format!("tensor '{name}' has ggml type {type_id}{known}, which this engine cannot run"),
+            format!(
+                "tensor '{name}' has ggml type {type_id}{known}, which this engine cannot run (supported weight types: {})",
+                crate::kernels::supported_names()
+            ),
         )
     })?;
     let n_elements = dims

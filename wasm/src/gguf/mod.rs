@@ -25,4 +25,4 @@ pub use error::{GgufError, GgufErrorKind};
 pub use header::{parse_header, GgufHeader, TensorInfo, DEFAULT_ALIGNMENT, DEFAULT_MAX_HEADER_BYTES, MAX_DIMS};
 pub use json::push_json_string;
 pub use metadata::{type_id, MetaArray, MetaValue, StrArray};
-pub use stream::{load_from_bytes, LoadLimits, LoadedGguf, StreamLoader};
+pub use stream::{load_from_bytes, HeaderCheck, LoadLimits, LoadedGguf, StreamLoader};

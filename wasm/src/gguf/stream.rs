@@ -92,8 +92,12 @@ enum Phase {
     Empty,
 }
 
+/// A check of the parsed header that runs before the tensor arena is allocated (see `StreamLoader::with_check`).
+pub type HeaderCheck = Box<dyn Fn(&GgufHeader) -> Result<(), GgufError>>;
+
 pub struct StreamLoader {
     limits: LoadLimits,
+    check: Option<HeaderCheck>,
     phase: Phase,
     received: u64,
     /// Length of the region handed out by the last `next_region` (what `commit` may report).
@@ -108,6 +112,7 @@ impl StreamLoader {
             .max(1);
         StreamLoader {
             limits,
+            check: None,
             phase: Phase::Header {
                 buf: Vec::new(),
                 filled: 0,
@@ -117,6 +122,13 @@ impl StreamLoader {
             region_len: 0,
             discard: Vec::new(),
         }
+    }
+
+    /// Runs `check` on the header once it is parsed, before the arena for the tensor data is allocated: a refusal
+    /// there (the tensors extend past the object, the model would not fit its budget) costs no memory.
+    pub fn with_check(mut self, check: HeaderCheck) -> Self {
+        self.check = Some(check);
+        self
     }
 
     /// Where the next bytes of the file go: a writable region of at most `want` bytes (fewer at phase
@@ -259,7 +271,11 @@ impl StreamLoader {
             }
             Err(e) => Err(e),
         };
-        let header = match outcome {
+        let checked = outcome.and_then(|h| match &self.check {
+            Some(check) => check(&h).map(|()| h),
+            None => Ok(h),
+        });
+        let header = match checked {
             Ok(h) => h,
             Err(e) => {
                 self.phase = Phase::Failed(e.clone());

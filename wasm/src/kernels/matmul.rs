@@ -30,6 +30,11 @@ pub fn is_supported(dtype: DType) -> bool {
     matches!(dtype, DType::F32 | DType::F16 | DType::BF16) || is_q8_partnered(dtype) || is_q8k_partnered(dtype)
 }
 
+/// The weight types `matmul` runs, comma-separated (for error messages that name what is supported).
+pub fn supported_names() -> String {
+    DType::ALL.iter().filter(|t| is_supported(**t)).map(|t| t.name()).collect::<Vec<_>>().join(", ")
+}
+
 /// The 32-value block formats, dotted with Q8_0 activations through `q8_tiles` on SIMD builds.
 fn is_q8_partnered(dtype: DType) -> bool {
     matches!(dtype, DType::Q4_0 | DType::Q4_1 | DType::Q5_0 | DType::Q5_1 | DType::Q8_0 | DType::IQ4_NL)
@@ -73,15 +78,37 @@ impl WideScratch {
     fn bytes(&self) -> usize {
         self.x16.len() * 2 + self.d.len() * 4 + self.sum.len() * 4
     }
+
+    /// What `ensure(blocks)` holds afterwards.
+    fn planned_bytes(blocks: usize) -> usize {
+        if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
+            blocks * (32 * 2 + 4 + 4)
+        } else {
+            0
+        }
+    }
 }
 
 impl MatmulScratch {
     /// Room for `max_tokens` activation rows of up to `max_cols` values in either partner format.
     pub fn new(max_tokens: usize, max_cols: usize) -> Self {
-        let per_token = activation_row_bytes(DType::Q8_0, max_cols).max(activation_row_bytes(DType::Q8_K, max_cols));
         let mut wide = WideScratch::default();
-        wide.ensure(max_tokens.max(1) * max_cols.div_ceil(DType::Q8_0.block_len()));
-        MatmulScratch { activations: vec![0; max_tokens.max(1) * per_token], wide }
+        wide.ensure(Self::wide_blocks(max_tokens, max_cols));
+        MatmulScratch { activations: vec![0; Self::activation_bytes(max_tokens, max_cols)], wide }
+    }
+
+    /// What `new(max_tokens, max_cols).bytes()` will be, without allocating (load-time memory plans).
+    pub fn planned_bytes(max_tokens: usize, max_cols: usize) -> usize {
+        Self::activation_bytes(max_tokens, max_cols) + WideScratch::planned_bytes(Self::wide_blocks(max_tokens, max_cols))
+    }
+
+    fn activation_bytes(max_tokens: usize, max_cols: usize) -> usize {
+        let per_token = activation_row_bytes(DType::Q8_0, max_cols).max(activation_row_bytes(DType::Q8_K, max_cols));
+        max_tokens.max(1) * per_token
+    }
+
+    fn wide_blocks(max_tokens: usize, max_cols: usize) -> usize {
+        max_tokens.max(1) * max_cols.div_ceil(DType::Q8_0.block_len())
     }
 
     /// Bytes held, for the memory report.

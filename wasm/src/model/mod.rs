@@ -15,6 +15,7 @@ pub mod kv_cache;
 pub mod memory;
 pub mod ops;
 pub mod options;
+pub mod plan;
 pub mod rope;
 pub mod scratch;
 pub mod weights;
@@ -27,6 +28,7 @@ pub use error::{ErrorCode, ModelError};
 pub use kv_cache::{KvCache, KvType};
 pub use memory::MemoryReport;
 pub use options::ModelOptions;
+pub use plan::{plan, ModelPlan};
 
 use crate::gguf::{GgufHeader, LoadedGguf};
 use crate::kernels::{self, KernelPath};
@@ -50,33 +52,8 @@ pub struct Model {
 
 impl Model {
     pub fn new(gguf: LoadedGguf, options: ModelOptions) -> Result<Model, ModelError> {
-        let vocab_size = match gguf.tensor("token_embd.weight") {
-            Some((info, _)) => match info.dims.get(1) {
-                Some(&v) => usize::try_from(v).unwrap_or(usize::MAX),
-                None => {
-                    return Err(ModelError::format(format!(
-                        "tensor token_embd.weight has shape {:?}, expected [embedding_length, vocab_size]",
-                        info.dims
-                    )))
-                }
-            },
-            None => {
-                return Err(ModelError::format(
-                    "missing tensor token_embd.weight (expected shape [embedding_length, vocab_size])",
-                ))
-            }
-        };
-        let config = ModelConfig::from_header(&gguf.header, vocab_size)?;
-        let context = match options.context_length {
-            None => config.context_length.min(options::DEFAULT_CONTEXT),
-            Some(c) if c <= config.context_length => c,
-            Some(c) => {
-                return Err(ModelError::invalid_argument(format!(
-                    "contextLength {c} exceeds the model's context_length {}",
-                    config.context_length
-                )))
-            }
-        };
+        let config = ModelConfig::from_header(&gguf.header, plan::vocab_size(&gguf.header)?)?;
+        let context = plan::context_length(&options, &config)?;
         let weights = ModelWeights::bind(&gguf, &config)?;
         let rope = Rope::new(&config, weights.rope_freq_factors.as_deref());
         let max_batch = options.max_batch.min(context);
@@ -166,7 +143,7 @@ fn weights_bytes(gguf: &LoadedGguf, weights: &ModelWeights) -> usize {
 /// The KV cache type under the memory budget: as asked, except that an f16 cache which would take weights + KV +
 /// scratch (`other` = weights + scratch) past the budget is stored Q8_0 when the head size is whole Q8_0 blocks.
 /// A model over the budget either way is refused here, with the numbers, rather than at an allocation later.
-fn choose_kv_type(options: &ModelOptions, cfg: &ModelConfig, context: usize, other: usize) -> Result<KvType, ModelError> {
+pub(crate) fn choose_kv_type(options: &ModelOptions, cfg: &ModelConfig, context: usize, other: usize) -> Result<KvType, ModelError> {
     let Some(budget) = options.memory_budget else { return Ok(options.kv_type) };
     let bytes = |t: KvType| KvCache::bytes_for(t, cfg.n_layers, options.sequences, cfg.n_kv_heads, cfg.head_dim, context);
     let fits = |t: KvType| bytes(t).is_some_and(|kv| other.saturating_add(kv) <= budget);

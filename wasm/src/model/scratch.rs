@@ -60,6 +60,16 @@ impl Scratch {
         })
     }
 
+    /// What `new(cfg, max_batch, context, q8_row).bytes()` will be, without allocating; `None` if it overflows.
+    pub fn planned_bytes(cfg: &ModelConfig, max_batch: usize, context: usize, q8_row: usize) -> Option<usize> {
+        let per_token = [cfg.dim * 3, cfg.q_dim() * 2, cfg.kv_dim() * 2, cfg.ffn_dim * 2, (cfg.rope_dim / 2) * 2]
+            .iter()
+            .try_fold(0usize, |acc, &n| acc.checked_add(n))?;
+        let floats = per_token.checked_mul(max_batch)?.checked_add(context)?.checked_add(cfg.vocab_size)?;
+        let max_cols = cfg.dim.max(cfg.q_dim()).max(cfg.ffn_dim);
+        floats.checked_mul(4)?.checked_add(q8_row)?.checked_add(MatmulScratch::planned_bytes(max_batch, max_cols))
+    }
+
     /// Makes room for `n_rows × vocab` logits (only the all-positions path needs more than one row).
     pub fn reserve_logits(&mut self, len: usize) -> Result<(), ModelError> {
         if self.logits.len() < len {

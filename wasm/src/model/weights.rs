@@ -2,9 +2,11 @@
 //! `TensorView`s on use, so the model can own the arena without self-referential borrows); the small 1-D norms and
 //! biases are decoded once into f32 vectors (a few KB, and no unaligned casts of arena bytes).
 
+use std::cell::Cell;
+
 use super::config::ModelConfig;
 use super::error::ModelError;
-use crate::gguf::LoadedGguf;
+use crate::gguf::{GgufHeader, LoadedGguf};
 use crate::kernels;
 use crate::tensor::{DType, TensorView};
 
@@ -60,7 +62,18 @@ pub struct ModelWeights {
 
 impl ModelWeights {
     pub fn bind(gguf: &LoadedGguf, cfg: &ModelConfig) -> Result<ModelWeights, ModelError> {
-        let b = Binder { gguf };
+        Self::bind_with(&Binder { header: &gguf.header, gguf: Some(gguf), decoded: Cell::new(0) }, cfg)
+    }
+
+    /// The same checks from the header alone (names, shapes, types, byte sizes), before any tensor data exists;
+    /// returns how many f32s the norms and biases will decode to.
+    pub fn check(header: &GgufHeader, cfg: &ModelConfig) -> Result<usize, ModelError> {
+        let b = Binder { header, gguf: None, decoded: Cell::new(0) };
+        Self::bind_with(&b, cfg)?;
+        Ok(b.decoded.get())
+    }
+
+    fn bind_with(b: &Binder, cfg: &ModelConfig) -> Result<ModelWeights, ModelError> {
         let (dim, q_dim, kv_dim, ffn) = (cfg.dim, cfg.q_dim(), cfg.kv_dim(), cfg.ffn_dim);
         let token_embd = b.matrix("token_embd.weight", cfg.vocab_size, dim)?;
         let (output, tied_output) = if b.has("output.weight") {
@@ -101,19 +114,23 @@ impl ModelWeights {
 }
 
 struct Binder<'a> {
-    gguf: &'a LoadedGguf,
+    header: &'a GgufHeader,
+    /// The loaded arena; `None` checks the header alone (nothing is decoded, matrices get no position).
+    gguf: Option<&'a LoadedGguf>,
+    /// f32s the bound vectors decode to.
+    decoded: Cell<usize>,
 }
 
 impl Binder<'_> {
     fn has(&self, name: &str) -> bool {
-        self.gguf.tensor(name).is_some()
+        self.header.tensor_info(name).is_some()
     }
 
     /// GGUF dims are innermost first: a matrix of `rows` × `cols` is `[cols, rows]` (trailing 1s allowed).
     fn matrix(&self, name: &str, rows: usize, cols: usize) -> Result<MatrixRef, ModelError> {
-        let (info, bytes) = self
-            .gguf
-            .tensor(name)
+        let info = self
+            .header
+            .tensor_info(name)
             .ok_or_else(|| ModelError::format(format!("missing tensor {name} (expected shape [{cols}, {rows}])")))?;
         if !shape_is(&info.dims, &[cols, rows]) {
             return Err(ModelError::format(format!(
@@ -123,8 +140,9 @@ impl Binder<'_> {
         }
         if !kernels::is_supported(info.dtype) {
             return Err(ModelError::unsupported(format!(
-                "tensor {name} has type {}, which has no matmul kernel",
-                info.dtype.name()
+                "tensor {name} has type {}, which has no matmul kernel (supported weight types: {})",
+                info.dtype.name(),
+                kernels::supported_names()
             )));
         }
         let row_bytes = info.dtype.row_bytes(cols).ok_or_else(|| {
@@ -137,21 +155,25 @@ impl Binder<'_> {
         let len = row_bytes.checked_mul(rows).ok_or_else(|| {
             ModelError::format(format!("tensor {name}: {rows} rows of {row_bytes} bytes overflow the address space"))
         })?;
-        if bytes.len() != len {
+        if info.n_bytes != len as u64 {
             return Err(ModelError::format(format!(
                 "tensor {name} holds {} bytes, expected {len} for {rows} rows of {cols} {}",
-                bytes.len(),
+                info.n_bytes,
                 info.dtype.name()
             )));
         }
-        Ok(MatrixRef { dtype: info.dtype, rows, cols, start: self.offset_of(name, bytes)?, len })
+        let start = match self.gguf {
+            Some(gguf) => offset_of(gguf, name, self.data(gguf, name)?)?,
+            None => 0,
+        };
+        Ok(MatrixRef { dtype: info.dtype, rows, cols, start, len })
     }
 
     /// A 1-D F32 (or F16) tensor of `len` elements, decoded to f32.
     fn vector(&self, name: &str, len: usize) -> Result<Vec<f32>, ModelError> {
-        let (info, bytes) = self
-            .gguf
-            .tensor(name)
+        let info = self
+            .header
+            .tensor_info(name)
             .ok_or_else(|| ModelError::format(format!("missing tensor {name} (expected shape [{len}])")))?;
         if !shape_is(&info.dims, &[len]) {
             return Err(ModelError::format(format!("tensor {name} has shape {:?}, expected [{len}]", info.dims)));
@@ -166,25 +188,40 @@ impl Binder<'_> {
                 )))
             }
         };
-        if bytes.len() / elem != len || bytes.len() % elem != 0 {
-            return Err(ModelError::format(format!(
-                "tensor {name} holds {} bytes, expected {len} × {elem}",
-                bytes.len()
-            )));
+        if info.n_bytes != (len as u64) * elem as u64 {
+            return Err(ModelError::format(format!("tensor {name} holds {} bytes, expected {len} × {elem}", info.n_bytes)));
         }
-        Ok(match info.dtype {
+        self.decoded.set(self.decoded.get() + len);
+        let Some(gguf) = self.gguf else { return Ok(Vec::new()) };
+        let bytes = self.data(gguf, name)?;
+        let values: Vec<f32> = match info.dtype {
             DType::F32 => bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
             _ => bytes.chunks_exact(2).map(|c| kernels::f16_to_f32(u16::from_le_bytes([c[0], c[1]]))).collect(),
-        })
+        };
+        // Norm scales and biases are a few KB: a NaN or infinity there is a broken file, and would otherwise turn
+        // every logit into NaN (sampled as token 0) instead of an error.
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(ModelError::format(format!(
+                "tensor {name} has a non-finite value ({}) at index {i}: the model file is corrupt",
+                values[i]
+            )));
+        }
+        Ok(values)
     }
 
-    /// Where `bytes` (a sub-slice handed out by `LoadedGguf::tensor`) starts inside the arena.
-    fn offset_of(&self, name: &str, bytes: &[u8]) -> Result<usize, ModelError> {
-        let arena: &[u8] = &self.gguf.data;
-        match (bytes.as_ptr() as usize).checked_sub(arena.as_ptr() as usize) {
-            Some(off) if off + bytes.len() <= arena.len() => Ok(off),
-            _ => Err(ModelError::format(format!("tensor {name}: its data is not inside the loaded tensor arena"))),
-        }
+    fn data<'g>(&self, gguf: &'g LoadedGguf, name: &str) -> Result<&'g [u8], ModelError> {
+        gguf.tensor(name)
+            .map(|(_, bytes)| bytes)
+            .ok_or_else(|| ModelError::format(format!("tensor {name}: its data is not inside the loaded tensor arena")))
+    }
+}
+
+/// Where `bytes` (a sub-slice handed out by `LoadedGguf::tensor`) starts inside the arena.
+fn offset_of(gguf: &LoadedGguf, name: &str, bytes: &[u8]) -> Result<usize, ModelError> {
+    let arena: &[u8] = &gguf.data;
+    match (bytes.as_ptr() as usize).checked_sub(arena.as_ptr() as usize) {
+        Some(off) if off + bytes.len() <= arena.len() => Ok(off),
+        _ => Err(ModelError::format(format!("tensor {name}: its data is not inside the loaded tensor arena"))),
     }
 }
 

@@ -398,6 +398,42 @@ fn memory_report_adds_up() {
     assert!(r.to_json().starts_with("{\"weights\":"));
 }
 
+/// The header-only plan predicts the loaded model's memory exactly and refuses what `Model::new` refuses.
+#[test]
+fn plan_matches_the_loaded_model() {
+    for (s, o) in [
+        (LLAMA, ModelOptions { context_length: Some(32), sequences: 2, ..opts(KvType::F16, 4) }),
+        (QWEN2, opts(KvType::F32, 8)),
+        (Shape { wtype: DType::Q8_0, dim: 64, ffn: 96, ..LLAMA }, opts(KvType::F16, 32)),
+    ] {
+        let b = builder(s);
+        let bytes = b.bytes();
+        let p = crate::model::plan(&crate::gguf::parse_header(&bytes).unwrap(), &o).unwrap();
+        let m = model(&b, o).unwrap();
+        assert_eq!(p.memory, m.memory());
+        assert_eq!(p.context, m.context_length());
+    }
+    let mut b = builder(LLAMA);
+    b.remove_tensor("blk.1.ffn_up.weight");
+    let bytes = b.bytes();
+    let e = crate::model::plan(&crate::gguf::parse_header(&bytes).unwrap(), &opts(KvType::F32, 4)).err().unwrap();
+    assert!(e.to_string().contains("missing tensor blk.1.ffn_up.weight"), "{e}");
+}
+
+#[test]
+fn non_finite_norms_are_a_format_error() {
+    let mut b = builder(LLAMA);
+    let mut norm = vec![1.0f32; 16];
+    norm[3] = f32::NAN;
+    b.remove_tensor("output_norm.weight").tensor("output_norm.weight", &[16], norm);
+    expect_err(model(&b, opts(KvType::F32, 4)), ErrorCode::ModelFormat, "output_norm.weight has a non-finite value (NaN) at index 3");
+    let mut b = builder(LLAMA);
+    let mut norm = vec![1.0f32; 16];
+    norm[0] = f32::INFINITY;
+    b.remove_tensor("blk.1.attn_norm.weight").tensor("blk.1.attn_norm.weight", &[16], norm);
+    expect_err(model(&b, opts(KvType::F32, 4)), ErrorCode::ModelFormat, "blk.1.attn_norm.weight has a non-finite value (inf)");
+}
+
 /// Quantized matrices: the model binds each format's rows correctly and its logits follow the f64 reference over the
 /// same (dequantized) weights, up to the error of quantizing the activations (Q8_0 / Q8_K).
 #[test]

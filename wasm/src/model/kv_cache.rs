@@ -80,11 +80,7 @@ impl KvCache {
         head_dim: usize,
         capacity: usize,
     ) -> Result<KvCache, ModelError> {
-        let row_bytes = kv_type.row_bytes(head_dim).ok_or_else(|| {
-            ModelError::invalid_argument(format!(
-                "kvType q8_0 needs a head size that is a multiple of 32 (this model's is {head_dim}): use f16"
-            ))
-        })?;
+        let row_bytes = Self::row_bytes(kv_type, head_dim)?;
         let row_len = match kv_type {
             KvType::Q8_0 => row_bytes,
             _ => head_dim,
@@ -112,6 +108,15 @@ impl KvCache {
             keys: store()?,
             values: store()?,
             lens: vec![0; n_seq],
+        })
+    }
+
+    /// Bytes of one cached head row, or the error for a type that cannot store this head size.
+    pub(crate) fn row_bytes(kv_type: KvType, head_dim: usize) -> Result<usize, ModelError> {
+        kv_type.row_bytes(head_dim).ok_or_else(|| {
+            ModelError::invalid_argument(format!(
+                "kvType q8_0 needs a head size that is a multiple of 32 (this model's is {head_dim}): use f16"
+            ))
         })
     }
 

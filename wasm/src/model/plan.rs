@@ -35,14 +35,9 @@ pub fn plan(header: &GgufHeader, options: &ModelOptions) -> Result<ModelPlan, Mo
     let q8_row = KvType::Q8_0.row_bytes(config.head_dim).unwrap_or(0);
     let scratch = Scratch::planned_bytes(&config, max_batch, context, q8_row).ok_or_else(too_big)?;
     let kv_type = choose_kv_type(options, &config, context, weights.checked_add(scratch).ok_or_else(too_big)?)?;
+    KvCache::row_bytes(kv_type, config.head_dim)?;
     let kv = KvCache::bytes_for(kv_type, config.n_layers, options.sequences, config.n_kv_heads, config.head_dim, context)
-        .ok_or_else(|| {
-            ModelError::invalid_argument(format!(
-                "kvType {} cannot store this model's head size {}",
-                kv_type.name(),
-                config.head_dim
-            ))
-        })?;
+        .ok_or_else(too_big)?;
     weights.checked_add(kv).and_then(|n| n.checked_add(scratch)).ok_or_else(too_big)?;
     Ok(ModelPlan { config, context, max_batch, kv_type, memory: MemoryReport::new(weights, kv, scratch) })
 }

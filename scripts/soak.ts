@@ -61,7 +61,7 @@ function workerdRssMiB(): number {
   return kb / 1024;
 }
 
-const bundle = buildBundle();
+const bundle = await buildBundle();
 const server = await startBundle(bundle, [{ id: "m", file, contextLength: Number(values.context) }], {
   bindings: { MAX_QUEUE: "8" },
 });

@@ -1,9 +1,10 @@
 /**
  * The deploy bundle (exactly what `wrangler deploy` uploads) served by local workerd through Miniflare on a real
- * loopback port, with GGUF files in its local R2. Used by bench:workerd, the soak script and the real-socket tests:
- * a TCP client that vanishes exercises workerd's own disconnect handling, which an in-process fetch never does.
+ * loopback port, with GGUF files in its local R2. Used by bench:workerd, the soak script, the real-socket tests and
+ * the browser tests: a TCP client that vanishes exercises workerd's own disconnect handling, which an in-process
+ * fetch never does.
  */
-import { spawnSync } from "node:child_process";
+import { runOk } from "../../test/helpers/run.js";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,12 +31,13 @@ export interface Bundle {
   remove(): void;
 }
 
-/** Builds the Worker with `wrangler deploy --dry-run` into a temporary folder. */
-export function buildBundle(): Bundle {
+/**
+ * Builds the Worker with `wrangler deploy --dry-run` into a temporary folder (awaited, not spawnSync: a long
+ * synchronous child stalls a vitest worker's RPC under load).
+ */
+export async function buildBundle(): Promise<Bundle> {
   const dir = mkdtempSync(join(tmpdir(), "ellm-bundle-"));
-  const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
-  const build = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", dir], { env, encoding: "utf8" });
-  if (build.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${build.stderr}`);
+  await runOk("npx", ["wrangler", "deploy", "--dry-run", "--outdir", dir], { env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
   const wasmFiles = readdirSync(dir).filter((f) => f.endsWith(".wasm"));
   if (wasmFiles.length === 0) throw new Error("the bundle has no .wasm module");
   return { dir, wasmFiles, remove: () => rmSync(dir, { recursive: true, force: true }) };

@@ -9,12 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ARTIFACTS, chromiumPath, launchChromium } from "../helpers/chromium.js";
 import { fixturePath } from "../helpers/fixtures.js";
 import { hasShared, sharedModel } from "../helpers/shared.js";
-import { startWorkerServer, type WorkerServer } from "../helpers/workerd-server.js";
+import { buildBundle, startBundle, type Bundle, type BundleServer } from "../../scripts/workerd/bundle-server.js";
 
 const KEY = "playground-key";
 
 describe.skipIf(!chromiumPath)("playground in Chromium", () => {
-  let server: WorkerServer;
+  let bundle: Bundle;
+  let server: BundleServer;
   let browser: Browser;
   let page: Page;
   // Real text where ../shared has the TinyStories model; otherwise the random-weight fixture (gibberish, same paths).
@@ -22,16 +23,18 @@ describe.skipIf(!chromiumPath)("playground in Chromium", () => {
 
   beforeAll(async () => {
     const path = hasShared ? sharedModel("stories260K.gguf") : await fixturePath("tiny-llama");
-    [server, browser] = await Promise.all([
-      startWorkerServer([{ id: model, path, contextLength: hasShared ? 512 : 256 }], { API_KEYS: KEY }),
-      launchChromium(),
-    ]);
+    const serve = async () => {
+      bundle = await buildBundle();
+      return startBundle(bundle, [{ id: model, file: path, contextLength: hasShared ? 512 : 256 }], { bindings: { API_KEYS: KEY } });
+    };
+    [server, browser] = await Promise.all([serve(), launchChromium()]);
     page = await browser.newPage({ viewport: { width: 1100, height: 720 } });
   });
 
   afterAll(async () => {
     await browser?.close();
-    await server?.close();
+    await server?.stop();
+    bundle?.remove();
   });
 
   const stats = () => page.locator("#stats");

@@ -59,7 +59,7 @@ function rng(seed: number): () => number {
 
 beforeAll(async () => {
   const model = await makeFixture("stories15M-Q4_0");
-  bundle = buildBundle();
+  bundle = await buildBundle();
   server = await startBundle(bundle, [{ id: "m", file: model, contextLength: 256 }], { bindings: { MAX_QUEUE: "8" } });
   const warm = await complete({ prompt: "Once", max_tokens: 1 }, { timeoutMs: 60_000 });
   expect(warm.status, warm.body).toBe(200);

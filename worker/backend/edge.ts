@@ -294,23 +294,23 @@ function pulledBody(
           run.finish("aborted", undefined, e);
           return closeQuietly(controller);
         }
+        // Headers are gone: the body says what happened (or errors, where its format cannot say it).
+        const endWith = (error: HttpError) => {
+          const tail = encoder.failure(error);
+          if (!tail) return controller.error(e);
+          for (const bytes of tail) controller.enqueue(bytes);
+          controller.close();
+        };
         if (e instanceof AbortError && !run.lease.active) {
           // Reclaimed: this client stopped reading while others waited. Say so rather than end the body as if done.
           run.finish("aborted", undefined, e);
-          const tail = encoder.failure(
+          return endWith(
             new HttpError(503, "service_unavailable", "Generation stopped: the client stopped reading while other requests waited.", null, "client_too_slow"),
           );
-          if (!tail) return controller.error(e);
-          for (const bytes of tail) controller.enqueue(bytes);
-          return controller.close();
         }
         if (e instanceof EllmError && e.code === "engine_failure") discardModel();
         run.finish("failed", undefined, e);
-        const http = toHttpError(e, param) ?? new HttpError(500, "server_error", "Generation failed.", null, "generation_failed");
-        const tail = encoder.failure(http);
-        if (!tail) return controller.error(e);
-        for (const bytes of tail) controller.enqueue(bytes);
-        controller.close();
+        endWith(toHttpError(e, param) ?? new HttpError(500, "server_error", "Generation failed.", null, "generation_failed"));
       }
     },
     cancel(reason) {

@@ -5,12 +5,13 @@ import { defineWorkersProject } from "@cloudflare/vitest-pool-workers/config";
 import { makeFixture } from "./scripts/make-fixtures.mjs";
 
 // The origin fallback's tests run inside workerd, like the Worker's: the OriginBackend makes real loopback fetches to
-// two Node-side origins started by test/origin/global-setup.ts — a fault-injecting one and llama.cpp's real server.
+// two Node-side origins started by test/origin/global-setup.ts — a fault-injecting one and a real OpenAI server
+// (llama.cpp's where installed, else `ellm serve`).
 // The catalog has the same small model once on the edge and once on the origin, so one contract suite runs on both.
 const STORIES = resolve("../shared/models/stories260K.gguf");
 
 export default defineWorkersProject(async () => {
-  // Without ../shared the llama.cpp suites are skipped (global-setup); the others only need some GGUF in R2.
+  // stories260K from ../shared, else the generated tiny model (the upstream serves the same file).
   const modelPath = existsSync(STORIES) ? STORIES : await makeFixture("tiny-llama", resolve("test/.fixtures"));
   const stories = readFileSync(modelPath);
   const common = {
@@ -25,7 +26,7 @@ export default defineWorkersProject(async () => {
       testTimeout: 60_000,
       hookTimeout: 60_000,
       poolOptions: {
-        workers: ({ inject }: { inject: (key: "llamaUrl" | "llamaModel" | "faultUrl") => string }) => ({
+        workers: ({ inject }: { inject: (key: "upstreamModel" | "faultUrl") => string }) => ({
           singleWorker: true,
           isolatedStorage: false,
           wrangler: { configPath: "./wrangler.toml" },
@@ -33,15 +34,15 @@ export default defineWorkersProject(async () => {
             bindings: {
               CATALOG: JSON.stringify([
                 { id: "stories", ...common, backend: "edge" },
-                { id: "stories-origin", ...common, backend: "origin", origin: { model: inject("llamaModel") } },
-                { id: "stories-huge", ...common, bytes: 2_000_000_000, backend: "auto", origin: { model: inject("llamaModel") } },
+                { id: "stories-origin", ...common, backend: "origin", origin: { model: inject("upstreamModel") } },
+                { id: "stories-huge", ...common, bytes: 2_000_000_000, backend: "auto", origin: { model: inject("upstreamModel") } },
                 // Small enough for the edge, but its weights are missing from R2: the edge refuses, the origin answers.
-                { id: "stories-auto-missing", ...common, r2Key: "test/not-uploaded.gguf", backend: "auto", origin: { model: inject("llamaModel") } },
+                { id: "stories-auto-missing", ...common, r2Key: "test/not-uploaded.gguf", backend: "auto", origin: { model: inject("upstreamModel") } },
                 { id: "stories-edge-missing", ...common, r2Key: "test/not-uploaded.gguf", backend: "edge" },
                 // Small enough for the edge, but a request with tools needs the origin.
                 { id: "stories-auto", ...common, backend: "auto", origin: { model: "tool-model" } },
               ]),
-              // The Worker's origin is llama.cpp behind the fault server's recording relay, so tests can check what
+              // The Worker's origin is the real upstream behind the fault server's recording relay, so tests can check what
               // the Worker sent (headers, model name) while a real server answers.
               ORIGIN_URL: `${inject("faultUrl")}/relay`,
               ORIGIN_API_KEY: "origin-secret",

@@ -54,6 +54,11 @@ async function expectOpenAIError(res: Response, status: number) {
  */
 export type KnownGap = "stream_usage";
 
+/** The known gaps of the upstream the origin project runs against (test/origin/global-setup.ts). */
+export function upstreamGaps(kind: "llama.cpp" | "ellm" | "external"): KnownGap[] {
+  return kind === "llama.cpp" ? ["stream_usage"] : []; // llama-cpp-python's server ignores stream_options
+}
+
 export function runContractSuite(name: string, baseFetch: BaseFetch, model: string, knownGaps: readonly KnownGap[] = []): void {
   const messages = [{ role: "user", content: "Tell me a story about a cat." }];
 

@@ -1,12 +1,15 @@
 /**
- * Global setup of the `origin` vitest project (runs in Node, outside workerd): starts the fault-injecting origin and
- * the real llama.cpp server (scripts/origin/start-llama-server, which installs llama-cpp-python on first use), and
- * hands their addresses to the tests through `provide`. ELLM_ORIGIN_URL=<url> uses an already running origin instead.
+ * Global setup of the `origin` vitest project (runs in Node, outside workerd): starts the fault-injecting origin and a
+ * real OpenAI-compatible upstream, and hands their addresses to the tests through `provide`. The upstream is
+ * llama.cpp's server (scripts/origin/start-llama-server, which installs llama-cpp-python on first use) where it is
+ * installed or asked for, else `ellm serve` (our own server in Node, present on every machine);
+ * ELLM_ORIGIN_URL=<url> uses an already running origin instead.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
 import { resolve } from "node:path";
 import type { TestProject } from "vitest/node";
+import { makeFixture } from "../../scripts/make-fixtures.mjs";
 import { closedPort, setRelayTarget, startFaultServer } from "./fault-server.js";
 
 declare module "vitest" {
@@ -15,51 +18,112 @@ declare module "vitest" {
     faultUrl: string;
     /** http://127.0.0.1:<port> with nothing listening (connection refused). */
     refusedUrl: string;
-    /** Base URL of the real llama.cpp origin. */
-    llamaUrl: string;
-    /** The model name llama.cpp serves (the catalog's origin.model). */
-    llamaModel: string;
+    /** Base URL of the real OpenAI-compatible upstream (also the fault server's relay target). */
+    upstreamUrl: string;
+    /** The model name the upstream serves (the catalog's origin.model). */
+    upstreamModel: string;
+    /** Which server the upstream is, for suite names and its known gaps. */
+    upstreamKind: "llama.cpp" | "ellm" | "external";
   }
 }
 
-const LLAMA_MODEL = "stories-upstream";
+const UPSTREAM_MODEL = "stories-upstream";
+const SHARED_STORIES = "../shared/models/stories260K.gguf";
 /** First use compiles llama.cpp (pip); later starts take a second. */
 const LLAMA_START_TIMEOUT_MS = 40 * 60_000;
+/** The catalog's contextLength for the origin entries (vitest.origin.config.ts), so both servers refuse alike. */
+const UPSTREAM_CONTEXT = 512;
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const fault = await startFaultServer();
   project.provide("faultUrl", `http://127.0.0.1:${fault.port}`);
   project.provide("refusedUrl", `http://127.0.0.1:${await closedPort()}`);
-  project.provide("llamaModel", LLAMA_MODEL);
+  project.provide("upstreamModel", UPSTREAM_MODEL);
 
-  let llama: ChildProcess | undefined;
+  let child: ChildProcess | undefined;
   // Read through globalThis: the workers pool's Vite config rewrites the `process.env` expression in loaded modules.
   const external = (Reflect.get(globalThis, "process") as NodeJS.Process).env.ELLM_ORIGIN_URL;
   if (external) {
-    project.provide("llamaUrl", external.replace(/\/+$/, ""));
+    project.provide("upstreamUrl", external.replace(/\/+$/, ""));
+    project.provide("upstreamKind", "external");
   } else if (llamaWanted()) {
     const started = await startLlama();
-    llama = started.child;
-    project.provide("llamaUrl", started.url);
+    child = started.child;
+    project.provide("upstreamUrl", started.url);
+    project.provide("upstreamKind", "llama.cpp");
   } else {
-    console.warn(
-      "origin tests: no llama.cpp origin (ELLM_ORIGIN_LLAMA=1 installs and starts one, ELLM_ORIGIN_URL=<url> uses yours): " +
-        "the suites that need a real OpenAI-compatible server are skipped; the fault-injecting origin still runs",
-    );
-    project.provide("llamaUrl", "");
+    console.warn("origin tests: upstream is `ellm serve` (ELLM_ORIGIN_LLAMA=1 installs and starts llama.cpp's server instead)");
+    const started = await startEllmServe();
+    child = started.child;
+    project.provide("upstreamUrl", started.url);
+    project.provide("upstreamKind", "ellm");
   }
-  const llamaUrl = project.getProvidedContext().llamaUrl;
-  if (llamaUrl) setRelayTarget(llamaUrl);
+  setRelayTarget(project.getProvidedContext().upstreamUrl);
 
   return async () => {
     await new Promise<void>((done) => fault.server.close(() => done()));
     fault.server.closeAllConnections();
-    if (llama && llama.exitCode === null) {
-      const exited = new Promise<void>((done) => llama!.once("exit", () => done()));
-      llama.kill("SIGTERM");
-      await exited;
-    }
+    await stopChild(child);
   };
+}
+
+async function stopChild(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((done) => child.once("exit", () => done()));
+  child.kill("SIGTERM");
+  await exited;
+}
+
+/**
+ * A real OpenAI-compatible upstream on every machine: `ellm serve` (bin/ellm.js, the Worker's app in Node) serving
+ * the project's model on a free port with the catalog's context, so the origin suites run where llama.cpp is absent.
+ */
+async function startEllmServe(): Promise<{ child: ChildProcess; url: string }> {
+  const source = existsSync(resolve(SHARED_STORIES)) ? resolve(SHARED_STORIES) : await makeFixture("tiny-llama", resolve("test/.fixtures"));
+  // ellm serve names a model after its file: a link gives it the upstream's name.
+  const dir = resolve("test/.fixtures/upstream");
+  const model = resolve(dir, `${UPSTREAM_MODEL}.gguf`);
+  mkdirSync(dir, { recursive: true });
+  rmSync(model, { force: true });
+  symlinkSync(source, model);
+  const node = Reflect.get(globalThis, "process") as NodeJS.Process; // see setup(): `process.env` gets rewritten
+  const child = spawn(node.execPath, [resolve("bin/ellm.js"), "serve", model, "--port", "0", "--host", "127.0.0.1", "--context", String(UPSTREAM_CONTEXT)], {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...node.env, API_KEYS: "" },
+  });
+  return awaitLine(child, /serving \S+ on (http:\/\/\S+)\/v1/, 120_000, "ellm serve").then((m) => ({ child, url: m[1]! }));
+}
+
+/** Resolves with the first match of `pattern` in the child's output (stderr for ellm serve, stdout otherwise). */
+function awaitLine(child: ChildProcess, pattern: RegExp, timeoutMs: number, what: string): Promise<RegExpExecArray> {
+  let stderr = "";
+  let out = "";
+  let found = false;
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGTERM");
+      reject(new Error(`${what} did not start within ${timeoutMs} ms:\n${stderr}`));
+    }, timeoutMs);
+    const scan = (d: Buffer) => {
+      if (found) return; // later output (request logs) is not kept
+      out += d;
+      const m = pattern.exec(out);
+      if (m) {
+        found = true;
+        clearTimeout(timer);
+        resolvePromise(m);
+      }
+    };
+    child.stdout?.on("data", scan);
+    child.stderr!.on("data", (d: Buffer) => {
+      if (!found) stderr = (stderr + d).slice(-4000);
+      scan(d);
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited (code ${code}) before it was ready:\n${stderr}`));
+    });
+  });
 }
 
 /**
@@ -68,7 +132,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
  */
 function llamaWanted(): boolean {
   const env = (Reflect.get(globalThis, "process") as NodeJS.Process).env;
-  if (env.ELLM_ORIGIN_LLAMA === "0" || !existsSync(resolve("../shared/models/stories260K.gguf"))) return false; // the model it serves
+  if (env.ELLM_ORIGIN_LLAMA === "0" || !existsSync(resolve(SHARED_STORIES))) return false; // the model it serves
   if (env.ELLM_ORIGIN_LLAMA === "1") return true;
   const venv = env.ELLM_ORIGIN_VENV ?? resolve(".venv-origin");
   return spawnSync(resolve(venv, "bin/python"), ["-c", "import llama_cpp.server, uvicorn"], { stdio: "ignore" }).status === 0;
@@ -76,28 +140,6 @@ function llamaWanted(): boolean {
 
 function startLlama(): Promise<{ child: ChildProcess; url: string }> {
   const script = resolve("scripts/origin/start-llama-server");
-  const child = spawn(script, ["--alias", LLAMA_MODEL, "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
-  let stderr = "";
-  child.stderr!.on("data", (d) => {
-    stderr = (stderr + d).slice(-4000);
-  });
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGTERM");
-      reject(new Error(`llama.cpp origin did not start within ${LLAMA_START_TIMEOUT_MS} ms:\n${stderr}`));
-    }, LLAMA_START_TIMEOUT_MS);
-    let out = "";
-    child.stdout!.on("data", (d) => {
-      out += d;
-      const m = /ORIGIN_URL=(\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolvePromise({ child, url: m[1]! });
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`llama.cpp origin exited (code ${code}) before it was ready:\n${stderr}`));
-    });
-  });
+  const child = spawn(script, ["--alias", UPSTREAM_MODEL, "--port", "0", "--ctx", String(UPSTREAM_CONTEXT)], { stdio: ["ignore", "pipe", "pipe"] });
+  return awaitLine(child, /ORIGIN_URL=(\S+)/, LLAMA_START_TIMEOUT_MS, "llama.cpp origin").then((m) => ({ child, url: m[1]! }));
 }

@@ -1,15 +1,15 @@
 /**
  * What the Worker's origin proxy adds to time-to-first-byte, on loopback: the same streaming request sent (a) straight
  * from workerd to the origin and (b) through the OriginBackend (config, breaker, request rebuild, first-byte wait,
- * SSE line mapping), alternating, against both the fault server's instant answer (pure proxy cost) and llama.cpp.
- * Prints median/p90; the assertion is only a loose regression bound, the numbers go in the report.
+ * SSE line mapping), alternating, against both the fault server's instant answer (pure proxy cost) and the real
+ * upstream. Prints median/p90 for the report; like every speed figure here it is measured, never asserted.
  */
 import { describe, expect, inject, it } from "vitest";
 import { OriginBackend } from "../../worker/origin/backend.js";
 import { callOrigin, originEntry } from "../origin/harness.js";
 
 const faultUrl = inject("faultUrl");
-const llamaUrl = inject("llamaUrl");
+const upstreamUrl = inject("upstreamUrl");
 const ROUNDS = 30;
 
 async function firstByteMs(start: () => Promise<Response>): Promise<number> {
@@ -54,14 +54,14 @@ async function measure(label: string, originUrl: string, upstreamModel: string) 
   return row;
 }
 
-describe.skipIf(!faultUrl || !llamaUrl)("origin proxy TTFB overhead (loopback)", () => {
-  it("adds little to time-to-first-byte against an instant origin", async () => {
+describe("origin proxy TTFB overhead (loopback)", () => {
+  it("streams every round through the proxy from an instant origin", async () => {
     const row = await measure("fault-server ok", `${faultUrl}/ok-9999`, "m");
-    expect(row.overheadMedianMs).toBeLessThan(50);
+    expect(row.rounds).toBe(ROUNDS);
   });
 
-  it("adds little to time-to-first-byte against llama.cpp", async () => {
-    const row = await measure("llama.cpp stories260K", llamaUrl, inject("llamaModel"));
-    expect(row.overheadMedianMs).toBeLessThan(50);
+  it("streams every round through the proxy from the real upstream", async () => {
+    const row = await measure(`${inject("upstreamKind")} stories`, upstreamUrl, inject("upstreamModel"));
+    expect(row.rounds).toBe(ROUNDS);
   });
 });

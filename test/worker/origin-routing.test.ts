@@ -1,15 +1,14 @@
 /**
  * The origin through the Worker's own routes (SELF): the router picks the backend per catalog entry, the contract
- * holds on the origin path too, and the client's key stops at the Worker. The project's ORIGIN_URL is llama.cpp behind
- * the fault server's recording relay. Needs app.ts to hand `originBackend` to chooseBackend when ORIGIN_URL is set.
+ * holds on the origin path too, and the client's key stops at the Worker. The project's ORIGIN_URL is the real
+ * upstream (llama.cpp's server, else `ellm serve`: test/origin/global-setup.ts) behind the fault server's recording relay. Needs app.ts to hand `originBackend` to chooseBackend when ORIGIN_URL is set.
  */
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import type { RecordedRequest } from "../origin/fault-server.js";
-import { runContractSuite } from "../origin/contract.js";
+import { runContractSuite, upstreamGaps } from "../origin/contract.js";
 import { CLIENT_KEY, seedStories, workerFetch } from "../origin/harness.js";
 
 const faultUrl = inject("faultUrl");
-const llamaUrl = inject("llamaUrl");
 const request = (model: string, requestId: string) =>
   workerFetch("/v1/completions", {
     method: "POST",
@@ -18,7 +17,7 @@ const request = (model: string, requestId: string) =>
   });
 const recorded = async (id: string): Promise<RecordedRequest[]> => (await fetch(`${faultUrl}/__log/${id}`)).json();
 
-describe.skipIf(!faultUrl || !llamaUrl)("origin behind the Worker's routes", () => {
+describe("origin behind the Worker's routes", () => {
   beforeAll(seedStories);
 
   it("routes the same request to the edge for a small model and to the origin for one over the budget", async () => {
@@ -59,8 +58,8 @@ describe.skipIf(!faultUrl || !llamaUrl)("origin behind the Worker's routes", () 
     const [up] = await recorded(id);
     expect(up!.headers.authorization).toBe("Bearer origin-secret");
     expect(JSON.stringify(up!.headers)).not.toContain(CLIENT_KEY);
-    expect((up!.body as { model: string }).model).toBe(inject("llamaModel"));
+    expect((up!.body as { model: string }).model).toBe(inject("upstreamModel"));
   });
 
-  runContractSuite("origin (Worker routes → llama.cpp server)", workerFetch, "stories-origin", ["stream_usage"]);
+  runContractSuite(`origin (Worker routes → ${inject("upstreamKind")} server)`, workerFetch, "stories-origin", upstreamGaps(inject("upstreamKind")));
 });

@@ -2,14 +2,16 @@
  * npm run bench:workerd -- [model.gguf] [--runs 3] [--gen 128] [--context 1024]
  *
  * The Worker itself — the bundle `wrangler deploy` uploads — in local workerd, serving a GGUF from local R2, the path
- * production takes. Per run, a fresh isolate: cold time to first token (first request: R2 → WASM memory load,
- * prefill, first token), warm time to first token (same request again), and steady decode tokens/s of a streamed
- * completion (tokens after the first / time after the first). Default model: the SmolLM2-135M-shaped Q4_0 fixture.
+ * production takes, side by side with the same Hono app in Node (`ellm serve`, same engine binary, same HTTP route).
+ * Per run, a fresh workerd isolate: cold time to first token (first request: R2 → WASM memory load, prefill, first
+ * token), warm time to first token (same request again), and steady decode tokens/s of a streamed completion (tokens
+ * after the first / time after the first); then a fresh Node process, the same warm and decode requests. Ratios are
+ * per run (workerd / Node), medians printed. No request reuses a cached prefix (`cache_prompt: false`). Default model: the SmolLM2-135M-shaped Q4_0 fixture.
  */
+import { spawn, type ChildProcess } from "node:child_process";
 import { statSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { Miniflare } from "miniflare";
 import { buildBundle, startBundle } from "./workerd/bundle-server.js";
 
 const { values, positionals } = parseArgs({
@@ -27,23 +29,43 @@ const bundle = await buildBundle();
  * A fresh workerd isolate through Miniflare — not `wrangler dev`, whose attached inspector makes V8 run WebAssembly
  * in its unoptimised debug tier (about half speed), which no deployed Worker does.
  */
-async function startWorker(): Promise<{ mf: Miniflare; startMs: number }> {
+async function startWorker(): Promise<{ url: string; stop: () => Promise<void>; startMs: number }> {
   const t0 = performance.now();
   const server = await startBundle(bundle, [model], { bindings: { CONTEXT_LENGTH: String(values.context) } });
-  return { mf: server.mf, startMs: performance.now() - t0 };
+  return { url: server.url, stop: server.stop, startMs: performance.now() - t0 };
+}
+
+/** A fresh Node process running the same app (`ellm serve`), its model loaded before it listens. */
+async function startNode(): Promise<{ url: string; id: string; stop: () => Promise<void> }> {
+  const child: ChildProcess = spawn(process.execPath, [resolve("bin/ellm.js"), "serve", file, "--port", "0", "--context", String(values.context)], {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, API_KEYS: "" },
+  });
+  let err = "";
+  const m = await new Promise<RegExpExecArray>((done, fail) => {
+    child.stderr!.on("data", (d) => {
+      err += d;
+      const found = /serving (\S+) on (http:\/\/\S+)\/v1/.exec(err);
+      if (found) done(found);
+    });
+    child.once("exit", (code) => fail(new Error(`ellm serve exited (${code}): ${err.slice(-2000)}`)));
+  });
+  child.stderr!.removeAllListeners("data").resume();
+  const exited = new Promise((done) => child.once("exit", done));
+  return { id: m[1]!, url: m[2]!, stop: async () => void (child.kill("SIGTERM"), await exited) };
 }
 
 /** Streams a completion; returns ms to the first content chunk, tokens and ms after it, and the model-load time. */
-async function streamed(mf: Miniflare, maxTokens: number) {
+async function streamed(url: string, modelId: string, maxTokens: number) {
   const t0 = performance.now();
-  const res = await mf.dispatchFetch("http://edge.local/v1/completions", {
+  const res = await fetch(`${url}/v1/completions`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ model: "bench", prompt: "Once upon a time, in a land far away,", max_tokens: maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true } }),
+    body: JSON.stringify({ model: modelId, prompt: "Once upon a time, in a land far away,", max_tokens: maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true }, cache_prompt: false }),
   });
   if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
   const loadMs = Number(/load;dur=([\d.]+)/.exec(res.headers.get("server-timing") ?? "")?.[1] ?? NaN);
-  const reader = (res.body as unknown as ReadableStream<Uint8Array>).getReader();
+  const reader = res.body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";
   let firstAt: number | undefined;
@@ -66,17 +88,28 @@ async function streamed(mf: Miniflare, maxTokens: number) {
   return { ttftMs: (firstAt ?? end) - t0, loadMs, decodeTps: ((completionTokens - 1) * 1000) / (end - (firstAt ?? end)) };
 }
 
-const rows: Array<{ startS: number; coldMs: number; loadMs: number; warmMs: number; decodeTps: number }> = [];
+type Row = { startS: number; coldMs: number; loadMs: number; warmMs: number; decodeTps: number; nodeWarmMs: number; nodeDecodeTps: number; decodeRatio: number; warmRatio: number };
+const rows: Row[] = [];
 try {
   for (let run = 0; run < runs; run++) {
-    const { mf, startMs } = await startWorker();
+    const worker = await startWorker();
+    let w;
     try {
-      const cold = await streamed(mf, 1);
-      const warm = await streamed(mf, 1);
-      const decode = await streamed(mf, gen);
-      rows.push({ startS: startMs / 1000, coldMs: cold.ttftMs, loadMs: cold.loadMs, warmMs: warm.ttftMs, decodeTps: decode.decodeTps });
+      const cold = await streamed(worker.url, "bench", 1);
+      const warm = await streamed(worker.url, "bench", 1);
+      const decode = await streamed(worker.url, "bench", gen);
+      w = { startS: worker.startMs / 1000, coldMs: cold.ttftMs, loadMs: cold.loadMs, warmMs: warm.ttftMs, decodeTps: decode.decodeTps };
     } finally {
-      await mf.dispose();
+      await worker.stop();
+    }
+    const node = await startNode();
+    try {
+      await streamed(node.url, node.id, 1); // the first request in Node: its tier-up, not a load (serve loads first)
+      const warm = await streamed(node.url, node.id, 1);
+      const decode = await streamed(node.url, node.id, gen);
+      rows.push({ ...w, nodeWarmMs: warm.ttftMs, nodeDecodeTps: decode.decodeTps, decodeRatio: w.decodeTps / decode.decodeTps, warmRatio: w.warmMs / warm.ttftMs });
+    } finally {
+      await node.stop();
     }
   }
 } finally {
@@ -84,11 +117,11 @@ try {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const col = (k: keyof (typeof rows)[number]) => rows.map((r) => r[k]);
-const fmt = (k: keyof (typeof rows)[number], digits: number) =>
+const col = (k: keyof Row) => rows.map((r) => r[k]);
+const fmt = (k: keyof Row, digits: number) =>
   `${median(col(k)).toFixed(digits)} (min ${Math.min(...col(k)).toFixed(digits)}, max ${Math.max(...col(k)).toFixed(digits)})`;
-console.log(`bench:workerd — ${basename(file)} (${(statSync(file).size / 2 ** 20).toFixed(1)} MiB), the deploy bundle in local workerd (Miniflare), ${runs} fresh isolates`);
+console.log(`bench:workerd — ${basename(file)} (${(statSync(file).size / 2 ** 20).toFixed(1)} MiB), the deploy bundle in local workerd (Miniflare) vs the same app in Node ${process.version} (ellm serve), ${runs} fresh isolates/processes`);
 console.log(`workerd start              ${fmt("startS", 2)} s`);
 console.log(`cold TTFT (load+prefill)   ${fmt("coldMs", 0)} ms   of which R2 → WASM load ${fmt("loadMs", 0)} ms`);
-console.log(`warm TTFT                  ${fmt("warmMs", 0)} ms`);
-console.log(`decode (${gen} tokens)       ${fmt("decodeTps", 1)} tok/s`);
+console.log(`warm TTFT                  workerd ${fmt("warmMs", 0)} ms   Node ${fmt("nodeWarmMs", 0)} ms   workerd/Node ${fmt("warmRatio", 2)}`);
+console.log(`decode (${gen} tokens)       workerd ${fmt("decodeTps", 1)} tok/s   Node ${fmt("nodeDecodeTps", 1)} tok/s   workerd/Node ${fmt("decodeRatio", 2)}`);

@@ -127,6 +127,10 @@ pub fn matmul(w: &TensorView, x: &[f32], n_tokens: usize, out: &mut [f32], scrat
     matmul_with(default_path(), w, x, n_tokens, out, scratch)
 }
 
+// Each block format × token-block size is its own function (never inlined into `matmul_with`, here or by wasm-opt:
+// scripts/build-wasm caps its one-caller inlining): V8 compiles WASM lazily per function, so a model pays TurboFan
+// time only for the kernels it runs. Merged, all formats made one 142 KB function whose compile held up the first
+// prefill of every fresh isolate by over a second.
 /// `matmul` on an explicit path.
 ///
 /// Panics (caller bugs): `x.len() != n_tokens * w.cols`, `out.len() != n_tokens * w.rows`, or weights of a type
@@ -165,6 +169,7 @@ pub fn matmul_with(
 }
 
 /// K-quant weights: Q8_K activations, then the format's tiles.
+#[inline(never)]
 fn quantized<K: TileKernel<Elem = u8> + ActivationFormat>(
     kernel: &K,
     path: KernelPath,
@@ -181,6 +186,7 @@ fn quantized<K: TileKernel<Elem = u8> + ActivationFormat>(
 }
 
 /// 32-value block weights: Q8_0 activations, then `q8_tiles` (SIMD) or the format's scalar reference dot.
+#[inline(never)]
 fn q8_partnered<K: Q8Weights>(
     path: KernelPath,
     w: &TensorView,
@@ -349,6 +355,7 @@ impl TileKernel for FloatKernel {
 }
 
 /// out[t * rows + r] = w[r] · x[t] for all rows and the `n_tokens` activation rows in `x` (`x_row` elements each).
+#[inline(never)]
 fn sweep<K: TileKernel>(
     kernel: &K,
     path: KernelPath,
@@ -390,6 +397,7 @@ fn scalar_sweep<E>(w: &TensorView, x: &[E], x_row: usize, n_tokens: usize, out: 
 
 /// Tokens t0..t0+T against every row, 4 rows per tile (then single rows); returns T.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(never)]
 fn tile_pass<K: TileKernel, const T: usize>(
     kernel: &K,
     w: &TensorView,

@@ -132,6 +132,7 @@ pub trait WideWeights {
 /// out[t * rows + r] = w[r] · x[t] for all `rows` of `w_data` (row-major blocks of `W`) and the `T`-token slice of
 /// `x` starting at token `t0`. Rows are taken four at a time; a last partial tile repeats its final row and stores
 /// only the real rows.
+#[inline(never)] // one function per format × T, compiled only when used (see kernels::matmul)
 pub fn sweep<W: WideWeights, const T: usize>(w_data: &[u8], rows: usize, x: &WideActivations, t0: usize, out: &mut [f32]) -> usize {
     let nb = x.n_blocks;
     let row_bytes = nb * W::BLOCK_BYTES;

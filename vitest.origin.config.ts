@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { defineWorkersProject } from "@cloudflare/vitest-pool-workers/config";
 import { makeFixture } from "./scripts/make-fixtures.mjs";
+import { upstreamContext } from "./test/origin/upstream-context.js";
 
 // The origin fallback's tests run inside workerd, like the Worker's: the OriginBackend makes real loopback fetches to
 // two Node-side origins started by test/origin/global-setup.ts — a fault-injecting one and a real OpenAI server
@@ -16,7 +17,7 @@ export default defineWorkersProject(async () => {
   const stories = readFileSync(modelPath);
   const common = {
     r2Key: "test/stories260K.gguf", bytes: stories.byteLength, sha256: createHash("sha256").update(stories).digest("hex"),
-    format: "gguf", quantization: "F32", contextLength: 512,
+    format: "gguf", quantization: "F32", contextLength: upstreamContext(),
   };
   return {
     test: {

@@ -11,6 +11,7 @@ import { resolve } from "node:path";
 import type { TestProject } from "vitest/node";
 import { makeFixture } from "../../scripts/make-fixtures.mjs";
 import { closedPort, setRelayTarget, startFaultServer } from "./fault-server.js";
+import { upstreamContext } from "./upstream-context.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -31,8 +32,6 @@ const UPSTREAM_MODEL = "stories-upstream";
 const SHARED_STORIES = "../shared/models/stories260K.gguf";
 /** First use compiles llama.cpp (pip); later starts take a second. */
 const LLAMA_START_TIMEOUT_MS = 40 * 60_000;
-/** The catalog's contextLength for the origin entries (vitest.origin.config.ts), so both servers refuse alike. */
-const UPSTREAM_CONTEXT = 512;
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const fault = await startFaultServer();
@@ -87,7 +86,7 @@ async function startEllmServe(): Promise<{ child: ChildProcess; url: string }> {
   rmSync(model, { force: true });
   symlinkSync(source, model);
   const node = Reflect.get(globalThis, "process") as NodeJS.Process; // see setup(): `process.env` gets rewritten
-  const child = spawn(node.execPath, [resolve("bin/ellm.js"), "serve", model, "--port", "0", "--host", "127.0.0.1", "--context", String(UPSTREAM_CONTEXT)], {
+  const child = spawn(node.execPath, [resolve("bin/ellm.js"), "serve", model, "--port", "0", "--host", "127.0.0.1", "--context", String(upstreamContext())], {
     stdio: ["ignore", "ignore", "pipe"],
     env: { ...node.env, API_KEYS: "" },
   });
@@ -140,6 +139,6 @@ function llamaWanted(): boolean {
 
 function startLlama(): Promise<{ child: ChildProcess; url: string }> {
   const script = resolve("scripts/origin/start-llama-server");
-  const child = spawn(script, ["--alias", UPSTREAM_MODEL, "--port", "0", "--ctx", String(UPSTREAM_CONTEXT)], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(script, ["--alias", UPSTREAM_MODEL, "--port", "0", "--ctx", String(upstreamContext())], { stdio: ["ignore", "pipe", "pipe"] });
   return awaitLine(child, /ORIGIN_URL=(\S+)/, LLAMA_START_TIMEOUT_MS, "llama.cpp origin").then((m) => ({ child, url: m[1]! }));
 }

@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError, UnsupportedModelError } from "./errors.js";
 import { platform } from "./platform.js";
+import type { HyperParams } from "./engine/model.js";
 import type { KvType } from "./types.js";
 
 export const SUPPORTED_ARCHITECTURES = ["llama", "qwen2"] as const;
@@ -127,27 +128,23 @@ export class ModelArgs {
     return ModelArgs.fromConfig(json);
   }
 
-  /** From GGUF metadata (`general.architecture` and the `{arch}.*` keys). */
-  static fromGGUF(metadata: Record<string, unknown>, vocabSize?: number): ModelArgs {
-    const arch = metadata["general.architecture"];
-    if (typeof arch !== "string") throw new InvalidArgumentError("GGUF metadata lacks general.architecture", "general.architecture");
-    const key = (k: string) => `${arch}.${k}`;
-    const tokens = metadata["tokenizer.ggml.tokens"];
-    const vocab = vocabSize ?? optNum(metadata, key("vocab_size")) ?? (Array.isArray(tokens) ? tokens.length : undefined);
-    if (vocab === undefined) throw new InvalidArgumentError("GGUF metadata gives no vocabulary size", key("vocab_size"));
-    const scalingType = metadata[key("rope.scaling.type")];
+  /**
+   * From the hyper-parameters the engine parsed out of a GGUF header (`EngineModel.config`, the load plan's config,
+   * or `readHyperParams(headerBytes)` of the engine bindings): no second parser of the `{arch}.*` keys here.
+   */
+  static fromGGUF(config: HyperParams): ModelArgs {
     return new ModelArgs({
-      architecture: architectureOf(arch, "general.architecture"),
-      hiddenSize: num(metadata, key("embedding_length")),
-      vocabSize: vocab,
-      numHiddenLayers: num(metadata, key("block_count")),
-      numAttentionHeads: num(metadata, key("attention.head_count")),
-      numKeyValueHeads: optNum(metadata, key("attention.head_count_kv")),
-      intermediateSize: num(metadata, key("feed_forward_length")),
-      maxSeqLen: num(metadata, key("context_length")),
-      rmsNormEps: optNum(metadata, key("attention.layer_norm_rms_epsilon")),
-      ropeTheta: optNum(metadata, key("rope.freq_base")),
-      ropeScalingFactor: scalingType === "linear" ? optNum(metadata, key("rope.scaling.factor")) : undefined,
+      architecture: architectureOf(config.architecture, "general.architecture"),
+      hiddenSize: config.dim,
+      vocabSize: config.vocabSize,
+      numHiddenLayers: config.nLayers,
+      numAttentionHeads: config.nHeads,
+      numKeyValueHeads: config.nKvHeads,
+      intermediateSize: config.ffnDim,
+      maxSeqLen: config.trainedContextLength,
+      rmsNormEps: config.rmsEps,
+      ropeTheta: config.ropeBase,
+      ropeScalingFactor: config.ropeLinearFactor,
     });
   }
 

@@ -163,7 +163,7 @@ export class Transformer {
       ...engineOptions(options, undefined),
       ...(opened.size !== undefined ? { sizeHint: opened.size } : {}),
     });
-    const t = new Transformer(ModelArgs.fromGGUF(model.metadata, model.vocabSize), options);
+    const t = new Transformer(ModelArgs.fromGGUF(model.config), options);
     t.#model = model;
     return t;
   }

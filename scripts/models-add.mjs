@@ -76,7 +76,7 @@ export async function addModel(source, opts = {}) {
   const backend = opts.backend ?? "edge";
   if (!["edge", "origin", "auto"].includes(backend)) throw new Error(`--backend must be edge, origin or auto, got ${backend}`);
   // Origin-only models need not be ones this engine runs; edge and auto ones must load (default context).
-  const info = describeGguf(await readHeader(path, backend === "origin" ? undefined : "{}"));
+  const info = describeGguf(await readHeader(path, backend === "origin" ? undefined : {}));
   const sha256 = await sha256File(path);
   const id = opts.id ?? idFromFile(path);
   const contextLength = opts.context ?? info.contextLength;

@@ -1,7 +1,9 @@
 /**
- * Maps what the WASM engine throws onto the library's typed errors. The Rust side prefixes every error message
- * with a stable code (`context_overflow: …`); a trap (`WebAssembly.RuntimeError`) means the instance is unusable.
+ * Maps what the WASM engine throws onto the library's typed errors. The engine throws an `EngineError`: a numeric
+ * code plus typed fields (the context overflow carries its numbers), one code per typed error. A trap
+ * (`WebAssembly.RuntimeError`) means the instance is unusable.
  */
+import { EngineError, EngineErrorCode } from "../../wasm/pkg/ellm_engine.js";
 import {
   ContextOverflowError,
   EllmError,
@@ -16,26 +18,23 @@ export function engineError(e: unknown): EllmError {
   if (e instanceof WebAssembly.RuntimeError) {
     return new EngineFailureError(`engine trapped (${e.message}); reload the model`, { cause: e });
   }
-  const message = e instanceof Error ? e.message : String(e);
-  const match = /^([a-z_]+):\s*([\s\S]*)$/.exec(message);
-  const code = match?.[1];
-  const detail = match?.[2] ?? message;
+  if (!(e instanceof EngineError)) {
+    return new EngineFailureError(e instanceof Error ? e.message : String(e), { cause: e });
+  }
+  const { code, message, contextLength, requested } = e;
+  e.free();
   switch (code) {
-    case "invalid_argument":
-      return new InvalidArgumentError(detail, undefined, { cause: e });
-    case "context_overflow":
-      return new ContextOverflowError(detail, NaN, NaN);
-    case "unsupported_model":
-      return new UnsupportedModelError(detail, { cause: e });
-    case "model_format":
-      return new ModelFormatError(detail, { cause: e });
-    case "out_of_memory":
-      // WASM memory could not grow: the model, context or batch is too large for this runtime's budget.
-      return new EngineFailureError(`out of memory: ${detail}`, { cause: e });
-    default:
-      // The GGUF reader reports "GGUF: …" for malformed files.
-      if (message.startsWith("GGUF")) return new ModelFormatError(message, { cause: e });
-      return new EngineFailureError(message, { cause: e });
+    case EngineErrorCode.InvalidArgument:
+      return new InvalidArgumentError(message);
+    case EngineErrorCode.ContextOverflow:
+      return new ContextOverflowError(message, contextLength ?? 0, requested ?? 0);
+    case EngineErrorCode.UnsupportedModel:
+      return new UnsupportedModelError(message);
+    case EngineErrorCode.ModelFormat:
+      return new ModelFormatError(message);
+    case EngineErrorCode.OutOfMemory:
+      // WASM memory could not grow, or the model exceeds the memory budget: too large for this runtime.
+      return new EngineFailureError(`out of memory: ${message}`);
   }
 }
 

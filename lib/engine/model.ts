@@ -5,7 +5,7 @@
 import { AbortError, InvalidArgumentError } from "../errors.js";
 import type { KvType, LoadProgress, MemoryReport } from "../types.js";
 import { engineCall, engineError } from "./errors.js";
-import { engineMemory, type EngineBindings } from "./wasm.js";
+import { engineMemory, plain, type EngineBindings, type Plain } from "./wasm.js";
 
 type Engine = InstanceType<EngineBindings["Engine"]>;
 type GgufLoader = InstanceType<EngineBindings["GgufLoader"]>;
@@ -17,16 +17,46 @@ export interface EngineOptions {
   memoryBudget?: number;
   sequences?: number;
   maxBatch?: number;
+  /** Kernel implementation (default: SIMD); the tests compare the two. */
+  kernelPath?: "scalar" | "simd";
 }
 
-export interface EngineConfig {
-  architecture: string;
+/** The hyper-parameters the engine parsed from the GGUF header (architecture, dim, nLayers, …, vocabSize). */
+export type HyperParams = Plain<EngineBindings["ModelHyperParams"]["prototype"]>;
+
+/** What loading a header with given options would allocate: `{config, contextLength, kvType, memory}`. */
+export type LoadPlan = Plain<EngineBindings["LoadPlan"]["prototype"]>;
+
+/** The hyper-parameters plus this instance's settings. */
+export interface EngineConfig extends HyperParams {
+  /** KV cache positions per sequence. */
+  contextLength: number;
   /** The KV cache type in use (chosen under the memory budget when not given). */
   kvType: KvType;
-  vocabSize: number;
-  contextLength: number;
-  trainedContextLength: number;
-  [key: string]: unknown;
+  sequences: number;
+  maxBatch: number;
+  kernelPath: "scalar" | "simd";
+}
+
+/** A GGUF header as the engine hands it out (`readGgufHeader`): numeric arrays are typed arrays. */
+export interface GgufHeaderObject {
+  version: number;
+  alignment: number;
+  dataOffset: number;
+  metadata: Record<string, unknown>;
+  tensors?: Array<{ name: string; type: string; dims: number[]; offset: number; bytes: number }>;
+}
+
+/** The engine's typed options object for `o` (consumed by the engine call it is passed to). */
+export function toEngineOptions(bindings: EngineBindings, o: EngineOptions): InstanceType<EngineBindings["EngineOptions"]> {
+  const w = new bindings.EngineOptions();
+  w.contextLength = o.contextLength;
+  w.kvType = o.kvType;
+  w.memoryBudget = o.memoryBudget;
+  w.sequences = o.sequences;
+  w.maxBatch = o.maxBatch;
+  w.kernelPath = o.kernelPath;
+  return w;
 }
 
 export interface StreamLoadOptions {
@@ -52,9 +82,9 @@ export async function streamIntoLoader(
   chunks: AsyncIterable<Uint8Array>,
   options: StreamLoadOptions = {},
 ): Promise<GgufLoader> {
-  const plan = options.engine ? JSON.stringify(options.engine) : undefined;
+  const engineOptions = options.engine;
   const loader = engineCall(
-    () => new bindings.GgufLoader(options.maxBytes ?? Number.MAX_SAFE_INTEGER, options.sizeHint, plan),
+    () => new bindings.GgufLoader(options.maxBytes ?? Number.MAX_SAFE_INTEGER, options.sizeHint, engineOptions && toEngineOptions(bindings, engineOptions)),
   );
   try {
     for await (const chunk of chunks) {
@@ -88,20 +118,22 @@ export class EngineModel {
   /** Reused for single-token decode steps so the hot loop allocates nothing on the JS side. */
   readonly #one = new Uint32Array(1);
 
-  private constructor(engine: Engine, headerJson: string | undefined) {
+  private constructor(engine: Engine) {
     this.#engine = engine;
-    this.config = JSON.parse(engine.configJson()) as EngineConfig;
-    // The engine hands out the GGUF header as {version, alignment, dataOffset, metadata}.
-    this.metadata = (JSON.parse(headerJson ?? engine.metadataJson()) as { metadata: Record<string, unknown> }).metadata;
+    this.config = {
+      ...plain(engine.hyperParams()),
+      contextLength: engine.contextLength(),
+      kvType: engine.kvType(),
+      sequences: engine.sequences(),
+      maxBatch: engine.maxBatch(),
+      kernelPath: engine.kernelPath(),
+    };
+    this.metadata = (engine.header() as GgufHeaderObject).metadata;
   }
 
   /** Builds the model from a loader that has received the whole file (consumes the loader). */
   static fromLoader(bindings: EngineBindings, loader: GgufLoader, options: EngineOptions = {}): EngineModel {
-    // The header's JSON (a few MB for a 49k-token vocabulary) is made before the engine allocates the KV cache, so
-    // the cache reuses that transient space at the top of WASM memory instead of growing memory past it.
-    const headerJson = loader.headerReady() ? engineCall(() => loader.headerJson(false)) : undefined;
-    const engine = engineCall(() => new bindings.Engine(loader, JSON.stringify(options)));
-    return new EngineModel(engine, headerJson);
+    return new EngineModel(engineCall(() => new bindings.Engine(loader, toEngineOptions(bindings, options))));
   }
 
   static async load(
@@ -109,8 +141,8 @@ export class EngineModel {
     chunks: AsyncIterable<Uint8Array>,
     options: EngineOptions & StreamLoadOptions = {},
   ): Promise<EngineModel> {
-    const { contextLength, kvType, memoryBudget, sequences, maxBatch } = options;
-    const engine: EngineOptions = { contextLength, kvType, memoryBudget, sequences, maxBatch };
+    const { contextLength, kvType, memoryBudget, sequences, maxBatch, kernelPath } = options;
+    const engine: EngineOptions = { contextLength, kvType, memoryBudget, sequences, maxBatch, kernelPath };
     // The header is checked with these options before the weights' memory is allocated.
     const loader = await streamIntoLoader(bindings, chunks, { ...options, engine });
     return EngineModel.fromLoader(bindings, loader, engine);
@@ -168,8 +200,7 @@ export class EngineModel {
 
   memory(): MemoryReport {
     const engine = this.#live();
-    const m = JSON.parse(engine.memoryJson()) as Omit<MemoryReport, "wasmMemory">;
-    return { ...m, wasmMemory: engineMemory().buffer.byteLength };
+    return { ...plain(engine.memory()), wasmMemory: engineMemory().buffer.byteLength };
   }
 
   /** Frees the weights, KV cache and scratch. The object is unusable afterwards. */

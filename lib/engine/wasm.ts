@@ -7,6 +7,23 @@ import * as bindings from "../../wasm/pkg/ellm_engine.js";
 
 export type EngineBindings = typeof bindings;
 
+/** A wasm-bindgen struct's fields as a plain object: what `plain` returns for the engine's typed reports. */
+export type Plain<T> = {
+  [K in keyof T as T[K] extends (...args: never[]) => unknown ? never : K]: T[K] extends { free(): void } ? Plain<T[K]> : T[K];
+};
+
+/** Copies a wasm-bindgen struct's getters (and nested structs') into a plain object, and frees the handle. */
+export function plain<T extends { free(): void }>(handle: T): Plain<T> {
+  const out: Record<string, unknown> = {};
+  for (const [key, d] of Object.entries(Object.getOwnPropertyDescriptors(Object.getPrototypeOf(handle)))) {
+    if (!d.get) continue;
+    const value: unknown = d.get.call(handle);
+    out[key] = typeof (value as { free?: unknown } | null)?.free === "function" ? plain(value as { free(): void }) : value;
+  }
+  handle.free();
+  return out as Plain<T>;
+}
+
 let memory: WebAssembly.Memory | undefined;
 
 /** Instantiates the engine once per JS realm; later calls return the same bindings. */

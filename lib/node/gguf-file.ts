@@ -6,6 +6,10 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import { basename } from "node:path";
+import { engineCall, engineError } from "../engine/errors.js";
+import { toEngineOptions, type EngineOptions, type GgufHeaderObject, type HyperParams, type LoadPlan } from "../engine/model.js";
+import { plain } from "../engine/wasm.js";
+import { EllmError } from "../errors.js";
 import { ModelArgs } from "../model-args.js";
 import { loadEngineNode } from "./engine.js";
 
@@ -14,11 +18,11 @@ const FILE_TYPES: Record<number, string> = {
   13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K", 32: "BF16",
 };
 
-export interface GgufHeader {
-  metadata: Record<string, unknown>;
-  tensors?: Array<{ type: string; bytes: number }>;
-  /** The engine's load plan (with `readGgufHeader(path, options)`): config, context, memory by part. */
-  plan?: { config: Record<string, unknown>; contextLength: number; memory: { weights: number; kvCache: number; scratch: number; total: number } };
+export interface GgufHeader extends GgufHeaderObject {
+  /** The hyper-parameters as the engine parses them (undefined for a file without weights, e.g. a vocabulary). */
+  hyperParams: HyperParams | undefined;
+  /** The engine's load plan (with `readGgufHeader(path, options)`): config, context, KV type, memory by part. */
+  plan?: LoadPlan;
 }
 
 export interface GgufDescription {
@@ -44,11 +48,11 @@ export async function sha256File(path: string, onProgress?: (done: number) => vo
 
 /**
  * Parses the GGUF header with the engine, reading a growing prefix until the whole header fits. With `plan`
- * (engine options JSON, e.g. "{}"), also runs the checks the engine's loader makes before allocating — tensor types
- * and shapes, tensors inside the file, the memory budget — and returns the plan: a file the engine cannot serve is
+ * (engine options, e.g. `{}`), also runs the checks the engine's loader makes before allocating — tensor types and
+ * shapes, tensors inside the file, the memory budget — and returns the plan: a file the engine cannot serve is
  * refused with the engine's own message.
  */
-export async function readGgufHeader(path: string, plan?: string): Promise<GgufHeader> {
+export async function readGgufHeader(path: string, plan?: EngineOptions): Promise<GgufHeader> {
   const engine = await loadEngineNode();
   const { size } = await stat(path);
   let want = Math.min(size, 1 << 20);
@@ -57,20 +61,29 @@ export async function readGgufHeader(path: string, plan?: string): Promise<GgufH
     for (;;) {
       const buf = new Uint8Array(want);
       await handle.read(buf, 0, want, 0);
-      let header: GgufHeader;
+      let header: GgufHeaderObject;
       try {
-        header = JSON.parse(engine.readGgufHeader(buf, true)) as GgufHeader;
+        header = engine.readGgufHeader(buf, true) as GgufHeaderObject;
       } catch (e) {
-        const message = (e as Error).message;
-        if (!/truncated/.test(message) || want >= size) throw new Error(`${path}: not a readable GGUF: ${message}`);
-        want = Math.min(size, want * 4);
+        // A prefix that ends inside the header says how long it must be.
+        const needed = e instanceof engine.EngineError ? e.neededBytes : undefined;
+        const message = engineError(e).message;
+        if (needed === undefined || want >= size) throw new Error(`${path}: not a readable GGUF: ${message}`);
+        want = Math.min(size, Math.max(needed, want * 2));
         continue;
       }
-      if (plan === undefined) return header;
+      let hyperParams: HyperParams | undefined;
       try {
-        return { ...header, plan: JSON.parse(engine.planModel(buf, plan, size)) as GgufHeader["plan"] };
+        hyperParams = plain(engine.readHyperParams(buf));
       } catch (e) {
-        throw new Error(`${path}: the engine cannot serve this file: ${(e as Error).message}`);
+        engineError(e); // frees the engine's error: a vocabulary-only file has no hyper-parameters
+      }
+      if (plan === undefined) return { ...header, hyperParams };
+      try {
+        return { ...header, hyperParams, plan: plain(engineCall(() => engine.planModel(buf, toEngineOptions(engine, plan), size))) };
+      } catch (e) {
+        const why = e instanceof EllmError ? `${e.code}: ${e.message}` : String(e);
+        throw new Error(`${path}: the engine cannot serve this file: ${why}`, { cause: e });
       }
     }
   } finally {
@@ -94,7 +107,7 @@ export function describeGguf(header: GgufHeader): GgufDescription {
   }
   let kvBytesPerToken: number | undefined;
   try {
-    kvBytesPerToken = ModelArgs.fromGGUF(m).kvCacheBytes(1);
+    kvBytesPerToken = header.hyperParams && ModelArgs.fromGGUF(header.hyperParams).kvCacheBytes(1);
   } catch {
     kvBytesPerToken = undefined;
   }

@@ -1,5 +1,5 @@
 /**
- * Builds a tokenizer from GGUF metadata (the `metadata` object of the engine's `readGgufHeader`): `llama` =
+ * Builds a tokenizer from GGUF metadata (the `metadata` object of the engine's `readGgufHeader`, numeric arrays typed): `llama` =
  * SentencePiece BPE with scores and `<0xNN>` byte fallback, `gpt2` = byte-level BPE with merges and the
  * pre-tokenizer named by `tokenizer.ggml.pre`.
  */
@@ -19,13 +19,16 @@ function stringArray(meta: GgufMetadata, key: string): string[] {
   return v as string[];
 }
 
-function numberArray(meta: GgufMetadata, key: string, length: number): number[] | undefined {
+/** A numeric array as the engine hands it out (a typed array), or a plain array of numbers. */
+function numberArray(meta: GgufMetadata, key: string, length: number): ArrayLike<number> | undefined {
   const v = meta[key];
   if (v === undefined) return undefined;
-  if (!Array.isArray(v) || v.length !== length || !v.every((x) => typeof x === "number" || typeof x === "bigint")) {
+  const numeric = ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof BigInt64Array || v instanceof BigUint64Array);
+  const list = numeric ? (v as unknown as ArrayLike<number>) : Array.isArray(v) && v.every((x) => typeof x === "number") ? (v as number[]) : undefined;
+  if (list === undefined || list.length !== length) {
     throw new ModelFormatError(`GGUF metadata ${key} must be an array of ${length} numbers (one per token)`);
   }
-  return v.map(Number);
+  return list;
 }
 
 function optionalId(meta: GgufMetadata, key: string, vocabSize: number): number | undefined {
@@ -55,10 +58,11 @@ export function tokenizerFromGguf(meta: GgufMetadata): TextTokenizer {
   if (n === 0) throw new ModelFormatError("GGUF metadata tokenizer.ggml.tokens is empty");
   const rawTypes = numberArray(meta, "tokenizer.ggml.token_type", n);
   const types = new Uint8Array(n).fill(TokenType.Normal);
-  rawTypes?.forEach((t, i) => {
+  for (let i = 0; rawTypes && i < n; i++) {
+    const t = rawTypes[i]!;
     if (!(t >= 1 && t <= 6)) throw new ModelFormatError(`GGUF metadata tokenizer.ggml.token_type[${i}] = ${t} is not a token type (1..6)`);
     types[i] = t;
-  });
+  }
   const vocab = new Map<string, number>();
   pieces.forEach((p, id) => {
     if (!vocab.has(p)) vocab.set(p, id);
@@ -83,7 +87,7 @@ export function tokenizerFromGguf(meta: GgufMetadata): TextTokenizer {
     const mergeable = (id: number): boolean => types[id] === TokenType.Normal || types[id] === TokenType.UserDefined;
     const wordEncoder = new WordEncoder({
       vocab,
-      ranking: { kind: "scores", scores: Float32Array.from(scores), mergeable },
+      ranking: { kind: "scores", scores: scores instanceof Float32Array ? scores : Float32Array.from(scores), mergeable },
       byteTokenIds: findByteTokens(vocab),
       unkId: ids.unkId ?? (types.indexOf(TokenType.Unknown) >= 0 ? types.indexOf(TokenType.Unknown) : undefined),
     });

@@ -6,6 +6,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { GgufWriter } from "../../lib/gguf/writer.js";
+import { engineCall } from "../../lib/engine/errors.js";
+import { ModelFormatError, UnsupportedModelError } from "../../lib/errors.js";
 import { engineMemory, loadEngine } from "../helpers/engine.js";
 
 type Engine = Awaited<ReturnType<typeof loadEngine>>;
@@ -24,7 +26,9 @@ const shared = (name: string): Uint8Array | undefined => {
 };
 
 let e: Engine;
-const header = (bytes: Uint8Array, tensors = true): HeaderJson => JSON.parse(e.readGgufHeader(bytes, tensors)) as HeaderJson;
+const header = (bytes: Uint8Array, tensors = true): HeaderJson => e.readGgufHeader(bytes, tensors) as HeaderJson;
+/** An engine call whose EngineError becomes the library's typed error. */
+const call = (fn: () => unknown) => () => engineCall(fn);
 
 beforeAll(async () => {
   e = await loadEngine();
@@ -39,7 +43,9 @@ describe("readGgufHeader on the shared files", () => {
     expect(Math.fround(h.metadata["llama.attention.layer_norm_rms_epsilon"])).toBe(Math.fround(1e-5));
     expect(h.metadata["tokenizer.ggml.tokens"]).toHaveLength(512);
     expect(h.metadata["tokenizer.ggml.tokens"].slice(0, 4)).toEqual(["<unk>", "<s>", "</s>", "<0x00>"]);
-    expect(h.metadata["tokenizer.ggml.token_type"].slice(0, 4)).toEqual([2, 3, 3, 6]);
+    expect(h.metadata["tokenizer.ggml.token_type"]).toBeInstanceOf(Int32Array); // typed arrays, not JSON
+    expect(h.metadata["tokenizer.ggml.scores"]).toBeInstanceOf(Float32Array);
+    expect([...h.metadata["tokenizer.ggml.token_type"].slice(0, 4)]).toEqual([2, 3, 3, 6]);
     expect(Object.keys(h.metadata)[0]).toBe("tokenizer.ggml.tokens"); // file order
     expect(h.tensors).toHaveLength(48);
     expect(h.tensors![0]).toEqual({ name: "token_embd.weight", type: "F32", dims: [64, 512], offset: 0, bytes: 131072 });
@@ -59,11 +65,20 @@ describe("readGgufHeader on the shared files", () => {
   });
 
   it("reports malformed input as a GGUF error naming the field", async () => {
-    expect(() => e.readGgufHeader(new TextEncoder().encode("GGML\x03\0\0\0"), false)).toThrow(/GGUF: bad magic in magic at offset 0/);
+    expect(call(() => e.readGgufHeader(new TextEncoder().encode("GGML\x03\0\0\0"), false))).toThrow(ModelFormatError);
+    expect(call(() => e.readGgufHeader(new TextEncoder().encode("GGML\x03\0\0\0"), false))).toThrow(/GGUF: bad magic in magic at offset 0/);
     const v1 = new Uint8Array([0x47, 0x47, 0x55, 0x46, 1, 0, 0, 0]);
-    expect(() => e.readGgufHeader(v1, false)).toThrow(/unsupported version.*v1/);
+    expect(call(() => e.readGgufHeader(v1, false))).toThrow(UnsupportedModelError);
+    expect(call(() => e.readGgufHeader(v1, false))).toThrow(/unsupported version.*v1/);
     const cut = (await new GgufWriter().addMetadata("general.name", "x").toBytes()).subarray(0, 30);
-    expect(() => e.readGgufHeader(cut, false)).toThrow(/truncated while reading metadata\[0\]\.key.*need/);
+    expect(call(() => e.readGgufHeader(cut, false))).toThrow(/truncated while reading metadata\[0\]\.key.*need/);
+    try {
+      e.readGgufHeader(cut, false);
+    } catch (err) {
+      expect(err).toBeInstanceOf(e.EngineError);
+      expect((err as (typeof e.EngineError)["prototype"]).neededBytes).toBeGreaterThan(30); // how much a reader must have
+      (err as (typeof e.EngineError)["prototype"]).free();
+    }
   });
 });
 
@@ -105,6 +120,7 @@ describe("GGUF writer → readGgufHeader round trip", () => {
     expect(h.dataOffset % 64).toBe(0);
     const m = h.metadata;
     expect(Object.keys(m)).toEqual(["general.alignment", ...Object.keys(m).filter((k) => k.startsWith("t."))]);
+    const list = (k: string): unknown[] => Array.from(m[k] as ArrayLike<unknown>);
     expect([m["t.u8"], m["t.i8"], m["t.u16"], m["t.i16"], m["t.u32"], m["t.i32"]]).toEqual([255, -128, 65535, -32768, 4294967295, -2147483648]);
     expect(Math.fround(m["t.f32"])).toBe(Math.fround(0.1));
     expect(m["t.bool"]).toBe(false);
@@ -112,19 +128,19 @@ describe("GGUF writer → readGgufHeader round trip", () => {
     expect(m["t.u64"]).toBe(2 ** 53 - 1);
     expect(m["t.i64"]).toBe(-(2 ** 40));
     expect(m["t.f64"]).toBe(Math.PI);
-    expect(m["t.arr.u8"]).toEqual([0, 1, 255]);
-    expect(m["t.arr.i8"]).toEqual([-1, 2]);
-    expect(m["t.arr.u16"]).toEqual([1, 65535]);
-    expect(m["t.arr.i16"]).toEqual([-2, 3]);
-    expect(m["t.arr.u32"]).toEqual([7, 4294967295]);
-    expect(m["t.arr.i32"]).toEqual([-5, 6]);
-    expect(m["t.arr.f32"]).toEqual([1.5, -0.25, null]);
+    expect(m["t.arr.u8"]).toEqual(new Uint8Array([0, 1, 255]));
+    expect(m["t.arr.i8"]).toEqual(new Int8Array([-1, 2]));
+    expect(m["t.arr.u16"]).toEqual(new Uint16Array([1, 65535]));
+    expect(m["t.arr.i16"]).toEqual(new Int16Array([-2, 3]));
+    expect(m["t.arr.u32"]).toEqual(new Uint32Array([7, 4294967295]));
+    expect(m["t.arr.i32"]).toEqual(new Int32Array([-5, 6]));
+    expect(m["t.arr.f32"]).toEqual(new Float32Array([1.5, -0.25, NaN]));
     expect(m["t.arr.bool"]).toEqual([true, false]);
     expect(m["t.arr.str"]).toEqual(["a", "", "▁b", "<0x0A>"]);
-    expect(m["t.arr.u64"]).toEqual([1, 2 ** 40]);
-    expect(m["t.arr.i64"]).toEqual([-1]);
-    expect(m["t.arr.f64"]).toEqual([1e300, -1e-300]);
-    expect(m["t.arr.nested"]).toEqual([[1, 2], [3]]);
+    expect(list("t.arr.u64")).toEqual([1, 2 ** 40]);
+    expect(list("t.arr.i64")).toEqual([-1]);
+    expect(m["t.arr.f64"]).toEqual(new Float64Array([1e300, -1e-300]));
+    expect(m["t.arr.nested"]).toEqual([new Uint16Array([1, 2]), new Uint16Array([3])]);
     expect(m["t.arr.empty"]).toEqual([]);
     expect(h.tensors).toEqual([
       { name: "a", type: "F32", dims: [3], offset: 0, bytes: 12 },
@@ -167,7 +183,7 @@ function stream(bytes: Uint8Array, chunk: (i: number) => number) {
     pos += len;
     if (dataOffset === undefined && loader.headerReady()) {
       headerSeenAt = pos;
-      dataOffset = (JSON.parse(loader.headerJson(false)) as HeaderJson).dataOffset;
+      dataOffset = (loader.readHeader(false) as HeaderJson).dataOffset;
     }
   }
   expect(problems.slice(0, 5)).toEqual([]);
@@ -188,7 +204,7 @@ describe("GgufLoader region/commit protocol", () => {
       expect(loader.headerReady(), label).toBe(true);
       expect(headerSeenAt!, label).toBeLessThan(200_000);
       expect(loader.expectedSize(), label).toBe(bytes.length);
-      expect(JSON.parse(loader.headerJson(true)), label).toEqual(h);
+      expect(loader.readHeader(true), label).toEqual(h);
       expect(arenaBase! % 64, label).toBe(0);
       const inMemory = new Uint8Array(engineMemory().buffer, arenaBase!, bytes.length - h.dataOffset);
       expect(Buffer.compare(inMemory, bytes.subarray(h.dataOffset)), label).toBe(0);
@@ -200,26 +216,26 @@ describe("GgufLoader region/commit protocol", () => {
     const loader = new e.GgufLoader(0);
     expect(loader.headerReady()).toBe(false);
     expect(loader.expectedSize()).toBeNaN();
-    expect(() => loader.headerJson(false)).toThrow(/not been received/);
+    expect(call(() => loader.readHeader(false))).toThrow(/not been received/);
     loader.nextRegion(10);
-    expect(() => loader.commit(11)).toThrow(/committed 11 bytes but the last region was 10/);
+    expect(call(() => loader.commit(11))).toThrow(/committed 11 bytes but the last region was 10/);
     loader.free();
 
     const junk = new Uint8Array(70_000).fill(0x41);
     const bad = new e.GgufLoader(0);
-    expect(() => {
+    expect(call(() => {
       for (let pos = 0; pos < junk.length; ) {
         bad.nextRegion(junk.length - pos);
         const n = bad.regionLen();
         bad.commit(n);
         pos += n;
       }
-    }).toThrow(/GGUF: bad magic/);
+    })).toThrow(/GGUF: bad magic/);
     bad.free();
 
     // A file larger than maxBytes is refused once its header says so.
     const small = new e.GgufLoader(100_000);
-    expect(() => {
+    expect(call(() => {
       const bytes = file()!;
       for (let pos = 0; pos < bytes.length; ) {
         const ptr = small.nextRegion(bytes.length - pos);
@@ -228,7 +244,7 @@ describe("GgufLoader region/commit protocol", () => {
         small.commit(n);
         pos += n;
       }
-    }).toThrow(/more than the limit of 100000 bytes/);
+    })).toThrow(/more than the limit of 100000 bytes/);
     small.free();
   });
 });

@@ -7,6 +7,8 @@ import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { EngineFailureError, InvalidArgumentError } from "../../lib/errors.js";
 import { Llama } from "../../lib/node/index.js";
+import { toEngineOptions, type EngineOptions } from "../../lib/engine/model.js";
+import { plain } from "../../lib/engine/wasm.js";
 import { engineMemory, loadEngine } from "../helpers/engine.js";
 import { fixturePath } from "../helpers/fixtures.js";
 
@@ -54,7 +56,7 @@ describe("a q8_0 KV cache on a SmolLM2-135M-shaped model", () => {
   const PROMPT = [1, 502, 3001, 77, 12000, 4, 900, 31];
 
   /** Logits after the prompt (one batched prefill) and after each of 3 more tokens fed one at a time. */
-  async function run(options: object): Promise<{ logits: Float32Array[]; kvCache: number; kvType: string }> {
+  async function run(options: EngineOptions): Promise<{ logits: Float32Array[]; kvCache: number; kvType: string }> {
     const bytes = new Uint8Array(readFileSync(await fixturePath("smollm2-135m-Q4_0")));
     const loader = new e.GgufLoader(0);
     for (let off = 0; off < bytes.length; ) {
@@ -64,12 +66,12 @@ describe("a q8_0 KV cache on a SmolLM2-135M-shaped model", () => {
       loader.commit(len);
       off += len;
     }
-    const engine = new e.Engine(loader, JSON.stringify({ contextLength: 64, ...options }));
+    const engine = new e.Engine(loader, toEngineOptions(e, { contextLength: 64, ...options }));
     try {
       const view = (ptr: number) => new Float32Array(engineMemory().buffer, ptr, engine.logitsLen()).slice();
       const logits = [view(engine.forward(0, Uint32Array.from(PROMPT), 0, false))];
       for (const [i, t] of [40, 41, 42].entries()) logits.push(view(engine.forward(0, Uint32Array.of(t), PROMPT.length + i, false)));
-      return { logits, kvCache: JSON.parse(engine.memoryJson()).kvCache, kvType: JSON.parse(engine.configJson()).kvType };
+      return { logits, kvCache: plain(engine.memory()).kvCache, kvType: engine.kvType() };
     } finally {
       engine.free();
     }

@@ -4,6 +4,11 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { engineCall } from "../../lib/engine/errors.js";
+import { toEngineOptions, type EngineOptions, type GgufHeaderObject } from "../../lib/engine/model.js";
+import { plain } from "../../lib/engine/wasm.js";
+import { ContextOverflowError, InvalidArgumentError, ModelFormatError } from "../../lib/errors.js";
+import type { KvType } from "../../lib/types.js";
 import { engineMemory, loadEngine } from "../helpers/engine.js";
 
 const MODELS = new URL("../../../shared/models/", import.meta.url);
@@ -67,23 +72,25 @@ describe.skipIf(!haveData)("stories260K through the Engine binding", () => {
   const cases: Case[] = haveData ? JSON.parse(readFileSync(REFERENCE, "utf8")).cases : [];
   const bytes = haveData ? new Uint8Array(readFileSync(MODEL)) : new Uint8Array();
 
-  async function engineFor(options: object, chunk = 65_537): Promise<Engine> {
+  async function engineFor(options: EngineOptions, chunk = 65_537): Promise<Engine> {
     const e = await loadEngine();
-    return new e.Engine(streamLoad(e, bytes, chunk), JSON.stringify(options));
+    return new e.Engine(streamLoad(e, bytes, chunk), toEngineOptions(e, options));
   }
 
   it("reports config, memory and metadata", async () => {
     const engine = await engineFor({ contextLength: 512, kvType: "f32" }, 1000);
     expect(engine.vocabSize()).toBe(512);
-    const config = JSON.parse(engine.configJson());
-    expect(config).toMatchObject({ architecture: "llama", dim: 64, nLayers: 5, nHeads: 8, nKvHeads: 4, headDim: 8 });
-    expect(config).toMatchObject({ contextLength: 512, kvType: "f32", sequences: 1, maxBatch: 32 });
-    const mem = JSON.parse(engine.memoryJson());
+    const config = plain(engine.hyperParams());
+    expect(config).toMatchObject({ architecture: "llama", dim: 64, nLayers: 5, nHeads: 8, nKvHeads: 4, headDim: 8, rmsEps: 1e-5 });
+    expect(config).toMatchObject({ ropeStyle: "normal", ropeBase: 10000, trainedContextLength: 2048, vocabSize: 512 });
+    expect([engine.contextLength(), engine.kvType(), engine.sequences(), engine.maxBatch()]).toEqual([512, "f32", 1, 32]);
+    const mem = plain(engine.memory());
     expect(mem.kvCache).toBe(2 * 5 * 32 * 512 * 4);
     expect(mem.total).toBe(mem.weights + mem.kvCache + mem.scratch);
-    const meta = JSON.parse(engine.metadataJson()).metadata;
+    const meta = (engine.header() as GgufHeaderObject).metadata;
     expect(meta["general.architecture"]).toBe("llama");
     expect(meta["tokenizer.ggml.tokens"]).toHaveLength(512);
+    expect(meta["tokenizer.ggml.scores"]).toBeInstanceOf(Float32Array);
     engine.free();
   });
 
@@ -125,23 +132,35 @@ describe.skipIf(!haveData)("stories260K through the Engine binding", () => {
     engine.free();
   });
 
-  it("maps misuse to coded errors", async () => {
+  it("maps misuse to typed errors, by code", async () => {
     const engine = await engineFor({ contextLength: 16, kvType: "f16" });
-    expect(() => engine.forward(0, Uint32Array.of(1, 512), 0, false)).toThrow(/^invalid_argument: token id 512/);
-    expect(() => engine.forward(0, new Uint32Array(17).fill(1), 0, false)).toThrow(/^context_overflow: /);
-    expect(() => engine.forward(3, Uint32Array.of(1), 0, false)).toThrow(/^invalid_argument: sequence slot 3/);
-    expect(() => engine.truncate(0, 1)).toThrow(/^invalid_argument: /);
+    const call = (fn: () => unknown) => () => engineCall(fn);
+    expect(call(() => engine.forward(0, Uint32Array.of(1, 512), 0, false))).toThrow(InvalidArgumentError);
+    expect(call(() => engine.forward(0, Uint32Array.of(1, 512), 0, false))).toThrow(/^token id 512/);
+    let overflow: unknown;
+    try {
+      engineCall(() => engine.forward(0, new Uint32Array(17).fill(1), 0, false));
+    } catch (err) {
+      overflow = err;
+    }
+    expect(overflow).toBeInstanceOf(ContextOverflowError);
+    expect(overflow).toMatchObject({ contextLength: 16, requested: 17, message: "positions 0..17 do not fit the context of 16 positions" });
+    expect(call(() => engine.forward(3, Uint32Array.of(1), 0, false))).toThrow(/^sequence slot 3/);
+    expect(call(() => engine.truncate(0, 1))).toThrow(InvalidArgumentError);
     engine.forward(0, Uint32Array.of(1, 2, 3), 0, false);
     engine.truncate(0, 1);
     expect(engine.sequenceLength(0)).toBe(1);
     engine.free();
     const e = await loadEngine();
-    expect(() => new e.Engine(streamLoad(e, bytes, 1 << 20), '{"kvType":"f8"}')).toThrow(/^invalid_argument: options: kvType/);
+    const badKv = (): unknown => new e.Engine(streamLoad(e, bytes, 1 << 20), toEngineOptions(e, { kvType: "f8" as KvType }));
+    expect(call(badKv)).toThrow(InvalidArgumentError);
+    expect(call(badKv)).toThrow(/^options: kvType must be/);
+    expect(call(() => new e.Engine(streamLoad(e, bytes, 1 << 20), toEngineOptions(e, { contextLength: 1.5 })))).toThrow(/contextLength must be an integer/);
     const partial = new e.GgufLoader(0);
     const ptr = partial.nextRegion(100);
     new Uint8Array(engineMemory().buffer, ptr, partial.regionLen()).set(bytes.subarray(0, partial.regionLen()));
     partial.commit(partial.regionLen());
-    expect(() => new e.Engine(partial, "{}")).toThrow(/^model_format: /);
+    expect(call(() => new e.Engine(partial, toEngineOptions(e, {})))).toThrow(ModelFormatError);
   });
 
   it("decodes at a measurable speed", async () => {
@@ -156,7 +175,7 @@ describe.skipIf(!haveData)("stories260K through the Engine binding", () => {
     const t1 = performance.now();
     engine.forward(0, prompt, 0, false);
     const prefill = (prompt.length / (performance.now() - t1)) * 1000;
-    console.log(`stories260K f16 KV: decode ${decode.toFixed(0)} tok/s, prefill ${prefill.toFixed(0)} tok/s; memory ${engine.memoryJson()}`);
+    console.log(`stories260K f16 KV: decode ${decode.toFixed(0)} tok/s, prefill ${prefill.toFixed(0)} tok/s; memory ${JSON.stringify(plain(engine.memory()))}`);
     expect(decode).toBeGreaterThan(0);
     engine.free();
   });

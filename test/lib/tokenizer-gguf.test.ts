@@ -18,7 +18,7 @@ beforeAll(async () => {
   const engine = await loadEngine();
   metadata = (file) => {
     const bytes = new Uint8Array(readFileSync(new URL(file, MODELS)));
-    return (JSON.parse(engine.readGgufHeader(bytes, false)) as { metadata: GgufMetadata }).metadata;
+    return (engine.readGgufHeader(bytes, false) as { metadata: GgufMetadata }).metadata;
   };
 });
 

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { InvalidArgumentError, ModelArgs, Transformer, type StateDict } from "../../lib/node/index.js";
+import { plain } from "../../lib/engine/wasm.js";
 import { loadEngine } from "../helpers/engine.js";
 import { hasShared, sharedModel, storiesReference, type StoriesCase } from "../helpers/shared.js";
 
@@ -11,17 +12,17 @@ interface HeaderJson {
 }
 
 /** The F32 tensors of a GGUF file as a state dict with GGUF names and HF-order shapes. */
-async function ggufStateDict(path: string): Promise<{ header: HeaderJson; dict: StateDict }> {
+async function ggufStateDict(path: string): Promise<{ header: HeaderJson; dict: StateDict; args: ModelArgs }> {
   const engine = await loadEngine();
   const bytes = new Uint8Array(readFileSync(path));
-  const header = JSON.parse(engine.readGgufHeader(bytes, true)) as HeaderJson;
+  const header = engine.readGgufHeader(bytes, true) as HeaderJson;
   const dict: StateDict = {};
   for (const t of header.tensors) {
     const start = header.dataOffset + t.offset;
     const data = new Float32Array(bytes.slice(start, start + t.bytes).buffer);
     dict[t.name] = { dtype: "F32", shape: [...t.dims].reverse(), data };
   }
-  return { header, dict };
+  return { header, dict, args: ModelArgs.fromGGUF(plain(engine.readHyperParams(bytes))) };
 }
 
 const HF_NAMES: Record<string, string> = {
@@ -100,7 +101,7 @@ describe.skipIf(!hasShared)("Transformer on the real TinyStories 260K weights", 
     cases = storiesReference().cases.filter((c) => c.name !== "long_to_seq_len");
     const loaded = await ggufStateDict(sharedModel("stories260K.gguf"));
     dict = loaded.dict;
-    args = ModelArgs.fromGGUF(loaded.header.metadata);
+    args = loaded.args;
   });
 
   it("fromGGUF: batched forward over several sequences reproduces each reference within 1e-4", async () => {

@@ -23,7 +23,7 @@ const haveModels = ["stories260K.bin", "stories260K.gguf", "tok512.bin", "tok512
 let e: Engine;
 let dir: string;
 const read = (p: string) => new Uint8Array(readFileSync(p));
-const header = (bytes: Uint8Array): Header => JSON.parse(e.readGgufHeader(bytes, true)) as Header;
+const header = (bytes: Uint8Array): Header => e.readGgufHeader(bytes, true) as Header;
 const tensorBytes = (bytes: Uint8Array, h: Header, name: string) => {
   const t = h.tensors.find((x) => x.name === name)!;
   return bytes.subarray(h.dataOffset + t.offset, h.dataOffset + t.offset + t.bytes);

@@ -19,7 +19,7 @@ interface Header {
 
 let e: Engine;
 let dir: string;
-const header = (bytes: Uint8Array): Header => JSON.parse(e.readGgufHeader(bytes, true)) as Header;
+const header = (bytes: Uint8Array): Header => e.readGgufHeader(bytes, true) as Header;
 const tensor = (bytes: Uint8Array, h: Header, name: string) => {
   const t = h.tensors.find((x) => x.name === name);
   if (!t) throw new Error(`no tensor ${name}`);

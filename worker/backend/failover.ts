@@ -8,10 +8,8 @@ import { HttpError } from "../http/errors.js";
 import { log } from "../http/log.js";
 import type { CompletionRequest } from "../openai/request.js";
 import type { Backend, BackendContext } from "./backend.js";
+import { servableElsewhere } from "./errors.js";
 import type { Backends } from "./router.js";
-
-/** Edge refusals that the origin can serve better. */
-const FAILOVER_CODES = new Set(["queue_full", "model_load_failed", "context_length_exceeded"]);
 
 export interface Completed {
   response: Response;
@@ -31,7 +29,7 @@ export async function completeWithFailover(
   } catch (e) {
     const origin = backends.origin;
     const eligible = chosen.name === "edge" && entry.backend === "auto" && entry.origin !== undefined && origin !== undefined;
-    if (!eligible || !(e instanceof HttpError) || !FAILOVER_CODES.has(e.code ?? "")) throw e;
+    if (!eligible || !(e instanceof HttpError) || !servableElsewhere(e)) throw e;
     log("warn", "failover", { requestId: ctx.requestId, model: entry.id, from: "edge", to: "origin", reason: e.code });
     return { response: await origin.complete(request, entry, ctx), backend: origin };
   }

@@ -1,4 +1,5 @@
-//! JavaScript binding of the gguf layer: header → JSON, and the streaming loader's region/commit protocol.
+//! JavaScript binding of the gguf layer: the header as a JS object, the load plan, and the streaming loader's
+//! region/commit protocol.
 //!
 //! JS loop (memory may grow inside `commit`, so build a fresh view of `memory.buffer` for every region):
 //! ```js
@@ -10,21 +11,21 @@
 //!     loader.commit(len); chunk = chunk.subarray(len);
 //!   }
 //! }
-//! const engine = new Engine(loader, ...);   // consumes the loader (Rust: `GgufLoader::into_loaded`)
+//! const engine = new Engine(loader, options);   // consumes the loader (Rust: `GgufLoader::into_loaded`)
 //! ```
 
 use wasm_bindgen::prelude::*;
 
+use crate::bindings::error::EngineError;
+use crate::bindings::header::header_to_js;
+use crate::bindings::options::EngineOptions;
+use crate::bindings::report::{HyperParams, LoadPlan};
+use crate::error::ErrorCode;
 use crate::gguf::{parse_header, GgufError, GgufHeader, HeaderCheck, LoadLimits, LoadedGguf, StreamLoader};
-use crate::model::{plan, ModelError, ModelOptions, ModelPlan};
-
-/// `code: message`, the form the JS error mapping reads (`model_format: GGUF: …`, `unsupported_model: …`).
-fn js_err(e: GgufError) -> JsError {
-    crate::bindings::model::gguf_js(e)
-}
+use crate::model::{plan, ModelConfig, ModelError, ModelOptions};
 
 fn refused(e: ModelError) -> GgufError {
-    GgufError::refused(e.code.as_str(), e.message)
+    GgufError::refused(e.code, e.message)
 }
 
 /// The checks a load makes on the header before allocating: the tensors lie inside the object (`size`), and the
@@ -35,7 +36,7 @@ fn load_check(size: Option<u64>, options: Option<ModelOptions>) -> HeaderCheck {
         let need = h.file_size_needed();
         if let Some(size) = size.filter(|&s| need > s) {
             return Err(GgufError::refused(
-                "model_format",
+                ErrorCode::ModelFormat,
                 format!(
                     "GGUF: the header describes {need} bytes of header and tensor data, but the file has {size} bytes \
                      (a tensor's dimensions are wrong, or the file is truncated)"
@@ -54,25 +55,30 @@ fn bytes_arg(v: Option<f64>) -> Option<u64> {
     v.filter(|v| v.is_finite() && *v > 0.0).map(|v| v as u64)
 }
 
-/// Everything a load of this header with `options_json` would check and allocate, as JSON:
-/// `{"config":{…},"contextLength","memory":{"weights","kvCache","scratch","total"}}`; the engine's own error
-/// (`unsupported_model: …`, `model_format: …`) for a file it cannot serve — the very checks `GgufLoader` runs
-/// before allocating, so `models:add` refuses what the Worker would. `bytes`: the file, or a prefix holding the
-/// whole header; `size`: the file's length (tensors extending past it are refused).
+/// Everything a load of this header with `options` would check and allocate; the engine's own error
+/// (UnsupportedModel, ModelFormat, OutOfMemory) for a file it cannot serve — the very checks `GgufLoader` runs before
+/// allocating, so `models:add` refuses what the Worker would. `bytes`: the file, or a prefix holding the whole
+/// header; `size`: the file's length (tensors extending past it are refused).
 #[wasm_bindgen(js_name = planModel)]
-pub fn plan_model(bytes: &[u8], options_json: &str, size: Option<f64>) -> Result<String, JsError> {
-    let header = parse_header(bytes).map_err(js_err)?;
-    let options = ModelOptions::from_json(options_json).map_err(|e| JsError::new(&e.to_string()))?;
-    load_check(bytes_arg(size), Some(options.clone()))(&header).map_err(js_err)?;
-    let ModelPlan { config, context, memory, .. } = plan(&header, &options).map_err(|e| JsError::new(&e.to_string()))?;
-    Ok(format!("{{\"config\":{},\"contextLength\":{context},\"memory\":{}}}", config.to_json(), memory.to_json()))
+pub fn plan_model(bytes: &[u8], options: EngineOptions, size: Option<f64>) -> Result<LoadPlan, EngineError> {
+    let header = parse_header(bytes)?;
+    let options = options.to_model_options()?;
+    load_check(bytes_arg(size), Some(options.clone()))(&header)?;
+    Ok((&plan(&header, &options)?).into())
 }
 
-/// Parses the GGUF header at the start of `bytes` (the whole file or a prefix holding the header) and
-/// returns it as JSON: `{"version","alignment","dataOffset","metadata":{...},"tensors":[...]}`.
+/// The hyper-parameters of the model whose header starts `bytes`, parsed and validated as a load would.
+#[wasm_bindgen(js_name = readHyperParams)]
+pub fn read_hyper_params(bytes: &[u8]) -> Result<HyperParams, EngineError> {
+    let header = parse_header(bytes)?;
+    Ok((&ModelConfig::from_header(&header, crate::model::plan::vocab_size(&header)?)?).into())
+}
+
+/// Parses the GGUF header at the start of `bytes` (the whole file or a prefix holding the header) into a plain
+/// object: `{version, alignment, dataOffset, metadata, tensors?}` (see bindings/header.rs).
 #[wasm_bindgen(js_name = readGgufHeader)]
-pub fn read_gguf_header(bytes: &[u8], include_tensors: bool) -> Result<String, JsError> {
-    parse_header(bytes).map(|h| h.to_json(include_tensors)).map_err(js_err)
+pub fn read_gguf_header(bytes: &[u8], include_tensors: bool) -> Result<JsValue, EngineError> {
+    Ok(header_to_js(&parse_header(bytes)?, include_tensors))
 }
 
 /// Streaming GGUF loader: each tensor byte is copied once, from the network chunk into its final place.
@@ -97,11 +103,6 @@ impl GgufLoader {
         }
     }
 
-    /// Same as `into_loaded`.
-    pub fn take(self) -> Result<LoadedGguf, GgufError> {
-        self.into_loaded()
-    }
-
     /// Rust-only: the parsed header, once available.
     pub fn header(&self) -> Option<&crate::gguf::GgufHeader> {
         self.inner.as_ref()?.header()
@@ -112,26 +113,23 @@ impl GgufLoader {
 impl GgufLoader {
     /// `max_bytes`: the largest file accepted; non-finite or ≤ 0 means no limit beyond what 32-bit WASM memory can
     /// hold. `size`: the object's length when known (a header whose tensors extend past it is refused).
-    /// `options_json` (the `Engine` options this file will be loaded with): the model is planned from its header and
+    /// `options` (the `Engine` options this file will be loaded with): the model is planned from its header and
     /// refused — before the tensor data is allocated — if the engine cannot run it or if weights + KV cache +
     /// scratch exceed the options' `memoryBudget`.
     #[wasm_bindgen(constructor)]
-    pub fn new(max_bytes: f64, size: Option<f64>, options_json: Option<String>) -> Result<GgufLoader, JsError> {
+    pub fn new(max_bytes: f64, size: Option<f64>, options: Option<EngineOptions>) -> Result<GgufLoader, EngineError> {
         let size = bytes_arg(size);
         let cap = [bytes_arg(Some(max_bytes)), size].into_iter().flatten().min();
         let limits = cap.map_or_else(LoadLimits::default, LoadLimits::with_max_total);
-        let options = match options_json {
-            Some(text) => Some(ModelOptions::from_json(&text).map_err(|e| JsError::new(&e.to_string()))?),
-            None => None,
-        };
+        let options: Option<ModelOptions> = options.map(EngineOptions::to_model_options).transpose()?;
         let loader = StreamLoader::new(limits).with_check(load_check(size, options));
         Ok(GgufLoader { inner: Some(loader), region_len: 0 })
     }
 
     /// Pointer (into WASM memory) of the region for the next at most `want` bytes; its length is `regionLen()`.
     #[wasm_bindgen(js_name = nextRegion)]
-    pub fn next_region(&mut self, want: usize) -> Result<u32, JsError> {
-        let region = self.loader().map_err(js_err)?.next_region(want).map_err(js_err)?;
+    pub fn next_region(&mut self, want: usize) -> Result<u32, EngineError> {
+        let region = self.loader()?.next_region(want)?;
         let ptr = region.as_mut_ptr() as usize as u32;
         self.region_len = region.len();
         Ok(ptr)
@@ -144,9 +142,9 @@ impl GgufLoader {
     }
 
     /// `n` bytes were written into the last region.
-    pub fn commit(&mut self, n: usize) -> Result<(), JsError> {
+    pub fn commit(&mut self, n: usize) -> Result<(), EngineError> {
         self.region_len = 0;
-        self.loader().map_err(js_err)?.commit(n).map_err(js_err)
+        Ok(self.loader()?.commit(n)?)
     }
 
     #[wasm_bindgen(js_name = headerReady)]
@@ -154,12 +152,12 @@ impl GgufLoader {
         self.header().is_some()
     }
 
-    /// The header as JSON (see `readGgufHeader`); an error until `headerReady()`.
-    #[wasm_bindgen(js_name = headerJson)]
-    pub fn header_json(&self, include_tensors: bool) -> Result<String, JsError> {
+    /// The header as a plain object (see `readGgufHeader`); an error until `headerReady()`.
+    #[wasm_bindgen(js_name = readHeader)]
+    pub fn read_header(&self, include_tensors: bool) -> Result<JsValue, EngineError> {
         self.header()
-            .map(|h| h.to_json(include_tensors))
-            .ok_or_else(|| JsError::new("GGUF: the header has not been received yet"))
+            .map(|h| header_to_js(h, include_tensors))
+            .ok_or_else(|| EngineError::new(ErrorCode::InvalidArgument, "GGUF: the header has not been received yet"))
     }
 
     #[wasm_bindgen(js_name = bytesReceived)]

@@ -2,9 +2,13 @@
 
 use wasm_bindgen::prelude::*;
 
+pub mod error;
 pub mod gguf;
+pub mod header;
 pub mod kernels;
 pub mod model;
+pub mod options;
+pub mod report;
 
 /// Engine version, from Cargo.toml.
 #[wasm_bindgen(js_name = engineVersion)]

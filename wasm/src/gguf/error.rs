@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::error::ErrorCode;
+
 /// Broad class of a GGUF failure, for callers that branch on it (tests, the JS error mapping).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GgufErrorKind {
@@ -39,11 +41,10 @@ pub struct GgufError {
     pub message: String,
     /// For `Truncated`: the file length that would have let this field be read. The streaming loader
     /// uses it to wait for enough bytes before parsing again instead of re-parsing on every chunk.
-    pub(crate) needed_len: Option<u64>,
+    pub needed_len: Option<u64>,
     /// Set when a check above the GGUF layer refused the file (the model does not fit, a tensor has the wrong
-    /// shape): the stable code the JS error mapping uses (`unsupported_model`, `model_format`); the message is then
-    /// shown alone.
-    pub code: Option<&'static str>,
+    /// shape): that layer's code; the message is then shown alone.
+    pub code: Option<ErrorCode>,
 }
 
 impl GgufError {
@@ -59,17 +60,17 @@ impl GgufError {
     }
 
     /// A file the model layer refused before its tensor data was allocated.
-    pub fn refused(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn refused(code: ErrorCode, message: impl Into<String>) -> Self {
         let mut e = GgufError::invalid("model", 0, message);
         e.code = Some(code);
         e
     }
 
-    /// The stable error code for JavaScript: the refusing layer's, else one from the kind.
-    pub fn code(&self) -> &'static str {
+    /// The stable error code: the refusing layer's, else one from the kind.
+    pub fn code(&self) -> ErrorCode {
         self.code.unwrap_or(match self.kind {
-            GgufErrorKind::UnsupportedType | GgufErrorKind::UnsupportedVersion => "unsupported_model",
-            _ => "model_format",
+            GgufErrorKind::UnsupportedType | GgufErrorKind::UnsupportedVersion => ErrorCode::UnsupportedModel,
+            _ => ErrorCode::ModelFormat,
         })
     }
 

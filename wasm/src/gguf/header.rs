@@ -38,7 +38,7 @@ impl TensorInfo {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GgufHeader {
     pub version: u32,
     pub alignment: u64,

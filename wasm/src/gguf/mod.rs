@@ -4,7 +4,6 @@
 //! - `StreamLoader`: region/commit protocol that writes each tensor byte once, in place, into a
 //!   64-byte-aligned arena; `finish()` gives a `LoadedGguf`.
 //! - `load_from_bytes(bytes)`: the same result from a whole buffer.
-//! - `GgufHeader::to_json`: the metadata for the JavaScript side.
 //!
 //! Every failure is a `GgufError` naming the field and byte offset; no input makes this module panic
 //! or allocate more than the bytes present justify.
@@ -12,7 +11,6 @@
 mod aligned;
 mod error;
 mod header;
-mod json;
 mod metadata;
 mod reader;
 mod stream;
@@ -23,6 +21,5 @@ mod tests;
 pub use aligned::{AlignedBytes, ARENA_ALIGN};
 pub use error::{GgufError, GgufErrorKind};
 pub use header::{parse_header, GgufHeader, TensorInfo, DEFAULT_ALIGNMENT, DEFAULT_MAX_HEADER_BYTES, MAX_DIMS};
-pub use json::push_json_string;
 pub use metadata::{type_id, MetaArray, MetaValue, StrArray};
 pub use stream::{load_from_bytes, HeaderCheck, LoadLimits, LoadedGguf, StreamLoader};

@@ -266,28 +266,6 @@ fn integer_arrays_widen() {
 }
 
 #[test]
-fn json_shape_and_escapes() {
-    let h = parse_header(&small_file()).unwrap();
-    let j = h.to_json(true);
-    assert!(
-        j.starts_with(&format!(
-            "{{\"version\":3,\"alignment\":32,\"dataOffset\":{},\"metadata\":{{\"general.architecture\":\"llama\",",
-            h.data_offset
-        )),
-        "{j}"
-    );
-    for part in [
-        "\"k.u8\":200", "\"k.i8\":-1", "\"k.i16\":-300", "\"k.u32\":4000000000", "\"k.f32\":0.00001", "\"k.bool\":true",
-        "\"k.u64\":1099511627776", "\"k.f64\":null", "\"k.strs\":[\"a\",\"▁b\",\"<0x0A>\"]", "\"k.f32s\":[1.5,null]",
-        "\"k.nested\":[[0,10],[1,11]]", "\"k.esc\":\"q\\\"b\\\\n\\n\\u0001é\"",
-        "\"tensors\":[{\"name\":\"w\",\"type\":\"F32\",\"dims\":[4,2],\"offset\":0,\"bytes\":32},{\"name\":\"v\",\"type\":\"F32\",\"dims\":[3],\"offset\":32,\"bytes\":12}]}",
-    ] {
-        assert!(j.contains(part), "missing {part} in {j}");
-    }
-    assert!(!h.to_json(false).contains("tensors"));
-}
-
-#[test]
 fn stories260k_matches_llama2c_checkpoint() {
     let (Some(gguf), Some(bin)) = (shared("stories260K.gguf"), shared("stories260K.bin")) else {
         return;
@@ -329,9 +307,7 @@ fn stories260k_matches_llama2c_checkpoint() {
         "output is a copy of the embedding"
     );
 
-    let json = h.to_json(true);
-    assert!(json.contains("\"general.architecture\":\"llama\""));
-    assert_eq!(json.matches("\"type\":\"F32\"").count(), 48);
+    assert!(h.tensors().iter().all(|t| t.dtype == DType::F32));
 }
 
 #[test]
@@ -346,7 +322,7 @@ fn vocab_only_files() {
         let g = load_from_bytes(&spm).unwrap();
         assert!(g.data.is_empty());
         let s = stream_load(&spm, |i| [1, 7, 4096, 65536][i % 4]).unwrap();
-        assert_eq!(s.header.to_json(true), h.to_json(true));
+        assert_eq!(s.header, h);
     }
     if let Some(gpt2) = shared("ggml-vocab-gpt-2.gguf") {
         let h = parse_header(&gpt2).unwrap();

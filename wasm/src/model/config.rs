@@ -199,34 +199,6 @@ impl ModelConfig {
     pub fn group_size(&self) -> usize {
         self.n_heads / self.n_kv_heads
     }
-
-    /// The configuration as a JSON object with camelCase keys, for the JavaScript side.
-    pub fn to_json(&self) -> String {
-        format!(
-            concat!(
-                "{{\"architecture\":\"{}\",\"dim\":{},\"nLayers\":{},\"ffnDim\":{},\"nHeads\":{},\"nKvHeads\":{},",
-                "\"headDim\":{},\"rmsEps\":{},\"ropeStyle\":\"{}\",\"ropeBase\":{},\"ropeDim\":{},\"ropeLinearFactor\":{},",
-                "\"trainedContextLength\":{},\"vocabSize\":{}}}"
-            ),
-            self.arch.name(),
-            self.dim,
-            self.n_layers,
-            self.ffn_dim,
-            self.n_heads,
-            self.n_kv_heads,
-            self.head_dim,
-            json_f32(self.rms_eps),
-            match self.rope_style {
-                RopeStyle::Normal => "normal",
-                RopeStyle::NeoX => "neox",
-            },
-            json_f32(self.rope_base),
-            self.rope_dim,
-            json_f32(self.rope_linear_factor),
-            self.context_length,
-            self.vocab_size
-        )
-    }
 }
 
 fn check_range(key: &str, v: u64, max: usize) -> Result<usize, ModelError> {
@@ -253,14 +225,5 @@ fn rope_scaling(header: &GgufHeader, arch: &str) -> Result<f32, ModelError> {
         Some(other) => {
             Err(ModelError::unsupported(format!("{type_key} = '{other}' is not supported (supported: none, linear)")))
         }
-    }
-}
-
-/// A finite f32 as a JSON number (shortest round-trip form).
-fn json_f32(v: f32) -> String {
-    if v.is_finite() {
-        format!("{v:?}")
-    } else {
-        "null".to_string()
     }
 }

@@ -2,48 +2,32 @@
 
 use std::fmt;
 
-/// Stable error codes; the JavaScript library maps the text before the first colon to typed errors.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorCode {
-    /// The caller passed something out of range (bad token id, bad sequence slot, bad option).
-    InvalidArgument,
-    /// `start_pos + tokens` would run past the KV cache's context length.
-    ContextOverflow,
-    /// The file is malformed for this architecture (missing / mis-shaped tensor, missing metadata key).
-    ModelFormat,
-    /// The file is well formed but asks for something this engine does not implement.
-    UnsupportedModel,
-    /// An allocation the model needs could not be made.
-    OutOfMemory,
-}
+pub use crate::error::ErrorCode;
 
-impl ErrorCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidArgument => "invalid_argument",
-            ErrorCode::ContextOverflow => "context_overflow",
-            ErrorCode::ModelFormat => "model_format",
-            ErrorCode::UnsupportedModel => "unsupported_model",
-            ErrorCode::OutOfMemory => "out_of_memory",
-        }
-    }
+/// For `ContextOverflow`: the context the cache holds and the positions the call needed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Overflow {
+    pub context_length: usize,
+    pub requested: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModelError {
     pub code: ErrorCode,
     pub message: String,
+    pub overflow: Option<Overflow>,
 }
 
 impl ModelError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ModelError { code, message: message.into() }
+        ModelError { code, message: message.into(), overflow: None }
     }
     pub fn invalid_argument(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidArgument, message)
     }
-    pub fn context_overflow(message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::ContextOverflow, message)
+    /// `requested` positions do not fit a context of `context_length`.
+    pub fn context_overflow(context_length: usize, requested: usize, message: impl Into<String>) -> Self {
+        ModelError { overflow: Some(Overflow { context_length, requested }), ..Self::new(ErrorCode::ContextOverflow, message) }
     }
     pub fn format(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::ModelFormat, message)

@@ -49,7 +49,7 @@ impl Model {
         let capacity = self.kv.capacity();
         let end = start_pos.saturating_add(tokens.len());
         if end > capacity {
-            return Err(ModelError::context_overflow(format!(
+            return Err(ModelError::context_overflow(capacity, end, format!(
                 "positions {start_pos}..{end} do not fit the context of {capacity} positions"
             )));
         }

@@ -14,11 +14,4 @@ impl MemoryReport {
     pub fn new(weights: usize, kv_cache: usize, scratch: usize) -> MemoryReport {
         MemoryReport { weights, kv_cache, scratch, total: weights + kv_cache + scratch }
     }
-
-    pub fn to_json(&self) -> String {
-        format!(
-            "{{\"weights\":{},\"kvCache\":{},\"scratch\":{},\"total\":{}}}",
-            self.weights, self.kv_cache, self.scratch, self.total
-        )
-    }
 }

@@ -4,13 +4,12 @@
 //! - `weights`: tensors bound by name and checked by shape / type; matrices stay in the loaded arena.
 //! - `kv_cache`: per-sequence key/value storage (f32, f16 or Q8_0).
 //! - `ops`, `rope`, `attention`: the per-token math; `forward`: the batched pass over a chunk of tokens.
-//! - `scratch`, `memory`, `options`, `error`, `json`: buffers, accounting, load options, errors, option parsing.
+//! - `scratch`, `memory`, `options`, `error`, `plan`: buffers, accounting, load options, errors, the load plan.
 
 pub mod attention;
 pub mod config;
 pub mod error;
 pub mod forward;
-pub mod json;
 pub mod kv_cache;
 pub mod memory;
 pub mod ops;

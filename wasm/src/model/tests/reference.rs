@@ -3,7 +3,7 @@
 use super::{argmax, max_abs_diff};
 use crate::gguf::load_from_bytes;
 use crate::kernels::KernelPath;
-use crate::model::json::Json;
+use serde_json::Value;
 use crate::model::{KvType, Model, ModelOptions};
 
 const MODEL: &str = "/work/shared/models/stories260K.gguf";
@@ -25,16 +25,16 @@ fn load(options: ModelOptions) -> Option<(Model, Vec<Case>)> {
         return None;
     };
     let model = Model::new(load_from_bytes(&bytes).expect("parse stories260K.gguf"), options).expect("build model");
-    let json = Json::parse(&text).expect("reference JSON");
-    let floats = |v: &Json| -> Vec<f32> { v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect() };
-    let ids = |v: &Json| -> Vec<u32> { v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as u32).collect() };
+    let json: Value = serde_json::from_str(&text).expect("reference JSON");
+    let floats = |v: &Value| -> Vec<f32> { v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect() };
+    let ids = |v: &Value| -> Vec<u32> { v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect() };
     let cases = json
         .get("cases")
-        .and_then(Json::as_array)
+        .and_then(Value::as_array)
         .expect("cases")
         .iter()
         .map(|c| Case {
-            name: c.get("name").and_then(Json::as_str).unwrap().to_string(),
+            name: c.get("name").and_then(Value::as_str).unwrap().to_string(),
             prompt: ids(c.get("prompt").unwrap()),
             last_logits: floats(c.get("last_logits").unwrap()),
             greedy: ids(c.get("greedy").unwrap()),

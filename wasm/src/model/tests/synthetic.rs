@@ -395,7 +395,6 @@ fn memory_report_adds_up() {
     assert_eq!(r.kv_cache, 2 * 2 * 2 * 8 * 32 * 2);
     assert!(r.weights >= (40 * 16 * 2 + 2 * (16 * 16 * 2 + 8 * 16 * 2 + 24 * 16 * 3)) * 4);
     assert_eq!(r.total, r.weights + r.kv_cache + r.scratch);
-    assert!(r.to_json().starts_with("{\"weights\":"));
 }
 
 /// The header-only plan predicts the loaded model's memory exactly and refuses what `Model::new` refuses.

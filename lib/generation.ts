@@ -4,7 +4,7 @@
  */
 import type { EngineModel } from "./engine/model.js";
 import { AbortError, ContextOverflowError, InvalidArgumentError } from "./errors.js";
-import { openConstraint, type GrammarConstraint, type GrammarVocabulary } from "./grammar/index.js";
+import { openConstraint, type GrammarConstraint, type GrammarSpec, type GrammarVocabulary } from "./grammar/index.js";
 import { Sampler, StopStringMatcher } from "./sampling/index.js";
 import type { Tokenizer } from "./tokenizer/index.js";
 import type { TurnLease } from "./turn.js";
@@ -18,8 +18,10 @@ export interface GenerationContext {
   seq: number;
   /** The model's turn: checked before every forward pass (a reclaimed holder must not touch the model), beaten after. */
   lease?: TurnLease | undefined;
-  /** The model's vocabulary for grammars (a `responseFormat` needs it). */
+  /** The model's vocabulary for grammars (a `responseFormat` or tools need it). */
   grammar?: GrammarVocabulary;
+  /** A grammar of the caller's making (tool calls), used instead of `responseFormat`'s. */
+  toolGrammar?: GrammarSpec | undefined;
 }
 
 /** Prompt tokens per forward call: long prompts still yield to the event loop between slices. */
@@ -39,7 +41,9 @@ export async function* generateTokens(
   options: GenerateOptions,
 ): AsyncGenerator<TextDelta, GenerationResult> {
   // Compiled before the prefill, so a schema the grammar engine refuses fails the request before any work.
-  const constraint = await openConstraint(ctx.grammar, options.responseFormat);
+  const constraint = ctx.toolGrammar
+    ? await openToolConstraint(ctx.grammar, ctx.toolGrammar)
+    : await openConstraint(ctx.grammar, options.responseFormat);
   try {
     return yield* sampleTokens(ctx, promptIds, options, constraint);
   } finally {
@@ -223,4 +227,9 @@ function describeToken(tokenizer: Tokenizer, id: number, sampler: Sampler): Toke
     ...entry(id, sampler.lastLogprob),
     topLogprobs: sampler.lastTopLogprobs().map((t) => entry(t.id, t.logprob)),
   };
+}
+
+function openToolConstraint(vocabulary: GrammarVocabulary | undefined, spec: GrammarSpec): Promise<GrammarConstraint> {
+  if (!vocabulary) throw new InvalidArgumentError("tools need a model loaded through Llama", "tools");
+  return vocabulary.compile(spec, "tools");
 }

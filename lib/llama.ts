@@ -2,12 +2,12 @@
  * Llama: the friendly high-level API. Text and chat messages in, text out (whole or streamed), over one loaded
  * GGUF model. Mirrors the seed design's `Llama` (`generate(text)`, `chatCompletion(messages)`).
  */
-import { renderChatPrompt } from "./chat/index.js";
+import { CHATML_TEMPLATE, genericToolChat, renderChatPrompt, templateKnowsTools, toolSetup, ToolCallStream, type ToolSetup } from "./chat/index.js";
 import { EngineModel } from "./engine/model.js";
 import { InvalidArgumentError, ModelFormatError } from "./errors.js";
 import { generateTokens } from "./generation.js";
 import { ModelTurn } from "./turn.js";
-import { GrammarVocabulary } from "./grammar/index.js";
+import { GrammarVocabulary, toolCallGrammar, type GrammarSpec } from "./grammar/index.js";
 import { resolveEngine, openModelSource } from "./source.js";
 import { tokenizerFromGguf, tokenizerFromHfJson, type Tokenizer } from "./tokenizer/index.js";
 import type {
@@ -103,9 +103,20 @@ export class Llama {
     return this.tokenizer.encode(text, { addBos: opts.addBos ?? this.tokenizer.addBosByDefault, parseSpecial: false });
   }
 
-  /** The chat template's rendering of `messages` (with the assistant turn opened), as token ids. */
-  chatPromptTokens(messages: ChatMessage[]): number[] {
-    return renderChatPrompt(this.tokenizer, messages, { template: this.#chatTemplate }).ids;
+  /**
+   * The chat template's rendering of `messages` (with the assistant turn opened), as token ids. With tools, a
+   * template that renders them gets them; any other gets the generic tool prompt (lib/chat/tools.ts).
+   */
+  chatPromptTokens(messages: ChatMessage[], tools?: Pick<GenerateOptions, "tools" | "toolChoice" | "parallelToolCalls">): number[] {
+    return this.#chatPrompt(messages, toolSetup(tools?.tools, tools?.toolChoice, tools?.parallelToolCalls));
+  }
+
+  #chatPrompt(messages: ChatMessage[], setup: ToolSetup | undefined): number[] {
+    const template = this.#chatTemplate;
+    if (templateKnowsTools(template ?? CHATML_TEMPLATE)) {
+      return renderChatPrompt(this.tokenizer, messages, { template, ...(setup ? { tools: setup.tools } : {}) }).ids;
+    }
+    return renderChatPrompt(this.tokenizer, genericToolChat(messages, setup), { template }).ids;
   }
 
   async generate(prompt: string, options: GenerateOptions = {}): Promise<GenerationResult> {
@@ -121,8 +132,18 @@ export class Llama {
     return drain(this.chatCompletionStream(messages, options));
   }
 
+  /**
+   * With `tools`, the output is split into content and calls: deltas carry `toolCalls` pieces, the result
+   * `toolCalls` and finish reason "tool_calls" (calls are grammar-constrained: see lib/grammar/tools.ts).
+   */
   chatCompletionStream(messages: ChatMessage[], options: GenerateOptions = {}): AsyncGenerator<TextDelta, GenerationResult> {
-    return this.#serialised(this.chatPromptTokens(messages), options);
+    const setup = toolSetup(options.tools, options.toolChoice, options.parallelToolCalls);
+    if (setup && options.responseFormat !== undefined && options.responseFormat.type !== "text") {
+      throw new InvalidArgumentError("responseFormat cannot be combined with tools (the calls have their own grammar)", "responseFormat");
+    }
+    const ids = this.#chatPrompt(messages, setup);
+    if (!setup) return this.#serialised(ids, options);
+    return withToolCalls(this.#serialised(ids, options, toolCallGrammar(setup, this.tokenizer)));
   }
 
   /** Frees the model's WASM memory. */
@@ -132,18 +153,40 @@ export class Llama {
   }
 
   /** Runs one generation in the model's turn: the caller's lease, or one taken (and given back) here. */
-  async *#serialised(promptIds: number[], options: GenerateOptions): AsyncGenerator<TextDelta, GenerationResult> {
+  async *#serialised(promptIds: number[], options: GenerateOptions, toolGrammar?: GrammarSpec): AsyncGenerator<TextDelta, GenerationResult> {
     const own = options.lease === undefined;
     const lease = options.lease ?? (await this.turn.acquire({ signal: options.signal, maxWaiting: options.maxWaiting }));
     try {
       return yield* generateTokens(
-        { model: this.#model, tokenizer: this.tokenizer, cached: this.#cached, seq: 0, lease, grammar: this.#grammar },
+        { model: this.#model, tokenizer: this.tokenizer, cached: this.#cached, seq: 0, lease, grammar: this.#grammar, toolGrammar },
         promptIds,
         options,
       );
     } finally {
       if (own) lease.release();
     }
+  }
+}
+
+/** Splits a tool-constrained generation's text into content and calls (the grammar fixed their layout). */
+async function* withToolCalls(gen: AsyncGenerator<TextDelta, GenerationResult>): AsyncGenerator<TextDelta, GenerationResult> {
+  const calls = new ToolCallStream();
+  try {
+    for (;;) {
+      const step = await gen.next();
+      const piece = step.done ? calls.finish() : calls.push(step.value.text);
+      const logprobs = step.done ? undefined : step.value.logprobs;
+      if (piece.text !== "" || piece.toolCalls.length > 0 || logprobs) {
+        yield { text: piece.text, ...(piece.toolCalls.length > 0 ? { toolCalls: piece.toolCalls } : {}), ...(logprobs ? { logprobs } : {}) };
+      }
+      if (step.done) {
+        const r = step.value;
+        if (calls.calls.length === 0) return { ...r, text: calls.content };
+        return { ...r, text: calls.content, toolCalls: calls.calls, finishReason: r.finishReason === "stop" ? "tool_calls" : r.finishReason };
+      }
+    }
+  } finally {
+    await gen.return(undefined as unknown as GenerationResult);
   }
 }
 

@@ -2,6 +2,8 @@
  * Public types of the high-level API (`Llama`). The HTTP layer maps OpenAI requests onto these and back;
  * nothing here knows about HTTP.
  */
+import type { ToolCallDelta } from "./chat/tool-stream.js";
+import type { ToolCall, ToolChoice, ToolDefinition } from "./chat/tools.js";
 import type { SamplingParams } from "./sampling/params.js";
 import type { ModelTurn, TurnLease } from "./turn.js";
 
@@ -82,6 +84,15 @@ export interface GenerateOptions extends SamplingOptions {
   stop?: string | string[];
   /** Constrain the output (default: free text). */
   responseFormat?: ResponseFormat;
+  /**
+   * Chat only: functions the model may call (OpenAI's `tools`). Calls come back in `toolCalls` (whole and as
+   * streamed deltas) with finish reason "tool_calls"; each call's arguments match its tool's parameters schema.
+   */
+  tools?: ToolDefinition[];
+  /** "auto" (default with tools): text or calls; "required": calls only; a named function; "none": text only. */
+  toolChoice?: ToolChoice;
+  /** More than one call in one answer (default true). */
+  parallelToolCalls?: boolean;
   /** Report per-token log-probabilities with this many top alternatives (0 = only the chosen token). */
   logprobs?: number;
   signal?: AbortSignal;
@@ -120,11 +131,13 @@ export interface TokenLogprob extends TopLogprob {
 /** One streamed piece of output: text that is final (stop strings already cut, UTF-8 never split). */
 export interface TextDelta {
   text: string;
+  /** Tool-call pieces in this step (chat with tools): OpenAI's `delta.tool_calls`. */
+  toolCalls?: ToolCallDelta[];
   /** Log-probabilities of the tokens that produced this delta, when requested. */
   logprobs?: TokenLogprob[];
 }
 
-export type FinishReason = "stop" | "length";
+export type FinishReason = "stop" | "length" | "tool_calls";
 
 export interface Usage {
   promptTokens: number;
@@ -142,7 +155,10 @@ export interface Timings {
 }
 
 export interface GenerationResult {
+  /** The text (with tools: the content outside the calls). */
   text: string;
+  /** The calls the model made (chat with tools), when it made any. */
+  toolCalls?: ToolCall[];
   finishReason: FinishReason;
   usage: Usage;
   timings: Timings;
@@ -150,6 +166,8 @@ export interface GenerationResult {
 }
 
 export type { ChatMessageInput as ChatMessage, ChatRole } from "./chat/messages.js";
+export type { ToolCall, ToolChoice, ToolDefinition } from "./chat/tools.js";
+export type { ToolCallDelta } from "./chat/tool-stream.js";
 
 export interface MemoryReport {
   weights: number;

@@ -6,7 +6,7 @@ import { InvalidArgumentError } from "../errors.js";
 import type { LogitsConstraint } from "../sampling/index.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import type { ResponseFormat } from "../types.js";
-import { grammarFor } from "./response-format.js";
+import { grammarFor, type GrammarSpec } from "./response-format.js";
 import { tokenTable } from "./token-table.js";
 import type { GrammarMatcher as Matcher, GrammarVocab as Vocab } from "../../wasm/pkg/ellm_grammar.js";
 import { resolveGrammar } from "./wasm.js";
@@ -79,12 +79,17 @@ export class GrammarVocabulary {
   async constraint(format: ResponseFormat | undefined): Promise<GrammarConstraint | undefined> {
     const spec = grammarFor(format);
     if (!spec) return undefined;
+    return this.compile(spec, "responseFormat", "the schema cannot be used");
+  }
+
+  /** A constraint for a grammar of our own making (tool calls); `param` names the option in errors. */
+  async compile(spec: GrammarSpec, param: string, what = "the grammar cannot be used"): Promise<GrammarConstraint> {
     const vocab = await this.#load();
     let matcher: Matcher;
     try {
       matcher = vocab.matcher(spec.kind, spec.source);
     } catch (e) {
-      throw new InvalidArgumentError(`responseFormat: the schema cannot be used: ${messageOf(e)}`, "responseFormat");
+      throw new InvalidArgumentError(`${param}: ${what}: ${messageOf(e)}`, param);
     }
     return new GrammarConstraint(matcher, this.#vocabSize);
   }

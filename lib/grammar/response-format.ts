@@ -5,7 +5,7 @@ import { resolveGrammar } from "./wasm.js";
 
 /** What the grammar module compiles: a kind it knows and the grammar's source text. */
 export interface GrammarSpec {
-  kind: "json_schema";
+  kind: "json_schema" | "lark";
   source: string;
 }
 

@@ -40,3 +40,16 @@ export async function resolveGrammar(): Promise<GrammarBindings> {
 export function grammarMemoryBytes(): number {
   return memory?.buffer.byteLength ?? 0;
 }
+
+/** The grammar module's memory before any vocabulary: its data and 1 MiB stack. */
+const GRAMMAR_BASE_BYTES = 1.5 * 2 ** 20;
+/**
+ * Bytes of grammar memory per vocabulary token, an upper bound measured with the real tokenizers in ../shared
+ * (SmolLM2's 49,152 tokens: 11.75 MiB in all, Llama 3's 128,256: 30.6; test/lib/grammar-memory.test.ts keeps it true).
+ */
+const GRAMMAR_BYTES_PER_TOKEN = 248;
+
+/** What the grammar module will take once it holds a vocabulary of `vocabSize` tokens. */
+export function grammarMemoryEstimate(vocabSize: number): number {
+  return GRAMMAR_BASE_BYTES + GRAMMAR_BYTES_PER_TOKEN * vocabSize;
+}

@@ -71,3 +71,10 @@ impl GrammarMatcher {
 pub fn check_json_schema(schema: &str) -> Result<(), JsError> {
     matcher::check_json_schema(schema).map_err(js_err)
 }
+
+/// `[bytes live, most bytes ever live]` on the grammar module's heap.
+#[wasm_bindgen(js_name = heapStats)]
+pub fn heap_stats() -> Vec<u32> {
+    let (live, peak) = crate::heap::stats();
+    vec![live as u32, peak as u32]
+}

@@ -8,7 +8,11 @@
 
 mod vocab;
 mod matcher;
+pub mod heap;
 pub mod bindings;
+
+#[global_allocator]
+static ALLOC: heap::Counting = heap::Counting;
 
 pub use matcher::{check_json_schema, Grammar, Matcher};
 pub use vocab::Vocab;

@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { defineWorkersProject } from "@cloudflare/vitest-pool-workers/config";
 import { makeFixture } from "./scripts/make-fixtures.mjs";
 import { upstreamContext } from "./test/origin/upstream-context.js";
+import { COMPACT_TOOLS_TEMPLATE } from "./test/fixtures/tool-template.js";
 
 // The origin fallback's tests run inside workerd, like the Worker's: the OriginBackend makes real loopback fetches to
 // two Node-side origins started by test/origin/global-setup.ts — a fault-injecting one and a real OpenAI server
@@ -40,8 +41,9 @@ export default defineWorkersProject(async () => {
                 // Small enough for the edge, but its weights are missing from R2: the edge refuses, the origin answers.
                 { id: "stories-auto-missing", ...common, r2Key: "test/not-uploaded.gguf", backend: "auto", origin: { model: inject("upstreamModel") } },
                 { id: "stories-edge-missing", ...common, r2Key: "test/not-uploaded.gguf", backend: "edge" },
-                // Small enough for the edge, but a request with tools needs the origin.
-                { id: "stories-auto", ...common, backend: "auto", origin: { model: "tool-model" } },
+                // Small enough for the edge, tools included (a short template that renders them: 512 positions
+                // cannot hold the generic tool prompt).
+                { id: "stories-auto", ...common, backend: "auto", origin: { model: "tool-model" }, chatTemplate: COMPACT_TOOLS_TEMPLATE },
               ]),
               // The Worker's origin is the real upstream behind the fault server's recording relay, so tests can check what
               // the Worker sent (headers, model name) while a real server answers.

@@ -4,6 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { defineWorkersProject } from "@cloudflare/vitest-pool-workers/config";
 import { buildFixture, makeFixture } from "./scripts/make-fixtures.mjs";
+import { COMPACT_TOOLS_TEMPLATE } from "./test/fixtures/tool-template.js";
 import { defectiveModels } from "./test/helpers/defective-models.js";
 import { HOSTILE_TEMPLATES } from "./test/helpers/hostile-templates.js";
 
@@ -49,6 +50,8 @@ export default defineWorkersProject(async () => {
   });
   const catalog: object[] = [
     entry("tiny-llama", "tiny-llama.gguf", tiny, 256, { description: "random-weight llama fixture" }),
+    // The same weights with a short template that renders tools (the generic tool prompt needs more positions).
+    entry("tiny-tools", "tiny-llama.gguf", tiny, 256, { chatTemplate: COMPACT_TOOLS_TEMPLATE }),
     { ...entry("bad-hash", "tiny-llama.gguf", tiny, 256), sha256: "0".repeat(64) },
     entry("missing-object", "not-uploaded.gguf", tiny, 256),
     entry("truncated", "tiny-llama-truncated.gguf", truncated, 256),

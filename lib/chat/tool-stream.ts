@@ -2,8 +2,8 @@
  * Tool calls out of the generated text, as it streams: text before the first `<tool_call>` is content (the bytes
  * that may still become the marker are held back), each call yields its id and name once the name is complete,
  * then its arguments JSON in fragments — OpenAI's `delta.tool_calls` shape. The grammar guarantees the layout
- * `<tool_call>\n{"name":"…","arguments":…}\n</tool_call>`; the arguments end where `}\n</tool_call>` starts (no
- * JSON text can hold a raw newline, so that sequence never occurs inside them).
+ * `<tool_call>\n{"name":"…","arguments":…}\n</tool_call>`; the arguments end where their JSON value closes (its
+ * nesting is followed, strings and escapes included), so no byte of the wrapper is ever sent as an argument.
  */
 import { TOOL_CALL_CLOSE, TOOL_CALL_OPEN, toolCallId, type ToolCall } from "./tools.js";
 
@@ -35,6 +35,8 @@ export class ToolCallStream {
   /** "text": before/between calls; "header": inside a call before its name; "args": streaming its arguments. */
   #state: "text" | "header" | "args" = "text";
   #argsSent = 0;
+  /** Where the scan of the current call's arguments stands (JSON nesting, inside a string, after a backslash). */
+  #scan = { at: 0, depth: 0, inString: false, escaped: false };
 
   /** Content text produced so far (outside calls). */
   get content(): string {
@@ -86,26 +88,57 @@ export class ToolCallStream {
         deltas.push({ index, id: call.id, type: "function", function: { name: call.function.name, arguments: "" } });
         this.#buf = this.#buf.slice(m[0].length);
         this.#argsSent = 0;
+        this.#scan = { at: 0, depth: 0, inString: false, escaped: false };
         this.#state = "args";
       } else {
         const call = this.calls.at(-1)!;
-        const at = this.#buf.indexOf(TAIL);
-        const args = at >= 0 ? this.#buf.slice(0, at) : this.#buf.slice(0, this.#buf.length - (end ? 0 : heldBack(this.#buf, TAIL)));
+        const end_ = this.#argumentsEnd();
+        const args = end_ >= 0 ? this.#buf.slice(0, end_) : this.#buf;
         const fresh = args.slice(this.#argsSent);
         if (fresh !== "") {
           call.function.arguments += fresh;
           deltas.push({ index: this.calls.length - 1, function: { arguments: fresh } });
           this.#argsSent = args.length;
         }
-        if (at < 0) {
+        if (end_ < 0) {
           if (end) this.#buf = "";
           break;
         }
-        this.#buf = this.#buf.slice(at + TAIL.length);
+        // Past the arguments: the call's closing `}` and `</tool_call>`, then text (or the next call).
+        const close = this.#buf.indexOf(TAIL, end_);
+        if (close < 0) {
+          if (end) this.#buf = "";
+          break;
+        }
+        this.#buf = this.#buf.slice(close + TAIL.length);
         this.#state = "text";
       }
     }
     this.#content += out;
     return { text: out, toolCalls: deltas };
+  }
+
+  /** End offset in the buffer of the arguments JSON value once it is complete, else −1 (scanned incrementally). */
+  #argumentsEnd(): number {
+    const st = this.#scan;
+    const b = this.#buf;
+    for (; st.at < b.length; st.at++) {
+      const ch = b[st.at]!;
+      if (st.inString) {
+        if (st.escaped) st.escaped = false;
+        else if (ch === "\\") st.escaped = true;
+        else if (ch === '"') {
+          st.inString = false;
+          if (st.depth === 0) return st.at + 1; // a string value
+        }
+      } else if (ch === '"') st.inString = true;
+      else if (ch === "{" || ch === "[") st.depth++;
+      else if (ch === "}" || ch === "]") {
+        if (st.depth === 0) return st.at; // a bare number or literal ends at the wrapper's `}`
+        st.depth--;
+        if (st.depth === 0) return st.at + 1;
+      }
+    }
+    return -1;
   }
 }

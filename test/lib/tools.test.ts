@@ -13,6 +13,7 @@ import { toolCallGrammar } from "../../lib/grammar/index.js";
 import { InvalidArgumentError, Llama, type ChatMessage, type GenerateOptions, type ToolCallDelta } from "../../lib/node/index.js";
 import { fixturePath } from "../helpers/fixtures.js";
 import { hasShared, sharedModel } from "../helpers/shared.js";
+import { COMPACT_TOOLS_TEMPLATE } from "../fixtures/tool-template.js";
 
 const TOOLS: ToolDefinition[] = [
   {
@@ -31,15 +32,6 @@ const TOOLS: ToolDefinition[] = [
   },
   { type: "function", function: { name: "now", description: "The current time" } },
 ];
-/**
- * A short template that renders tools itself (the models with a 256–512 position context cannot hold the generic
- * prompt), so the fixtures also cover the "template knows tools" path.
- */
-export const COMPACT_TOOLS_TEMPLATE =
-  "{%- if tools %}{{ 'tools:' }}{% for t in tools %}{{ ' ' + t.function.name }}{% endfor %}{{ '\n' }}{% endif %}" +
-  "{%- for m in messages %}{{ m.role + ': ' + m.content + '\n' }}{% if m.tool_calls %}{% for c in m.tool_calls %}" +
-  "{{ '<tool_call>' + c.function.name + ' ' + c.function.arguments + '</tool_call>\n' }}{% endfor %}{% endif %}{% endfor %}" +
-  "{%- if add_generation_prompt %}{{ 'assistant: ' }}{% endif %}";
 const ASK: ChatMessage[] = [{ role: "user", content: "What is the weather in Paris?" }];
 const ajv = new Ajv2020({ strict: false });
 const validators = new Map(TOOLS.map((t) => [t.function.name, ajv.compile(t.function.parameters ?? { type: "object", maxProperties: 0 })]));
@@ -87,15 +79,15 @@ async function checkModel(llama: Llama, label: string) {
   let finished = 0;
   const runs = [{ temperature: 0 }, { temperature: 0.8, seed: 1 }, { temperature: 1.2, seed: 2 }];
   for (const run of runs) {
-    const required = await callTools(llama, { ...run, maxTokens: 96, tools: TOOLS, toolChoice: "required" });
+    const required = await callTools(llama, { ...run, maxTokens: 160, tools: TOOLS, toolChoice: "required" });
     if (expectValidCalls(required, ["get_weather", "add", "now"])) finished++;
-    const named = await callTools(llama, { ...run, maxTokens: 96, tools: TOOLS, toolChoice: { type: "function", function: { name: "add" } } });
+    const named = await callTools(llama, { ...run, maxTokens: 160, tools: TOOLS, toolChoice: { type: "function", function: { name: "add" } } });
     if (expectValidCalls(named, ["add"])) {
       finished++;
       expect(named.toolCalls).toHaveLength(1); // a named tool is one call
       expect(named.text).toBe("");
     }
-    const single = await callTools(llama, { ...run, maxTokens: 96, tools: TOOLS, toolChoice: "required", parallelToolCalls: false });
+    const single = await callTools(llama, { ...run, maxTokens: 160, tools: TOOLS, toolChoice: "required", parallelToolCalls: false });
     if (expectValidCalls(single, ["get_weather", "add", "now"])) {
       finished++;
       expect(single.toolCalls).toHaveLength(1);
@@ -120,7 +112,7 @@ describe("tool calls on a generated random-weight model", () => {
   });
 
   it("accepts an earlier call and its result in the next request", async () => {
-    const first = await callTools(llama, { temperature: 0, maxTokens: 96, tools: TOOLS, toolChoice: { type: "function", function: { name: "get_weather" } } });
+    const first = await callTools(llama, { temperature: 0, maxTokens: 160, tools: TOOLS, toolChoice: { type: "function", function: { name: "get_weather" } } });
     const call = first.toolCalls?.[0] ?? { id: "call_x", type: "function" as const, function: { name: "get_weather", arguments: '{"city":"Paris","unit":"celsius"}' } };
     const next: ChatMessage[] = [...ASK, { role: "assistant", content: null, tool_calls: [call] }, { role: "tool", tool_call_id: call.id, content: "18 degrees, sunny" }];
     const r = await llama.chatCompletion(next, { temperature: 0, maxTokens: 8, tools: TOOLS, toolChoice: "none" });

@@ -165,7 +165,7 @@ describe("request validation (400 naming the field)", () => {
     ["stream_options without stream", "/v1/chat/completions", { ...chat, stream_options: { include_usage: true } }, "stream_options", "invalid_value"],
     ["stream_options key", "/v1/chat/completions", { ...chat, stream: true, stream_options: { continuous_usage_stats: true } }, "stream_options.continuous_usage_stats", "unsupported_parameter"],
     ["user type", "/v1/chat/completions", { ...chat, user: 7 }, "user", "invalid_type"],
-    ["tools", "/v1/chat/completions", { ...chat, tools: [] }, "tools", "unsupported_parameter"],
+    ["tools empty", "/v1/chat/completions", { ...chat, tools: [] }, "tools", "invalid_value"],
     ["functions", "/v1/chat/completions", { ...chat, functions: [] }, "functions", "unsupported_parameter"],
     ["response_format type", "/v1/chat/completions", { ...chat, response_format: { type: "yaml" } }, "response_format.type", "invalid_value"],
     ["response_format shape", "/v1/chat/completions", { ...chat, response_format: "json" }, "response_format", "invalid_type"],

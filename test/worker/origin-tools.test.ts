@@ -1,15 +1,17 @@
 /**
- * Routing by feature: a chat request with `tools` for an `auto` model goes to the origin (the edge has no tool
- * calling), comes back in OpenAI's shape unchanged, JSON and streamed; an edge-only model keeps the clear 400.
+ * Where tool calls are served: on the edge when it can (an `auto` model small enough, its grammar fitting beside
+ * it), else on the origin — a model too large for the edge sends its tool requests there, which come back in
+ * OpenAI's shape unchanged, JSON and streamed, the tool fields and tool messages forwarded as sent. Legacy
+ * `functions` stay origin-only: an edge-only model answers 400.
  */
-import { describe, expect, inject, it } from "vitest";
+import { beforeAll, describe, expect, inject, it } from "vitest";
 import type { RecordedRequest } from "../origin/fault-server.js";
 import { ssePayloads } from "../origin/contract.js";
-import { workerFetch } from "../origin/harness.js";
+import { seedStories, workerFetch } from "../origin/harness.js";
 
 const faultUrl = inject("faultUrl");
 const tools = [
-  { type: "function", function: { name: "get_weather", description: "Weather in a city", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } },
+  { type: "function", function: { name: "get_weather", description: "Weather in a city", parameters: { type: "object", properties: { city: { type: "string", maxLength: 16 } }, required: ["city"] } } },
 ];
 const messages = [
   { role: "user", content: "Weather in Paris?" },
@@ -25,28 +27,42 @@ const ask = (model: string, extra: object, requestId: string = crypto.randomUUID
   });
 const recorded = async (id: string): Promise<RecordedRequest[]> => (await fetch(`${faultUrl}/__log/${id}`)).json();
 
-describe.skipIf(!faultUrl)("tool requests routed to the origin", () => {
-  it("sends an auto model's tool request to the origin and returns its tool call unchanged", async () => {
-    const id = `tools-${crypto.randomUUID()}`;
-    const res = await ask("stories-auto", {}, id);
+describe.skipIf(!faultUrl)("tool requests: edge or origin", () => {
+  beforeAll(seedStories);
+
+  it("serves an auto model's tool request on the edge when the model and its grammar fit", async () => {
+    const res = await ask("stories-auto", { tool_choice: "required", parallel_tool_calls: false, max_tokens: 160, temperature: 0 });
     expect(res.status).toBe(200);
-    expect(res.headers.get("x-ellm-backend")).toBe("origin; feature=tools");
+    expect(res.headers.get("x-ellm-backend")).toBe("edge");
+    const body = (await res.json()) as { choices: Array<{ message: { tool_calls?: Array<{ id: string; function: { name: string; arguments: string } }> }; finish_reason: string }> };
+    const choice = body.choices[0]!;
+    if (choice.finish_reason === "length") return; // cut by max_tokens: nothing to parse
+    expect(choice.finish_reason).toBe("tool_calls");
+    expect(choice.message.tool_calls![0]!.function.name).toBe("get_weather");
+    expect(Object.keys(JSON.parse(choice.message.tool_calls![0]!.function.arguments) as object)).toEqual(["city"]);
+  });
+
+  it("sends a tool request for a model too large for the edge to the origin and returns its tool call unchanged", async () => {
+    const id = `tools-${crypto.randomUUID()}`;
+    const res = await ask("stories-huge", {}, id);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-ellm-backend")).toBe("origin");
     const body = (await res.json()) as { model: string; choices: Array<{ message: { tool_calls: unknown[] }; finish_reason: string }> };
-    expect(body.model).toBe("stories-auto");
+    expect(body.model).toBe("stories-huge");
     expect(body.choices[0]!.finish_reason).toBe("tool_calls");
     expect(body.choices[0]!.message.tool_calls).toEqual([
       { id: "call_up1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } },
     ]);
     const [up] = await recorded(id);
     const sent = up!.body as { model: string; tools: unknown; tool_choice: unknown; messages: unknown };
-    expect(sent.model).toBe("tool-model");
+    expect(sent.model).toBe(inject("upstreamModel"));
     expect(sent.tools).toEqual(tools);
     expect(sent.tool_choice).toBe("auto");
     expect(sent.messages).toEqual(messages);
   });
 
   it("streams the origin's tool-call deltas through", async () => {
-    const res = await ask("stories-auto", { stream: true });
+    const res = await ask("stories-huge", { stream: true });
     expect(res.status).toBe(200);
     const chunks = (await ssePayloads(res)).filter((p) => p !== "[DONE]").map((p) => JSON.parse(p) as { choices: Array<{ delta: { tool_calls?: Array<{ function: { arguments?: string } }> }; finish_reason: string | null }> });
     const args = chunks.flatMap((c) => c.choices.flatMap((ch) => ch.delta.tool_calls ?? [])).map((t) => t.function.arguments ?? "").join("");
@@ -54,10 +70,13 @@ describe.skipIf(!faultUrl)("tool requests routed to the origin", () => {
     expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe("tool_calls");
   });
 
-  it("refuses tools on an edge-only model with a 400 naming the field", async () => {
-    const res = await ask("stories", {});
+  it("refuses legacy functions on an edge-only model with a 400 naming the field", async () => {
+    const res = await workerFetch("/v1/chat/completions", {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "stories", messages: [{ role: "user", content: "hi" }], functions: [{ name: "f", parameters: {} }] }),
+    });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { param: string; code: string } };
-    expect(body.error).toMatchObject({ param: "tools", code: "unsupported_parameter" });
+    expect(body.error).toMatchObject({ param: "functions", code: "unsupported_parameter" });
   });
 });

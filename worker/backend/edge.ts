@@ -7,7 +7,7 @@
  * is pending, and if it never says so the silent lease is reclaimed by the next request (lib/turn.ts).
  */
 import { AbortError, EllmError, InvalidArgumentError } from "../../lib/errors.js";
-import { checkResponseFormat } from "../../lib/grammar/index.js";
+import { checkResponseFormat, checkToolSchemas } from "../../lib/grammar/index.js";
 import type { TurnLease, ModelTurn } from "../../lib/turn.js";
 import type { GenerateOptions, GenerationResult, TextDelta } from "../../lib/types.js";
 import type { CatalogEntry } from "../catalog/schema.js";
@@ -32,6 +32,7 @@ import { SSE_DONE, SSE_HEADERS, sseData } from "../openai/sse.js";
 import type { ModelStore } from "../runtime/model-store.js";
 import type { Backend, BackendContext } from "./backend.js";
 import { toHttpError } from "./errors.js";
+import { checkGrammarFits } from "./grammar-fit.js";
 
 const DEFAULT_MAX_QUEUE = 8;
 /** Choices per request (n): generated one after another from the one prefilled prompt. */
@@ -75,6 +76,10 @@ export class EdgeBackend implements Backend {
     if (req.n > maxN) throw invalidRequest(`'n' must be at most ${maxN} on this server.`, "n");
     // An unsupported schema is a 400 before the request queues or any weights load.
     if (req.kind === "chat") await checkSchema(req.responseFormat);
+    const toolSetup = req.kind === "chat" ? req.tools?.setup : undefined;
+    if (toolSetup) await checkToolSchemas(toolSetup).catch((e: unknown) => {
+      throw toHttpError(e, "messages") ?? e;
+    });
     const maxWaiting = intVar(ctx.env.MAX_QUEUE, "MAX_QUEUE", DEFAULT_MAX_QUEUE);
     const param = req.kind === "chat" ? "messages" : "prompt";
     const lease = await this.turn.acquire({ signal: ctx.signal, maxWaiting }).catch((e: unknown) => {
@@ -99,6 +104,8 @@ export class EdgeBackend implements Backend {
       ctx.timing.add("load", loaded ? model.loadMs : 0);
       const llama = model.llama;
       checkLogitBias(req, llama.info.vocabSize);
+      const needsGrammar = toolSetup !== undefined || (req.kind === "chat" && req.responseFormat !== undefined && req.responseFormat.type !== "text");
+      if (needsGrammar) checkGrammarFits(entry.id, llama.info);
 
       let cached: number | undefined;
       const options: GenerateOptions = { ...req.sampling, signal: run.signal, lease, onPrefill: (p) => (cached ??= p.cachedTokens) };
@@ -106,6 +113,13 @@ export class EdgeBackend implements Backend {
       if (req.stop !== undefined) options.stop = req.stop;
       if (req.logprobs !== undefined) options.logprobs = req.logprobs;
       if (req.kind === "chat" && req.responseFormat !== undefined) options.responseFormat = req.responseFormat;
+      if (toolSetup && req.kind === "chat") {
+        // The library checks the fields as the validator did (one rule for both).
+        const sent = req.tools!.sent;
+        options.tools = sent.tools as GenerateOptions["tools"];
+        options.toolChoice = sent.tool_choice as GenerateOptions["toolChoice"];
+        options.parallelToolCalls = sent.parallel_tool_calls as boolean | undefined;
+      }
       const seed = req.sampling.seed;
       // Choice i > 0 starts from the prompt's K/V that choice 0 left in the cache (only its last token is recomputed);
       // a given seed makes every choice reproducible and each one different.
@@ -221,11 +235,22 @@ class SseEncoder implements BodyEncoder {
     const { req, meta } = this;
     if (req.kind === "chat") {
       const lp = this.#withLogprobs ? chatLogprobs(delta?.logprobs ?? []) : null;
-      return sseData(chatChunk(meta, index, finishReason ? {} : { content: text }, finishReason, lp, req.includeUsage));
+      const calls = delta?.toolCalls;
+      const d = finishReason ? {} : calls ? { ...(text !== "" ? { content: text } : {}), tool_calls: calls.map(toolCallChunk) } : { content: text };
+      return sseData(chatChunk(meta, index, d, finishReason, lp, req.includeUsage));
     }
     const lp = this.#withLogprobs ? textLogprobs(delta?.logprobs ?? [], this.#textOffset[index]!) : null;
     return sseData(textChunk(meta, index, text, finishReason, lp, req.includeUsage));
   }
+}
+
+/** OpenAI's `delta.tool_calls[]` entry: index, then id/type/name on a call's first piece, argument text always. */
+function toolCallChunk(d: NonNullable<TextDelta["toolCalls"]>[number]) {
+  return {
+    index: d.index,
+    ...(d.id !== undefined ? { id: d.id, type: "function" } : {}),
+    function: { ...(d.function.name !== undefined ? { name: d.function.name } : {}), arguments: d.function.arguments },
+  };
 }
 
 /** A plain JSON answer: a space per token (so a vanished client is noticed), then the JSON. */

@@ -8,13 +8,15 @@ export const RefusalCode = {
   queueFull: "queue_full",
   modelLoadFailed: "model_load_failed",
   contextLengthExceeded: "context_length_exceeded",
+  /** A grammar (tools, response_format) would not fit beside the loaded model: worker/backend/grammar-fit.ts. */
+  grammarMemory: "grammar_memory",
 } as const;
 export type RefusalCode = (typeof RefusalCode)[keyof typeof RefusalCode];
 
-/** Refusals another backend (the origin) can serve better: the isolate is busy, the weights would not load, or the
- *  prompt needs more context than the edge allocated. */
+/** Refusals another backend (the origin) can serve better: the isolate is busy, the weights would not load, the
+ *  prompt needs more context than the edge allocated, or a grammar would not fit beside the model. */
 export function servableElsewhere(err: HttpError): boolean {
-  return err.code === RefusalCode.queueFull || err.code === RefusalCode.modelLoadFailed || err.code === RefusalCode.contextLengthExceeded;
+  return (Object.values(RefusalCode) as string[]).includes(err.code ?? "");
 }
 
 /** Seconds a client should wait before retrying after a failed load (a fix to R2/the catalog is needed or in flight). */

@@ -1,7 +1,8 @@
 /**
  * Edge → origin failover for "auto" models: when the edge cannot take a request it would otherwise refuse — the
- * isolate's queue is full, the weights would not load (memory, R2), or the prompt needs more context than the edge
- * allocated — the same request goes to the origin, before any byte has reached the client.
+ * isolate's queue is full, the weights would not load (memory, R2), the prompt needs more context than the edge
+ * allocated, or a grammar (tools, response_format) would not fit beside the model — the same request goes to the
+ * origin, before any byte has reached the client.
  */
 import type { CatalogEntry } from "../catalog/schema.js";
 import { HttpError } from "../http/errors.js";

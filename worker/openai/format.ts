@@ -70,7 +70,9 @@ export function chatCompletionBody(meta: ResponseMeta, results: readonly Generat
     model: meta.model,
     choices: results.map((result, index) => ({
       index,
-      message: { role: "assistant", content: result.text, refusal: null },
+      message: result.toolCalls
+        ? { role: "assistant", content: result.text === "" ? null : result.text, tool_calls: result.toolCalls, refusal: null }
+        : { role: "assistant", content: result.text, refusal: null },
       logprobs: withLogprobs ? chatLogprobs(result.logprobs ?? []) : null,
       finish_reason: result.finishReason,
     })),
@@ -98,7 +100,7 @@ export function textCompletionBody(meta: ResponseMeta, results: readonly Generat
 export function chatChunk(
   meta: ResponseMeta,
   index: number,
-  delta: { role?: "assistant"; content?: string },
+  delta: { role?: "assistant"; content?: string; tool_calls?: unknown[] },
   finishReason: FinishReason | null,
   logprobs: ReturnType<typeof chatLogprobs> | null,
   includeUsage: boolean,

@@ -1,4 +1,5 @@
 /** The validated form of an OpenAI chat or text completion request: what the backends consume. */
+import type { ToolSetup } from "../../lib/chat/tools.js";
 import type { ChatMessage, ResponseFormat, SamplingOptions } from "../../lib/types.js";
 import type { HttpError } from "../http/errors.js";
 
@@ -23,10 +24,15 @@ export interface ChatCompletionRequest extends CompletionRequestBase {
   kind: "chat";
   messages: ChatMessage[];
   /**
-   * Tool-calling fields (tools, tool_choice, …) as the client sent them: only an origin can serve this request;
-   * `refusal` is the 400 to give where there is none.
+   * Legacy function-calling fields (functions, function_call) as the client sent them: only an origin can serve
+   * this request; `refusal` is the 400 to give where there is none.
    */
   originOnly?: { fields: Record<string, unknown>; refusal: HttpError };
+  /**
+   * Tool calling: `setup` is what the edge enforces (undefined for tool_choice "none"), `sent` the fields as the
+   * client sent them, for an origin.
+   */
+  tools?: { setup: ToolSetup | undefined; sent: Record<string, unknown> };
   /** JSON mode / structured outputs; undefined = free text. */
   responseFormat: ResponseFormat | undefined;
 }

@@ -2,6 +2,8 @@
  * Hand-written validators for POST /v1/chat/completions and /v1/completions. Every accepted field is mapped onto the
  * library's options; every field we cannot honour is refused with a 400 naming it — never silently ignored.
  */
+import { toolSetup } from "../../lib/chat/tools.js";
+import { InvalidArgumentError } from "../../lib/errors.js";
 import type { ChatMessage, ChatRole, ResponseFormat, SamplingOptions } from "../../lib/types.js";
 import { invalidRequest, unsupportedParameter } from "../http/errors.js";
 import { isObject, optBoolean, optInteger, optNumber, optString, requiredString, type Json } from "./fields.js";
@@ -13,16 +15,13 @@ const COMMON_FIELDS = [
   "frequency_penalty", "repetition_penalty", "logit_bias", "logprobs", "n", "stream", "stream_options", "user",
   "cache_prompt",
 ];
-const CHAT_FIELDS = new Set([...COMMON_FIELDS, "messages", "max_completion_tokens", "top_logprobs", "response_format"]);
+const CHAT_FIELDS = new Set([...COMMON_FIELDS, "messages", "max_completion_tokens", "top_logprobs", "response_format", "tools", "tool_choice", "parallel_tool_calls"]);
 const TEXT_FIELDS = new Set([...COMMON_FIELDS, "prompt", "echo", "best_of"]);
 
 /** Known OpenAI/vLLM parameters we do not implement: named explicitly so the error says why. */
 const UNSUPPORTED: Record<string, string> = {
-  tools: "is not supported: this server does not do tool calling",
-  tool_choice: "is not supported: this server does not do tool calling",
-  parallel_tool_calls: "is not supported: this server does not do tool calling",
-  functions: "is not supported: this server does not do function calling",
-  function_call: "is not supported: this server does not do function calling",
+  functions: "is not supported on the edge (deprecated): use tools",
+  function_call: "is not supported on the edge (deprecated): use tool_choice",
   suffix: "is not supported (no fill-in-the-middle)",
   modalities: "is not supported (text only)",
   audio: "is not supported (text only)",
@@ -37,13 +36,14 @@ const MAX_STOP = 4;
 const MAX_TOP_LOGPROBS = 20;
 const ROLES: readonly ChatRole[] = ["system", "user", "assistant", "tool"];
 
-/** Tool calling: the edge refuses it, a GPU origin may serve it (fields forwarded as the client sent them). */
-const TOOL_FIELDS = ["tools", "tool_choice", "parallel_tool_calls", "functions", "function_call"];
+/** Legacy function calling: the edge refuses it, a GPU origin may serve it (fields forwarded as the client sent them). */
+const LEGACY_FUNCTION_FIELDS = ["functions", "function_call"];
 
 export function validateChatRequest(body: unknown): ChatCompletionRequest {
   const b = requireObject(body);
-  const originOnly = takeToolFields(b);
+  const originOnly = takeLegacyFunctionFields(b);
   rejectUnknown(b, CHAT_FIELDS);
+  const tools = readTools(b);
   const maxTokens = optInteger(b, "max_tokens", 1, Number.MAX_SAFE_INTEGER);
   const maxCompletion = optInteger(b, "max_completion_tokens", 1, Number.MAX_SAFE_INTEGER);
   const wantLogprobs = optBoolean(b, "logprobs") ?? false;
@@ -53,6 +53,7 @@ export function validateChatRequest(body: unknown): ChatCompletionRequest {
     kind: "chat",
     ...common(b),
     ...(originOnly ? { originOnly } : {}),
+    ...(tools ? { tools } : {}),
     messages: originOnly ? readToolMessages(b.messages) : readMessages(b.messages),
     maxTokens: maxCompletion ?? maxTokens,
     logprobs: wantLogprobs ? (top ?? 0) : undefined,
@@ -115,19 +116,36 @@ export function validateTextRequest(body: unknown): TextCompletionRequest {
 }
 
 /**
- * Removes the tool-calling fields from `b` and returns them with the refusal the edge gives them; undefined when the
- * request has none. Their shape is checked only as far as JSON goes: the origin validates them.
+ * `tools`, `tool_choice`, `parallel_tool_calls`: checked here (a bad definition is a 400 naming its field) and kept
+ * as sent for an origin. The parameters schemas' keywords are checked by the grammar engine on the edge.
  */
-function takeToolFields(b: Json): ChatCompletionRequest["originOnly"] {
+function readTools(b: Json): ChatCompletionRequest["tools"] {
+  const sent: Record<string, unknown> = {};
+  for (const key of ["tools", "tool_choice", "parallel_tool_calls"]) if (b[key] !== undefined && b[key] !== null) sent[key] = b[key];
+  if (Object.keys(sent).length === 0) return undefined;
+  let setup;
+  try {
+    setup = toolSetup(sent.tools, sent.tool_choice, sent.parallel_tool_calls);
+  } catch (e) {
+    if (e instanceof InvalidArgumentError) throw invalidRequest(e.message, e.param ?? "tools");
+    throw e;
+  }
+  return { setup, sent };
+}
+
+/**
+ * Removes the legacy function-calling fields from `b` and returns them with the refusal the edge gives them;
+ * undefined when the request has none. Their shape is checked only as far as JSON goes: the origin validates them.
+ */
+function takeLegacyFunctionFields(b: Json): ChatCompletionRequest["originOnly"] {
   const fields: Record<string, unknown> = {};
-  for (const key of TOOL_FIELDS) {
+  for (const key of LEGACY_FUNCTION_FIELDS) {
     if (!(key in b)) continue;
     fields[key] = b[key];
     delete b[key];
   }
   const first = Object.keys(fields)[0];
   if (first === undefined) return undefined;
-  if ("tools" in fields && !Array.isArray(fields.tools)) throw invalidRequest("'tools' must be an array.", "tools", "invalid_type");
   return { fields, refusal: unsupportedParameter(first, UNSUPPORTED[first]) };
 }
 
@@ -247,8 +265,8 @@ function readMessages(v: unknown): ChatMessage[] {
 function readMessage(m: unknown, at: string): ChatMessage {
   if (!isObject(m)) throw invalidRequest(`'${at}' must be an object.`, at, "invalid_type");
   for (const key of Object.keys(m)) {
-    if (key === "tool_calls" || key === "function_call" || key === "audio") throw unsupportedParameter(`${at}.${key}`);
-    if (key !== "role" && key !== "content" && key !== "name" && key !== "tool_call_id") {
+    if (key === "function_call" || key === "audio") throw unsupportedParameter(`${at}.${key}`);
+    if (key !== "role" && key !== "content" && key !== "name" && key !== "tool_call_id" && key !== "tool_calls") {
       throw invalidRequest(`Unrecognized field '${at}.${key}'.`, `${at}.${key}`, "unknown_parameter");
     }
   }
@@ -261,7 +279,36 @@ function readMessage(m: unknown, at: string): ChatMessage {
     if (typeof m.name !== "string") throw invalidRequest(`'${at}.name' must be a string.`, `${at}.name`, "invalid_type");
     msg.name = m.name;
   }
+  if (m.tool_calls !== undefined && m.tool_calls !== null) {
+    if (role !== "assistant") throw invalidRequest(`'${at}.tool_calls' is only allowed on assistant messages.`, `${at}.tool_calls`);
+    msg.tool_calls = readToolCalls(m.tool_calls, `${at}.tool_calls`);
+    if (m.content === null || m.content === undefined) msg.content = null;
+  }
+  if (role === "tool") {
+    if (typeof m.tool_call_id !== "string" || m.tool_call_id === "") {
+      throw invalidRequest(`'${at}.tool_call_id' is required on tool messages (the id of the call this answers).`, `${at}.tool_call_id`);
+    }
+    msg.tool_call_id = m.tool_call_id;
+  } else if (m.tool_call_id !== undefined && m.tool_call_id !== null) {
+    throw invalidRequest(`'${at}.tool_call_id' is only allowed on tool messages.`, `${at}.tool_call_id`);
+  }
   return msg;
+}
+
+/** An earlier answer's calls: `[{id, type: "function", function: {name, arguments}}]`, arguments as JSON text. */
+function readToolCalls(v: unknown, at: string): NonNullable<ChatMessage["tool_calls"]> {
+  if (!Array.isArray(v)) throw invalidRequest(`'${at}' must be an array.`, at, "invalid_type");
+  return v.map((c, i) => {
+    const here = `${at}[${i}]`;
+    if (!isObject(c)) throw invalidRequest(`'${here}' must be an object.`, here, "invalid_type");
+    if (typeof c.id !== "string") throw invalidRequest(`'${here}.id' must be a string.`, `${here}.id`, "invalid_type");
+    if (c.type !== "function") throw invalidRequest(`'${here}.type' must be "function".`, `${here}.type`);
+    const f = c.function;
+    if (!isObject(f) || typeof f.name !== "string" || typeof f.arguments !== "string") {
+      throw invalidRequest(`'${here}.function' must be {name, arguments} with arguments as a JSON string.`, `${here}.function`, "invalid_type");
+    }
+    return { id: c.id, type: "function" as const, function: { name: f.name, arguments: f.arguments } };
+  });
 }
 
 function readContent(v: unknown, at: string, nullable: boolean): ChatMessage["content"] {

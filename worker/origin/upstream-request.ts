@@ -1,8 +1,8 @@
 /**
  * The request the origin receives: the validated request written back as OpenAI JSON, with `model` replaced by the
  * origin's name for it. Rebuilding (instead of forwarding the client's bytes) means the origin only ever sees fields
- * our validator accepted — the same contract as the edge — and nothing the client smuggled in; tool-calling fields,
- * which only an origin serves, go as the client sent them.
+ * our validator accepted — the same contract as the edge — and nothing the client smuggled in; tool fields (checked
+ * by the validator) and legacy function-calling fields (which only an origin serves) go as the client sent them.
  */
 import type { CompletionRequest } from "../openai/request.js";
 import type { OriginConfig } from "./config.js";
@@ -50,6 +50,7 @@ export function upstreamBody(req: CompletionRequest, upstreamModel: string): Rec
     }
   }
   if (req.n > 1) body.n = req.n;
+  if (req.kind === "chat" && req.tools) Object.assign(body, req.tools.sent);
   if (req.kind === "chat" && req.originOnly) Object.assign(body, req.originOnly.fields);
   body.stream = req.stream;
   if (req.stream && req.includeUsage) body.stream_options = { include_usage: true };

@@ -8,7 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { Llama, type GenerateOptions } from "../lib/node/index.js";
-import { GrammarConstraint, grammarMemoryBytes } from "../lib/grammar/index.js";
+import { GrammarConstraint, grammarMemoryBytes, resolveGrammar } from "../lib/grammar/index.js";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -61,7 +61,9 @@ grammarSteps = 0;
 const json = await decodeRate({ ...base, responseFormat: { type: "json_schema", schema } });
 const perToken = grammarMs / grammarSteps;
 console.log(`model: ${llama.info.name} (vocab ${llama.info.vocabSize})`);
-console.log(`first constrained request (grammar module + token trie): ${firstMs.toFixed(0)} ms; grammar memory ${(grammarMemoryBytes() / 2 ** 20).toFixed(1)} MiB`);
+const [heapLive, heapPeak] = (await resolveGrammar()).heapStats();
+const mib = (b: number) => (b / 2 ** 20).toFixed(1);
+console.log(`first constrained request (grammar module + token trie): ${firstMs.toFixed(0)} ms; grammar memory ${mib(grammarMemoryBytes())} MiB (heap live ${mib(heapLive!)}, peak ${mib(heapPeak!)})`);
 console.log(`decode, free text:   ${free.rate.toFixed(1)} tok/s (${free.tokens} tokens)`);
 console.log(`decode, json_schema: ${json.rate.toFixed(1)} tok/s (${json.tokens} tokens); grammar ${perToken.toFixed(2)} ms/token`);
 llama.dispose();

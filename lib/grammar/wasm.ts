@@ -41,15 +41,12 @@ export function grammarMemoryBytes(): number {
   return memory?.buffer.byteLength ?? 0;
 }
 
-/** The grammar module's memory before any vocabulary: its data and 1 MiB stack. */
-const GRAMMAR_BASE_BYTES = 1.5 * 2 ** 20;
 /**
- * Bytes of grammar memory per vocabulary token, an upper bound measured with the real tokenizers in ../shared
- * (SmolLM2's 49,152 tokens: 11.75 MiB in all, Llama 3's 128,256: 30.6; test/lib/grammar-memory.test.ts keeps it true).
+ * Upper bound on the grammar module's memory once it holds a vocabulary of `vocabSize` tokens, fitted to the real
+ * tokenizers in ../shared (test/lib/grammar-memory.test.ts keeps it true): stories260K's 512 tokens 1.56 MiB (the
+ * module's data and 1 MiB stack), SmolLM2's 49,152 11.75 MiB, Llama 3's 128,256 30.56 MiB — about 250 bytes a token,
+ * three copies of llguidance's token trie (its own, and two in its mask computer).
  */
-const GRAMMAR_BYTES_PER_TOKEN = 248;
-
-/** What the grammar module will take once it holds a vocabulary of `vocabSize` tokens. */
 export function grammarMemoryEstimate(vocabSize: number): number {
-  return GRAMMAR_BASE_BYTES + GRAMMAR_BYTES_PER_TOKEN * vocabSize;
+  return Math.max(1.75 * 2 ** 20, 0.25 * 2 ** 20 + 250 * vocabSize);
 }

@@ -23,14 +23,5 @@ export interface Env extends OriginEnv {
   PLAYGROUND?: string;
 }
 
-/** A positive integer from a string variable, or the default when unset; a bad value is a deploy error. */
-export function intVar(value: string | undefined, name: string, fallback: number, min = 0): number {
-  if (value === undefined || value.trim() === "") return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${value}"`);
-  return n;
-}
-
-export function listVar(value: string | undefined): string[] {
-  return (value ?? "").split(",").map((s) => s.trim()).filter((s) => s.length > 0);
-}
+// Existing importers read the variable parsers from here; they live in vars.ts so origin/config.ts needs no env.ts.
+export { intVar, listVar } from "./vars.js";

@@ -6,7 +6,7 @@
 import type { GenerationResult } from "../../lib/types.js";
 import type { Env } from "../env.js";
 import type { ModelTurn } from "../../lib/turn.js";
-import { listVar } from "../env.js";
+import { listVar } from "../vars.js";
 import { isOriginConfigured, originBackend } from "../origin/index.js";
 import type { ModelStore } from "../runtime/model-store.js";
 import { requireBearer } from "./auth.js";

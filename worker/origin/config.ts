@@ -2,10 +2,9 @@
  * Origin settings from the Worker's environment. ORIGIN_URL unset means "no origin": the router then answers 503 for
  * origin models. Every number has a default tuned for a GPU server a few milliseconds to a continent away.
  */
-import type { Env } from "../env.js";
-import { intVar } from "../env.js";
+import { intVar } from "../vars.js";
 
-/** Variables the origin backend reads (the lead adds them to `Env`; declared here so this module stands alone). */
+/** Variables the origin backend reads (`Env` extends these; declared here so this module stands alone). */
 export interface OriginEnv {
   /** Base URL of an OpenAI-compatible server, e.g. "https://gpu.example.com" (routes are appended: /v1/...). */
   ORIGIN_URL?: string;
@@ -43,12 +42,12 @@ export interface OriginConfig {
 /** Retrying more than twice only multiplies load on an origin that is already failing. */
 export const MAX_RETRIES = 2;
 
-export function isOriginConfigured(env: Env & OriginEnv): boolean {
+export function isOriginConfigured(env: OriginEnv): boolean {
   return typeof env.ORIGIN_URL === "string" && env.ORIGIN_URL.trim().length > 0;
 }
 
 /** Reads and checks the origin settings; a bad value is a deploy error with the variable's name in it. */
-export function readOriginConfig(env: Env & OriginEnv): OriginConfig {
+export function readOriginConfig(env: OriginEnv): OriginConfig {
   const raw = env.ORIGIN_URL?.trim();
   if (!raw) throw new Error("ORIGIN_URL is not set");
   let url: URL;

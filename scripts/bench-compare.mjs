@@ -25,7 +25,7 @@
 //   decode_tok_s   (gen − 1) / time(first new token → last new token): single-token forwards, greedy, EOS ignored
 //   peak_rss_mib   VmHWM of the whole process
 import { spawnSync } from "node:child_process";
-import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus } from "node:os";
 import path from "node:path";
@@ -68,37 +68,11 @@ function promptIds(vocab) {
   return Array.from({ length: promptLen }, (_, i) => lo + ((i * 7919 + 13) % (vocab - lo)));
 }
 
-/** Scalar GGUF metadata value of `key` (enough for the vocabulary size), read from the file's header. */
-function ggufVocabSize(file) {
-  // The metadata (tokenizer included) sits at the start: read 32 MiB at most, not the whole file (RSS is measured).
-  const fd = openSync(file, "r");
-  const buf = Buffer.alloc(Math.min(32 << 20, statSync(file).size));
-  readSync(fd, buf, 0, buf.length, 0);
-  closeSync(fd);
-  let p = 8;
-  const u64 = () => { const v = Number(buf.readBigUInt64LE(p)); p += 8; return v; };
-  const u32 = () => { const v = buf.readUInt32LE(p); p += 4; return v; };
-  const str = () => { const n = u64(); const s = buf.toString("utf8", p, p + n); p += n; return s; };
-  const size = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
-  u64(); // tensors
-  const nkv = u64();
-  let vocab;
-  for (let i = 0; i < nkv; i++) {
-    const key = str();
-    const t = u32();
-    if (t === 8) str();
-    else if (t === 9) {
-      const et = u32();
-      const n = u64();
-      if (key === "tokenizer.ggml.tokens") vocab ??= n;
-      if (et === 8) for (let j = 0; j < n; j++) str();
-      else p += n * size[et];
-    } else {
-      if (key.endsWith(".vocab_size")) vocab = t === 4 ? buf.readUInt32LE(p) : Number(buf.readBigUInt64LE(p));
-      p += size[t];
-    }
-  }
-  if (!vocab) throw new Error(`${file}: no vocabulary size in the GGUF metadata`);
+/** The model's vocabulary size, as the parent read it with the engine's header parser (the adapters' processes
+ *  measure their RSS, so they do not load our engine to read it). */
+function benchVocab() {
+  const vocab = Number(process.env.ELLM_BENCH_VOCAB);
+  if (!(vocab > 0)) throw new Error("ELLM_BENCH_VOCAB is not set (the parent passes the model's vocabulary size)");
   return vocab;
 }
 
@@ -190,7 +164,7 @@ parentPort.on('message', (data) => { if (typeof globalThis.onmessage === 'functi
     { logger: quiet, suppressNativeLog: true, allowOffline: true },
   );
   await wllama.loadModel([await fs.openAsBlob(file)], { n_threads: 1, n_ctx: ctxLen, n_batch: 512, flash_attn: false, cache_type_k: "f16", cache_type_v: "f16" });
-  const ids = promptIds(ggufVocabSize(file));
+  const ids = promptIds(benchVocab());
   await wllama.decode(ids.slice(0, 8), {}); // warm-up pass
   await wllama.kvClear();
   await wllama.samplingInit({ temp: 0, top_k: 1 });
@@ -228,7 +202,7 @@ async function adapterLlamaCpp(file) {
   const model = await llama.loadModel({ modelPath: file, gpuLayers: 0 });
   const ctx = await model.createContext({ contextSize: ctxLen, batchSize: Math.max(promptLen, 128), threads: 1, flashAttention: false, sequences: 1 });
   const seq = ctx.getSequence();
-  const ids = promptIds(ggufVocabSize(file));
+  const ids = promptIds(benchVocab());
   await seq.evaluateWithoutGeneratingNewTokens(ids.slice(0, 8)); // warm-up pass
   await seq.clearHistory();
   const tLoaded = now();
@@ -344,9 +318,9 @@ function engines() {
   return e;
 }
 
-function runOnce({ cmd, env }, file) {
+function runOnce({ cmd, env }, file, vocab) {
   const r = spawnSync(cmd[0], [...cmd.slice(1), file], {
-    cwd: root, env: { ...process.env, ...env }, encoding: "utf8", timeout: Number(opt.timeout) * 1000, maxBuffer: 1 << 26,
+    cwd: root, env: { ...process.env, ...env, ELLM_BENCH_VOCAB: String(vocab) }, encoding: "utf8", timeout: Number(opt.timeout) * 1000, maxBuffer: 1 << 26,
   });
   const line = (r.stdout || "").split("\n").find((l) => l.startsWith("RESULT "));
   if (!line) return { error: `exit ${r.status ?? r.signal}: ${(r.stderr || r.error?.message || "").trim().split("\n").slice(-3).join(" | ")}` };
@@ -389,13 +363,15 @@ for (const [name, e] of Object.entries(all)) if (e.why) console.log(`  ${name.pa
 const runnable = Object.entries(all).filter(([, e]) => !e.why);
 const jsonl = [];
 
+const { readGgufHeader } = await import(pathToFileURL(path.join(root, "lib/node/gguf-file.ts")).href);
 for (const file of models) {
+  const vocab = (await readGgufHeader(file)).hyperParams?.vocabSize;
   const byEngine = Object.fromEntries(runnable.map(([n]) => [n, []]));
   const errors = {};
   for (let round = 0; round < runs; round++) {
     for (const [name, e] of runnable) {
       if (errors[name]) continue;
-      const r = runOnce(e, file);
+      const r = runOnce(e, file, vocab);
       if (r.error) errors[name] = r.error;
       else {
         byEngine[name].push(r);

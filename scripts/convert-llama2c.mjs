@@ -9,11 +9,12 @@
 // of the requested type is written as F16 (as llama.cpp falls back), and the converter says so.
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { GgufWriter, GGML_TYPES } from "../lib/gguf/writer.ts";
+import { GgufWriter, GGML_TYPES, LLAMA_FILE_TYPES } from "../lib/gguf/writer.ts";
+import { loadEngineNode } from "../lib/node/engine.ts";
 import { writeGgufFile } from "./gguf/file.mjs";
-import { encodeFloat, encodeTensor } from "./gguf/float.mjs";
 
-const LLAMA_FTYPE = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7 };
+/** The weight types this converter writes (the engine encodes each one). */
+const LLAMA_FTYPE = Object.fromEntries(["F32", "F16", "Q4_0", "Q8_0"].map((t) => [t, LLAMA_FILE_TYPES[t]]));
 
 /** Parses the 7-int header and slices every weight array out of a llama2.c checkpoint. */
 export function readLlama2cCheckpoint(buf) {
@@ -172,7 +173,7 @@ export function buildLlama2cGguf(checkpoint, vocab, typeName = "F32", log = () =
   g.addMetadata("llama.rope.dimension_count", cfg.headSize, "u32");
   g.addMetadata("llama.attention.layer_norm_rms_epsilon", 1e-5, "f32");
 
-  const norm = (name, values) => g.addTensor(name, [values.length], "F32", encodeFloat("F32", values));
+  const norm = (name, values) => g.addTensor(name, [values.length], "F32", new Uint8Array(values.slice().buffer));
   const matrix = (name, values, cols) => {
     const rows = values.length / cols;
     let t = typeName;
@@ -180,7 +181,7 @@ export function buildLlama2cGguf(checkpoint, vocab, typeName = "F32", log = () =
       log(`${name}: row length ${cols} is not a multiple of ${GGML_TYPES[t].blockLen}, written as F16`);
       t = "F16";
     }
-    g.addTensor(name, [cols, rows], t, () => encodeTensor(t, values));
+    g.addTensor(name, [cols, rows], t, async () => (await loadEngineNode()).quantize(t, values));
   };
   matrix("token_embd.weight", w.tokenEmbedding, cfg.dim);
   norm("output_norm.weight", w.rmsFinal);

@@ -16,9 +16,9 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, createReadStream } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { GgufWriter, GGML_TYPES } from "../lib/gguf/writer.ts";
+import { GgufWriter, GGML_TYPES, LLAMA_FILE_TYPES } from "../lib/gguf/writer.ts";
+import { loadEngineNode } from "../lib/node/engine.ts";
 import { writeGgufFile } from "./gguf/file.mjs";
-import { encodeFloat, encodeTensor } from "./gguf/float.mjs";
 
 /** Bump when any output byte changes: cached files of other versions are regenerated. */
 export const GENERATOR_VERSION = 1;
@@ -54,7 +54,8 @@ export const FIXTURES = {
   "stories110M-IQ4_XS": { shape: "stories110M", type: "IQ4_XS" },
 };
 
-const FILE_TYPE = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7, Q2_K: 10, Q3_K: 12, Q4_K: 15, Q5_K: 17, IQ4_XS: 30 };
+/** `general.file_type` of a fixture whose matrices are `type` (the K-quants as llama.cpp's _M mixes). */
+const fileType = (type) => LLAMA_FILE_TYPES[{ Q3_K: "Q3_K_M", Q4_K: "Q4_K_M", Q5_K: "Q5_K_M" }[type] ?? type];
 
 // ------------------------------------------------------------------------------------------------ randomness
 
@@ -287,7 +288,7 @@ function randomMatrix(name, rows, cols, type, zeroRows = []) {
       fill(x, 0, x.length, 0.02, 0);
       // Zeroed after drawing, so zeroing a row never shifts the values of the others.
       for (const z of zeroRows) if (z >= r0 && z < r0 + n) x.fill(0, (z - r0) * cols, (z - r0 + 1) * cols);
-      yield await encodeTensor(type, x);
+      yield (await loadEngineNode()).quantize(type, x); // every type, F16 included, encoded by the engine
     }
   };
 }
@@ -295,7 +296,7 @@ function randomMatrix(name, rows, cols, type, zeroRows = []) {
 function randomNorm(name, n, mean = 1) {
   const x = new Float32Array(n);
   normalStream(name)(x, 0, n, 0.02, mean);
-  return encodeFloat("F32", x);
+  return new Uint8Array(x.buffer);
 }
 
 /**
@@ -313,7 +314,7 @@ export function buildFixture(name, variant = {}) {
   const g = variantWriter(new GgufWriter(), variant);
   g.addMetadata("general.architecture", A, "string");
   g.addMetadata("general.name", `${name}-random`, "string");
-  g.addMetadata("general.file_type", FILE_TYPE[fx.type], "u32");
+  g.addMetadata("general.file_type", fileType(fx.type), "u32");
   g.addMetadata("general.quantization_version", 2, "u32");
   g.addMetadata(`${A}.vocab_size`, s.vocab, "u32");
   g.addMetadata(`${A}.context_length`, s.ctx, "u32");

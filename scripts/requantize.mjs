@@ -11,28 +11,20 @@
 import { closeSync, existsSync, mkdirSync, openSync, readSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { GgufWriter, GGML_TYPES, tensorByteSize } from "../lib/gguf/writer.ts";
+import { GgufWriter, GGML_TYPES, LLAMA_FILE_TYPES, tensorByteSize } from "../lib/gguf/writer.ts";
 import { loadEngineNode } from "../lib/node/engine.ts";
+import { readGgufHeader } from "../lib/node/gguf-file.ts";
 import { writeGgufFile } from "./gguf/file.mjs";
-import { readGgufLayout } from "./gguf/read.mjs";
 
 /**
  * The formats the agreement test and the benchmark cover: `type` for every weight matrix, `fallback` for matrices
  * whose rows are not a whole number of `type` blocks (llama.cpp's own choice for 256-value K-quants on 576-wide rows),
  * `ftype` the matching llama.cpp `general.file_type`. Append new formats here.
  */
-export const REQUANT_FORMATS = [
-  { type: "Q4_0", ftype: 2 },
-  { type: "Q8_0", ftype: 7 },
-  { type: "Q4_1", ftype: 3 },
-  { type: "Q5_0", ftype: 8 },
-  { type: "Q5_1", ftype: 9 },
-  { type: "IQ4_NL", ftype: 25 },
-];
+export const REQUANT_FORMATS = ["Q4_0", "Q8_0", "Q4_1", "Q5_0", "Q5_1", "IQ4_NL"].map((type) => ({ type, ftype: LLAMA_FILE_TYPES[type] }));
 
 export const REQUANT_DIR = resolve(fileURLToPath(new URL("../test/.fixtures/requant", import.meta.url)));
 
-const TYPE_NAMES = Object.fromEntries(Object.entries(GGML_TYPES).map(([name, t]) => [t.id, name]));
 const KEEP = new Set(["F32", "F16", "BF16"]);
 /** Values per engine call: bounds the f32 copies a 49152 × 576 embedding would otherwise need at once. */
 const CHUNK_VALUES = 1 << 20;
@@ -53,17 +45,18 @@ export async function requantize(src, type, out) {
   const target = GGML_TYPES[format.type];
   if (!target) throw new Error(`unknown ggml type ${type}`);
   const engine = await loadEngineNode();
-  const layout = readGgufLayout(src);
+  // The engine's header: each value with its exact GGUF type, so llama.cpp (which checks key types) loads the copy.
+  const layout = await readGgufHeader(src);
   const writer = new GgufWriter({ alignment: layout.alignment });
-  for (const { key, type: t, value } of layout.metadata) {
+  for (const [key, value] of Object.entries(layout.metadata)) {
     if (key === "general.alignment") continue; // the writer adds it for its own alignment
-    writer.addMetadata(key, key === "general.file_type" && format.ftype !== undefined ? format.ftype : value, t);
+    writer.addMetadata(key, key === "general.file_type" && format.ftype !== undefined ? format.ftype : value, layout.types[key]);
   }
   const fd = openSync(src, "r");
   try {
     for (const t of layout.tensors) {
-      const from = TYPE_NAMES[t.typeId];
-      if (!from) throw new Error(`${src}: tensor ${t.name} has ggml type ${t.typeId}, which the writer does not know`);
+      const from = t.type;
+      if (!GGML_TYPES[from]) throw new Error(`${src}: tensor ${t.name} has ggml type ${from}, which the writer does not know`);
       const at = layout.dataOffset + t.offset;
       const size = tensorByteSize(t.dims, from);
       if (KEEP.has(from)) {

@@ -44,6 +44,8 @@ export interface GgufHeaderObject {
   alignment: number;
   dataOffset: number;
   metadata: Record<string, unknown>;
+  /** Each metadata value's GGUF type as lib/gguf/writer.ts spells it ("u32", "array<f32>", …). */
+  types: Record<string, string>;
   tensors?: Array<{ name: string; type: string; dims: number[]; offset: number; bytes: number }>;
 }
 

@@ -39,6 +39,14 @@ export const GGML_TYPES = Object.freeze({
 });
 export type GgmlTypeName = keyof typeof GGML_TYPES;
 
+/** llama.cpp's `general.file_type` (`llama_ftype`): the weights' main format. One table for the catalog, the
+ *  converters and the fixture generator. */
+export const LLAMA_FILE_TYPES = Object.freeze({
+  F32: 0, F16: 1, Q4_0: 2, Q4_1: 3, Q8_0: 7, Q5_0: 8, Q5_1: 9, Q2_K: 10, Q3_K_S: 11, Q3_K_M: 12, Q3_K_L: 13,
+  Q4_K_S: 14, Q4_K_M: 15, Q5_K_S: 16, Q5_K_M: 17, Q6_K: 18, IQ4_NL: 25, IQ4_XS: 30, BF16: 32,
+});
+export type LlamaFileTypeName = keyof typeof LLAMA_FILE_TYPES;
+
 const SCALAR_BYTES: Record<GgufScalarType, number> = {
   u8: 1, i8: 1, u16: 2, i16: 2, u32: 4, i32: 4, f32: 4, bool: 1, string: 0, u64: 8, i64: 8, f64: 8,
 };

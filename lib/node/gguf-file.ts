@@ -10,13 +10,11 @@ import { engineCall, engineError } from "../engine/errors.js";
 import { toEngineOptions, type EngineOptions, type GgufHeaderObject, type HyperParams, type LoadPlan } from "../engine/model.js";
 import { plain } from "../engine/wasm.js";
 import { EllmError } from "../errors.js";
+import { LLAMA_FILE_TYPES } from "../gguf/writer.js";
 import { ModelArgs } from "../model-args.js";
 import { loadEngineNode } from "./engine.js";
 
-const FILE_TYPES: Record<number, string> = {
-  0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K", 11: "Q3_K_S", 12: "Q3_K_M",
-  13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K", 32: "BF16",
-};
+const FILE_TYPES: Record<number, string> = Object.fromEntries(Object.entries(LLAMA_FILE_TYPES).map(([name, id]) => [id, name]));
 
 export interface GgufHeader extends GgufHeaderObject {
   /** The hyper-parameters as the engine parses them (undefined for a file without weights, e.g. a vocabulary). */

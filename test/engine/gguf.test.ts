@@ -16,6 +16,7 @@ interface HeaderJson {
   alignment: number;
   dataOffset: number;
   metadata: Record<string, any>;
+  types: Record<string, string>;
   tensors?: { name: string; type: string; dims: number[]; offset: number; bytes: number }[];
 }
 
@@ -142,6 +143,9 @@ describe("GGUF writer → readGgufHeader round trip", () => {
     expect(m["t.arr.f64"]).toEqual(new Float64Array([1e300, -1e-300]));
     expect(m["t.arr.nested"]).toEqual([new Uint16Array([1, 2]), new Uint16Array([3])]);
     expect(m["t.arr.empty"]).toEqual([]);
+    // Each value's GGUF type, spelled as the writer takes it (scripts/requantize.mjs rewrites files with them).
+    expect(h.types).toMatchObject({ "t.u8": "u8", "t.i64": "i64", "t.f32": "f32", "t.bool": "bool", "t.string": "string" });
+    expect(h.types).toMatchObject({ "t.arr.u64": "array<u64>", "t.arr.str": "array<string>", "t.arr.nested": "array<array<u16>>" });
     expect(h.tensors).toEqual([
       { name: "a", type: "F32", dims: [3], offset: 0, bytes: 12 },
       { name: "b", type: "Q8_0", dims: [32, 2], offset: 64, bytes: 68 },

@@ -7,8 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { EngineModel } from "../../lib/engine/model.js";
-import { GGML_TYPES, tensorByteSize, type GgmlTypeName } from "../../lib/gguf/writer.js";
-import { readGgufLayout } from "../../scripts/gguf/read.mjs";
+import { tensorByteSize } from "../../lib/gguf/writer.js";
+import { readGgufHeader } from "../../lib/node/gguf-file.js";
 import { makeFixture } from "../../scripts/make-fixtures.mjs";
 import { REQUANT_FORMATS, requantize } from "../../scripts/requantize.mjs";
 import { loadEngine } from "../helpers/engine.js";
@@ -21,27 +21,26 @@ describe("requantize: a GGUF rewritten into another block format", () => {
     const src = await makeFixture("tiny-llama-Q8_0");
     const out = join(dir, `tiny-${type}.gguf`);
     await requantize(src, type, out);
-    const a = readGgufLayout(src);
-    const b = readGgufLayout(out);
+    const a = await readGgufHeader(src);
+    const b = await readGgufHeader(out);
     const format = REQUANT_FORMATS.find((f) => f.type === type)!;
-    for (const m of a.metadata) {
-      const n = b.metadata.find((x: { key: string }) => x.key === m.key);
-      expect(n?.type, m.key).toBe(m.type);
-      expect(n?.value, m.key).toEqual(m.key === "general.file_type" ? format.ftype : m.value);
+    for (const [key, value] of Object.entries(a.metadata)) {
+      expect(b.types[key], key).toBe(a.types[key]);
+      expect(b.metadata[key], key).toEqual(key === "general.file_type" ? format.ftype : value);
     }
     const engine = await loadEngine();
     const bytes = (file: string, t: { offset: number }, layout: { dataOffset: number }, len: number) =>
       readFileSync(file).subarray(layout.dataOffset + t.offset, layout.dataOffset + t.offset + len);
-    for (const t of a.tensors) {
-      const u = b.tensors.find((x: { name: string }) => x.name === t.name)!;
+    for (const t of a.tensors!) {
+      const u = b.tensors!.find((x) => x.name === t.name)!;
       expect(u.dims).toEqual(t.dims);
       const n = t.dims.reduce((x: number, y: number) => x * y, 1);
-      if (t.typeId === 0) {
-        expect(u.typeId, t.name).toBe(0); // F32 norms are copied
+      if (t.type === "F32") {
+        expect(u.type, t.name).toBe("F32"); // F32 norms are copied
         expect(bytes(out, u, b, 4 * n)).toEqual(bytes(src, t, a, 4 * n));
         continue;
       }
-      expect(u.typeId, t.name).toBe(GGML_TYPES[type as GgmlTypeName].id);
+      expect(u.type, t.name).toBe(type);
       const before = engine.dequantize("Q8_0", bytes(src, t, a, tensorByteSize(t.dims, "Q8_0")));
       const after = engine.dequantize(type, bytes(out, u, b, tensorByteSize(u.dims, type)));
       let err = 0;

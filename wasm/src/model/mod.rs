@@ -100,9 +100,6 @@ impl Model {
     pub fn kernel_path(&self) -> KernelPath {
         self.kernel_path
     }
-    pub fn set_kernel_path(&mut self, path: KernelPath) {
-        self.kernel_path = path;
-    }
 
     /// The logits of the last `forward` (empty before the first).
     pub fn logits(&self) -> &[f32] {

@@ -2,8 +2,9 @@
  * The Hono app: middleware (request id → CORS → auth) and thin route handlers over the catalog, the backends and
  * the OpenAI formatters.
  */
-import { Hono, type Context, type MiddlewareHandler } from "hono";
+import { Hono, type Context } from "hono";
 import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
 import { matchedRoutes } from "hono/route";
 import { edgeContextLength } from "./backend/edge.js";
 import { completeWithFailover } from "./backend/failover.js";
@@ -13,11 +14,11 @@ import type { CatalogEntry } from "./catalog/schema.js";
 import { workerEngine } from "./engine.js";
 import type { Env } from "./env.js";
 import { intVar, listVar } from "./vars.js";
-import { requireBearer } from "./http/auth.js";
+import { requireApiKey } from "./http/auth.js";
 import { readJsonBody } from "./http/body.js";
 import { errorResponse, HttpError } from "./http/errors.js";
 import { log } from "./http/log.js";
-import { metricsRoute, recordRequest } from "./http/metrics.js";
+import { metricsPublic, metricsRoute, recordRequest } from "./http/metrics.js";
 import { ServerTiming } from "./http/timing.js";
 import { detokenize, tokenize, type TokenizerContext } from "./http/tokenize.js";
 import type { CompletionRequest } from "./openai/request.js";
@@ -64,12 +65,8 @@ app.use("*", (c, next) => {
   })(c, next);
 });
 
-const bearerAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const keys = listVar(c.env.API_KEYS);
-  if (keys.length > 0) await requireBearer(c.req.header("authorization"), keys);
-  await next();
-};
-for (const path of ["/v1/*", "/tokenize", "/detokenize"]) app.use(path, bearerAuth);
+for (const path of ["/v1/*", "/tokenize", "/detokenize"]) app.use(path, requireApiKey());
+app.use("/metrics", requireApiKey(metricsPublic));
 
 app.get("/healthz", (c) => {
   const engine = workerEngine();
@@ -100,12 +97,13 @@ app.post("/tokenize", async (c) => c.json(await tokenize(await readBody(c), toke
 
 app.post("/detokenize", async (c) => c.json(await detokenize(await readBody(c), tokenizerContext(c))));
 
-app.get("/metrics", (c) => metricsRoute(c.env, c.req.header("authorization"), { turn, models }));
+app.get("/metrics", (c) => metricsRoute(c.env, { turn, models }));
 
 app.notFound((c) => errorResponse(new HttpError(404, "not_found_error", `Unknown route: ${c.req.method} ${c.req.path}`, null, "unknown_route")));
 
 app.onError((err, c) => {
   if (err instanceof HttpError) return errorResponse(err);
+  if (err instanceof HTTPException) return err.getResponse(); // Hono's middleware (bearer auth): our body inside
   const requestId = c.get("requestId") ?? "unknown";
   log("error", "unhandled_error", { requestId, error: err.message, stack: err.stack });
   return errorResponse(

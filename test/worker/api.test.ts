@@ -28,6 +28,15 @@ describe("auth", () => {
     await expectError(await get("/v1/models", "nope"), 401, null, "invalid_api_key");
   });
 
+  it("answers another scheme like a missing key, with the Bearer challenge (Hono's bearer auth)", async () => {
+    const res = await SELF.fetch(`${BASE}/v1/models`, { headers: { authorization: "Basic dGVzdDp0ZXN0" } });
+    expect(res.headers.get("www-authenticate")).toMatch(/^Bearer /);
+    await expectError(res, 401, null, "missing_api_key");
+    const wrong = await get("/v1/models", "nope");
+    expect(wrong.headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');
+    expect(wrong.headers.get("x-request-id")).toBeTruthy(); // the request-id middleware still wraps the 401
+  });
+
   it("accepts every configured key", async () => {
     expect((await get("/v1/models", "test-key-1")).status).toBe(200);
     expect((await get("/v1/models", "test-key-2")).status).toBe(200);

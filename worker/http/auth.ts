@@ -1,5 +1,13 @@
-/** Bearer-key check. Keys are compared as SHA-256 digests so the comparison time depends on neither key's content nor length. */
-import { HttpError } from "./errors.js";
+/**
+ * Bearer-key auth: Hono's bearer-auth middleware, with our key compare (SHA-256 digests, so the time depends on
+ * neither key's content nor length; every key compared, no early exit) and OpenAI's 401 bodies. Keys come from the
+ * `API_KEYS` secret; none set → auth off.
+ */
+import type { MiddlewareHandler } from "hono";
+import { bearerAuth } from "hono/bearer-auth";
+import type { Env } from "../env.js";
+import { listVar } from "../vars.js";
+import { errorResponse, HttpError } from "./errors.js";
 
 const encoder = new TextEncoder();
 
@@ -13,14 +21,28 @@ function equalDigests(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
-/** Throws 401 unless `authorization` carries one of `keys`; every key is compared (no early exit). */
-export async function requireBearer(authorization: string | null | undefined, keys: readonly string[]): Promise<void> {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
-  if (!match) {
-    throw new HttpError(401, "authentication_error", "Missing API key: send 'Authorization: Bearer <key>'.", null, "missing_api_key");
-  }
-  const given = await digest(match[1]!);
+async function isKey(token: string, keys: readonly string[]): Promise<boolean> {
+  const given = await digest(token);
   let ok = false;
   for (const key of keys) ok = equalDigests(given, await digest(key)) || ok;
-  if (!ok) throw new HttpError(401, "authentication_error", "Incorrect API key provided.", null, "invalid_api_key");
+  return ok;
+}
+
+const missingKey = () =>
+  errorResponse(new HttpError(401, "authentication_error", "Missing API key: send 'Authorization: Bearer <key>'.", null, "missing_api_key"));
+const wrongKey = () => errorResponse(new HttpError(401, "authentication_error", "Incorrect API key provided.", null, "invalid_api_key"));
+
+/** 401 unless the request carries one of API_KEYS (skipped where `open(env)` says so, or when no keys are set). */
+export function requireApiKey(open: (env: Env) => boolean = () => false): MiddlewareHandler<{ Bindings: Env }> {
+  return async (c, next) => {
+    const keys = listVar(c.env.API_KEYS);
+    if (keys.length === 0 || open(c.env)) return next();
+    return bearerAuth<{ Bindings: Env }>({
+      verifyToken: (token) => isKey(token, keys),
+      noAuthenticationHeader: { message: missingKey },
+      // Not "Bearer <token>" (another scheme, or no token): the same answer as no header.
+      invalidAuthenticationHeader: { message: missingKey },
+      invalidToken: { message: wrongKey },
+    })(c, next);
+  };
 }

@@ -6,10 +6,8 @@
 import type { GenerationResult } from "../../lib/types.js";
 import type { Env } from "../env.js";
 import type { ModelTurn } from "../../lib/turn.js";
-import { listVar } from "../vars.js";
 import { isOriginConfigured, originBackend } from "../origin/index.js";
 import type { ModelStore } from "../runtime/model-store.js";
-import { requireBearer } from "./auth.js";
 
 type Labels = Record<string, string>;
 
@@ -97,10 +95,12 @@ export interface MetricSources {
   models: ModelStore;
 }
 
-/** Behind the API keys unless METRICS_PUBLIC is truthy. */
-export async function metricsRoute(env: Env, authorization: string | undefined, sources: MetricSources): Promise<Response> {
-  const keys = listVar(env.API_KEYS);
-  if (!truthy(env.METRICS_PUBLIC) && keys.length > 0) await requireBearer(authorization, keys);
+/** Whether /metrics is served without a key (METRICS_PUBLIC truthy); otherwise it is behind the API keys. */
+export function metricsPublic(env: Env): boolean {
+  return truthy(env.METRICS_PUBLIC);
+}
+
+export function metricsRoute(env: Env, sources: MetricSources): Response {
   return new Response(renderMetrics(env, sources), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } });
 }
 

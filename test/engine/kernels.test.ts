@@ -292,6 +292,25 @@ describe("kernels: attention vector primitives, SIMD vs scalar", () => {
     });
   }
 
+  it("grouped f16 attention (1–4 query heads per pass over shared keys/values) equals head by head, bit for bit", () => {
+    const next = rng(4242);
+    for (const [heads, dim, rows] of [[3, 64, 37], [4, 64, 5], [1, 64, 2], [2, 20, 9]] as const) {
+      const q = randomVector(next, heads * dim, 2);
+      const kv = randomVector(next, rows * dim, 2);
+      const byPath: Float32Array[] = [];
+      for (const path of ["scalar", "simd"]) {
+        const out = engine.vecCheck("group_f16", path, q, kv, dim);
+        const half = out.length / 2;
+        expect(half).toBe(heads * rows + heads * dim);
+        expect(Array.from(out.subarray(0, half)), `${path} ${heads}×${dim}`).toEqual(Array.from(out.subarray(half)));
+        byPath.push(out.subarray(0, half));
+      }
+      for (let i = 0; i < byPath[0]!.length; i++) {
+        expect(Math.abs(byPath[1]![i]! - byPath[0]![i]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(byPath[0]![i]!)));
+      }
+    }
+  });
+
   it("to_f16 is bit-identical on both paths, including ties, subnormals, overflow, inf and NaN", () => {
     const special = [
       0, -0, 1, -1, 0.1, 65504, 65519.99, 65520, 1e9, -1e9, Infinity, -Infinity, NaN, 2 ** -24, 2 ** -25, 1.5 * 2 ** -25,

@@ -113,7 +113,9 @@ pub fn matmul_bench(
 /// Runs one `vec` primitive on a path. `op`: "dot_f32" → [a·b]; "dot_f16" → [f16(a)·b]; "axpy_f32" → a + alpha·b;
 /// "axpy_f16" → a + alpha·f16(b); "dot_q8_0" → [q8(a)·q8(b)]; "axpy_q8_0" → a + alpha·q8(b); "to_f16" → the f16
 /// bit patterns of a (as numbers). f16 and Q8_0 inputs are made with the scalar converters, so only the op under
-/// test differs between paths; the Q8_0 ops need lengths that are multiples of 32.
+/// test differs between paths; the Q8_0 ops need lengths that are multiples of 32. "group_f16": `a` holds 1–4 query
+/// heads of width `alpha`, `b` rows of that width used as both f16 keys and values; returns the grouped scores and
+/// weighted sums (`scores_f16_with`, `weighted_sum_f16_with`), then the same from head-by-head `dot_f16` / `axpy_f16`.
 #[wasm_bindgen(js_name = vecCheck)]
 pub fn vec_check(op: &str, path: &str, a: &[f32], b: &[f32], alpha: f32) -> Result<Vec<f32>, JsError> {
     let path = parse_path(path)?;
@@ -167,6 +169,7 @@ pub fn vec_check(op: &str, path: &str, a: &[f32], b: &[f32], alpha: f32) -> Resu
             kernels::axpy_q8_0_with(path, &mut y, alpha, &q8(b));
             Ok(y)
         }
+        "group_f16" => group_f16(path, a, &to_f16(b), alpha),
         "to_f16" => {
             let mut h = vec![0u16; a.len()];
             kernels::f32_to_f16_slice_with(path, a, &mut h);
@@ -174,4 +177,40 @@ pub fn vec_check(op: &str, path: &str, a: &[f32], b: &[f32], alpha: f32) -> Resu
         }
         _ => Err(JsError::new(&format!("unknown vec op {op:?}"))),
     }
+}
+
+/// The "group_f16" case of `vec_check`.
+fn group_f16(path: KernelPath, q: &[f32], rows: &[u16], dim: f32) -> Result<Vec<f32>, JsError> {
+    let dim = dim as usize;
+    if dim == 0 || q.len() % dim != 0 || !(1..=4).contains(&(q.len() / dim)) || rows.len() % dim != 0 || rows.is_empty() {
+        return Err(JsError::new("group_f16: a must hold 1 to 4 heads of width alpha, b whole rows of it"));
+    }
+    let (heads, n) = (q.len() / dim, rows.len() / dim);
+    let weights: Vec<f32> = (0..heads * n).map(|i| 1.0 / (1.0 + i as f32)).collect();
+    let (mut scores, mut sums) = (vec![0.0f32; heads * n], vec![0.0f32; heads * dim]);
+    fn grouped<const N: usize>(path: KernelPath, q: &[f32], rows: &[u16], w: &[f32], scores: &mut [f32], sums: &mut [f32]) {
+        let dim = q.len() / N;
+        let qs: [&[f32]; N] = core::array::from_fn(|h| &q[h * dim..(h + 1) * dim]);
+        kernels::scores_f16_with::<N>(path, rows, qs, 0.125, scores);
+        kernels::weighted_sum_f16_with::<N>(path, rows, w, sums);
+    }
+    match heads {
+        1 => grouped::<1>(path, q, rows, &weights, &mut scores, &mut sums),
+        2 => grouped::<2>(path, q, rows, &weights, &mut scores, &mut sums),
+        3 => grouped::<3>(path, q, rows, &weights, &mut scores, &mut sums),
+        _ => grouped::<4>(path, q, rows, &weights, &mut scores, &mut sums),
+    }
+    let mut out = [scores, sums].concat();
+    for h in 0..heads {
+        let qh = &q[h * dim..(h + 1) * dim];
+        out.extend(rows.chunks_exact(dim).map(|r| kernels::dot_f16_f32_with(path, r, qh) * 0.125));
+    }
+    for h in 0..heads {
+        let mut y = vec![0.0f32; dim];
+        for (p, r) in rows.chunks_exact(dim).enumerate() {
+            kernels::axpy_f16_with(path, &mut y, weights[h * n + p], r);
+        }
+        out.extend(y);
+    }
+    Ok(out)
 }

@@ -76,6 +76,45 @@ pub fn axpy_f16_with(path: KernelPath, y: &mut [f32], a: f32, x: &[u16]) {
     }
 }
 
+/// `N` query heads against the same f16 key rows (`keys`: rows of `qs[h].len()` values): `out[h * n + p] =
+/// dot_f16_f32(keys[p], qs[h]) · scale` for the n rows. Bit-identical to N passes of `dot_f16_f32_with`, but each key
+/// is loaded and converted once for the N heads that share it (grouped-query attention). Panics on mismatched sizes.
+pub fn scores_f16_with<const N: usize>(path: KernelPath, keys: &[u16], qs: [&[f32]; N], scale: f32, out: &mut [f32]) {
+    let dim = qs[0].len();
+    assert!(dim > 0 && qs.iter().all(|q| q.len() == dim) && keys.len() % dim == 0, "scores_f16: row sizes");
+    let n = keys.len() / dim;
+    assert!(out.len() >= N * n, "scores_f16: output too small");
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if path == KernelPath::Simd {
+        return simd::scores_f16(keys, qs, scale, n, out);
+    }
+    for (h, q) in qs.iter().enumerate() {
+        for (p, row) in keys.chunks_exact(dim).enumerate() {
+            out[h * n + p] = dot_f16_f32_with(path, row, q) * scale;
+        }
+    }
+}
+
+/// `outs[h] = Σ_p weights[h * n + p] · f16(values[p])` for `N` heads sharing the same f16 value rows (`outs`: N rows
+/// of the value width, overwritten). Bit-identical to zeroing each head's row and N passes of `axpy_f16_with`, with
+/// each value converted once. Panics on mismatched sizes.
+pub fn weighted_sum_f16_with<const N: usize>(path: KernelPath, values: &[u16], weights: &[f32], outs: &mut [f32]) {
+    let dim = outs.len() / N;
+    assert!(dim > 0 && outs.len() == N * dim && values.len() % dim == 0, "weighted_sum_f16: row sizes");
+    let n = values.len() / dim;
+    assert!(weights.len() >= N * n, "weighted_sum_f16: weights too short");
+    outs.fill(0.0);
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if path == KernelPath::Simd {
+        return simd::weighted_sum_f16::<N>(values, weights, n, outs);
+    }
+    for (h, oh) in outs.chunks_exact_mut(dim).enumerate() {
+        for (p, row) in values.chunks_exact(dim).enumerate() {
+            axpy_f16_with(path, oh, weights[h * n + p], row);
+        }
+    }
+}
+
 /// Σ over blocks of d_a·d_b·Σ qa·qb: two rows of Q8_0 blocks (same length). Panics if the lengths differ or are
 /// not whole blocks.
 pub fn dot_q8_0_with(path: KernelPath, a: &[u8], b: &[u8]) -> f32 {
@@ -201,6 +240,58 @@ mod simd {
             s += f16_to_f32(a[j]) * b[j];
         }
         s
+    }
+
+    /// `dot_f16_f32` of every key row with each of the N queries, in its exact order of operations.
+    pub fn scores_f16<const N: usize>(keys: &[u16], qs: [&[f32]; N], scale: f32, n: usize, out: &mut [f32]) {
+        let dim = qs[0].len();
+        let n8 = dim - dim % 8;
+        for (p, row) in keys.chunks_exact(dim).enumerate() {
+            let mut s0 = [f32x4_splat(0.0); N];
+            let mut s1 = [f32x4_splat(0.0); N];
+            let mut i = 0;
+            while i < n8 {
+                let (lo, hi) = f16x8_to_f32x4x2(load_u16x8(row, i));
+                for h in 0..N {
+                    s0[h] = f32x4_add(s0[h], f32x4_mul(lo, load_f32x4(qs[h], i)));
+                    s1[h] = f32x4_add(s1[h], f32x4_mul(hi, load_f32x4(qs[h], i + 4)));
+                }
+                i += 8;
+            }
+            for h in 0..N {
+                let mut s = hsum_f32x4(f32x4_add(s0[h], s1[h]));
+                for j in n8..dim {
+                    s += f16_to_f32(row[j]) * qs[h][j];
+                }
+                out[h * n + p] = s * scale;
+            }
+        }
+    }
+
+    /// `axpy_f16` of every value row into each of the N outputs, in its exact order of operations.
+    pub fn weighted_sum_f16<const N: usize>(values: &[u16], weights: &[f32], n: usize, outs: &mut [f32]) {
+        let dim = outs.len() / N;
+        let n8 = dim - dim % 8;
+        for (p, row) in values.chunks_exact(dim).enumerate() {
+            let a: [f32; N] = core::array::from_fn(|h| weights[h * n + p]);
+            let av: [v128; N] = core::array::from_fn(|h| f32x4_splat(a[h]));
+            let mut i = 0;
+            while i < n8 {
+                let (lo, hi) = f16x8_to_f32x4x2(load_u16x8(row, i));
+                for h in 0..N {
+                    let y = &mut outs[h * dim..(h + 1) * dim];
+                    store_f32x4(y, i, f32x4_add(load_f32x4(y, i), f32x4_mul(av[h], lo)));
+                    store_f32x4(y, i + 4, f32x4_add(load_f32x4(y, i + 4), f32x4_mul(av[h], hi)));
+                }
+                i += 8;
+            }
+            for j in n8..dim {
+                let x = f16_to_f32(row[j]);
+                for h in 0..N {
+                    outs[h * dim + j] += a[h] * x;
+                }
+            }
+        }
     }
 
     pub fn axpy_f32(y: &mut [f32], a: f32, x: &[f32]) {

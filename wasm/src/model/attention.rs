@@ -19,11 +19,16 @@ pub struct Heads {
     pub head_dim: usize,
 }
 
+/// Query heads handled in one pass over their shared f16 keys and values; `scores` holds this many heads' rows.
+pub const GROUP_HEADS: usize = 4;
+
 /// `out[h] = Σ_p softmax_p(q[h] · K[g][p] / sqrt(head_dim)) · V[g][p]` for every query head `h`, with
 /// `g = h / (n_heads / n_kv_heads)` (consecutive query heads share one KV head).
-/// `q` and `out` are `n_heads × head_dim`; `scores` holds at least `n_pos` floats, `q8` at least one Q8_0 head row
-/// (`head_dim / 32 × 34` bytes; only a Q8_0 cache uses it: the query is quantized once per head and dotted with the
-/// keys in integers, like llama.cpp's `vec_dot_type`). Allocates nothing.
+/// `q` and `out` are `n_heads × head_dim`; `scores` holds at least `GROUP_HEADS × n_pos` floats, `q8` at least one
+/// Q8_0 head row (`head_dim / 32 × 34` bytes; only a Q8_0 cache uses it: the query is quantized once per head and
+/// dotted with the keys in integers, like llama.cpp's `vec_dot_type`). An f16 cache serves up to `GROUP_HEADS` heads
+/// of a group per pass (each key and value converted once for all of them; the same numbers as head by head).
+/// Allocates nothing.
 #[allow(clippy::too_many_arguments)]
 pub fn attend(
     path: KernelPath,
@@ -39,48 +44,89 @@ pub fn attend(
     let group = n_heads / n_kv_heads;
     let scale = 1.0 / (head_dim as f32).sqrt();
     let n = site.n_pos;
-    let scores = &mut scores[..n];
-    for h in 0..n_heads {
-        let g = h / group;
-        let qh = &q[h * head_dim..(h + 1) * head_dim];
-        match kv.keys(site.layer, site.seq, g, n) {
-            KvRows::F32(k) => {
-                for (s, row) in scores.iter_mut().zip(k.chunks_exact(head_dim)) {
-                    *s = kernels::dot_f32_with(path, qh, row) * scale;
+    for g in 0..n_kv_heads {
+        let mut h = g * group;
+        while h < (g + 1) * group {
+            let m = ((g + 1) * group - h).min(GROUP_HEADS);
+            let at = Group { h0: h, head_dim, scale, n };
+            if let (KvRows::F16(k), KvRows::F16(v)) = (kv.keys(site.layer, site.seq, g, n), kv.values(site.layer, site.seq, g, n)) {
+                match m {
+                    4 => heads_f16::<4>(path, &at, k, v, q, scores, out),
+                    3 => heads_f16::<3>(path, &at, k, v, q, scores, out),
+                    2 => heads_f16::<2>(path, &at, k, v, q, scores, out),
+                    _ => heads_f16::<1>(path, &at, k, v, q, scores, out),
+                }
+            } else {
+                for hh in h..h + m {
+                    one_head(path, kv, site, g, &at, hh, q, &mut scores[..n], q8, out);
                 }
             }
-            KvRows::F16(k) => {
-                for (s, row) in scores.iter_mut().zip(k.chunks_exact(head_dim)) {
-                    *s = kernels::dot_f16_f32_with(path, row, qh) * scale;
-                }
-            }
-            KvRows::Q8_0(k) => {
-                let row_len = kv.row_len();
-                let qq = &mut q8[..row_len];
-                kernels::quantize_q8_0_with(path, qh, qq);
-                for (s, row) in scores.iter_mut().zip(k.chunks_exact(row_len)) {
-                    *s = kernels::dot_q8_0_with(path, row, qq) * scale;
-                }
+            h += m;
+        }
+    }
+}
+
+/// Where one pass of `attend` works: its first query head, the head width, the score scale, the positions seen.
+struct Group {
+    h0: usize,
+    head_dim: usize,
+    scale: f32,
+    n: usize,
+}
+
+/// Heads `h0..h0 + N` over f16 keys `k` and values `v` (`n` rows each).
+fn heads_f16<const N: usize>(path: KernelPath, at: &Group, k: &[u16], v: &[u16], q: &[f32], scores: &mut [f32], out: &mut [f32]) {
+    let (hd, n) = (at.head_dim, at.n);
+    let qs: [&[f32]; N] = core::array::from_fn(|i| &q[(at.h0 + i) * hd..(at.h0 + i + 1) * hd]);
+    kernels::scores_f16_with::<N>(path, k, qs, at.scale, &mut scores[..N * n]);
+    for row in scores[..N * n].chunks_exact_mut(n) {
+        softmax(row);
+    }
+    kernels::weighted_sum_f16_with::<N>(path, v, &scores[..N * n], &mut out[at.h0 * hd..(at.h0 + N) * hd]);
+}
+
+/// Head `h` (of KV group `g`) alone, for the f32 and Q8_0 caches.
+#[allow(clippy::too_many_arguments)]
+fn one_head(path: KernelPath, kv: &KvCache, site: &AttentionSite, g: usize, at: &Group, h: usize, q: &[f32], scores: &mut [f32], q8: &mut [u8], out: &mut [f32]) {
+    let (head_dim, scale, n) = (at.head_dim, at.scale, at.n);
+    let qh = &q[h * head_dim..(h + 1) * head_dim];
+    match kv.keys(site.layer, site.seq, g, n) {
+        KvRows::F32(k) => {
+            for (s, row) in scores.iter_mut().zip(k.chunks_exact(head_dim)) {
+                *s = kernels::dot_f32_with(path, qh, row) * scale;
             }
         }
-        softmax(scores);
-        let oh = &mut out[h * head_dim..(h + 1) * head_dim];
-        oh.fill(0.0);
-        match kv.values(site.layer, site.seq, g, n) {
-            KvRows::F32(v) => {
-                for (&s, row) in scores.iter().zip(v.chunks_exact(head_dim)) {
-                    kernels::axpy_f32_with(path, oh, s, row);
-                }
+        KvRows::F16(k) => {
+            for (s, row) in scores.iter_mut().zip(k.chunks_exact(head_dim)) {
+                *s = kernels::dot_f16_f32_with(path, row, qh) * scale;
             }
-            KvRows::F16(v) => {
-                for (&s, row) in scores.iter().zip(v.chunks_exact(head_dim)) {
-                    kernels::axpy_f16_with(path, oh, s, row);
-                }
+        }
+        KvRows::Q8_0(k) => {
+            let row_len = kv.row_len();
+            let qq = &mut q8[..row_len];
+            kernels::quantize_q8_0_with(path, qh, qq);
+            for (s, row) in scores.iter_mut().zip(k.chunks_exact(row_len)) {
+                *s = kernels::dot_q8_0_with(path, row, qq) * scale;
             }
-            KvRows::Q8_0(v) => {
-                for (&s, row) in scores.iter().zip(v.chunks_exact(kv.row_len())) {
-                    kernels::axpy_q8_0_with(path, oh, s, row);
-                }
+        }
+    }
+    softmax(scores);
+    let oh = &mut out[h * head_dim..(h + 1) * head_dim];
+    oh.fill(0.0);
+    match kv.values(site.layer, site.seq, g, n) {
+        KvRows::F32(v) => {
+            for (&s, row) in scores.iter().zip(v.chunks_exact(head_dim)) {
+                kernels::axpy_f32_with(path, oh, s, row);
+            }
+        }
+        KvRows::F16(v) => {
+            for (&s, row) in scores.iter().zip(v.chunks_exact(head_dim)) {
+                kernels::axpy_f16_with(path, oh, s, row);
+            }
+        }
+        KvRows::Q8_0(v) => {
+            for (&s, row) in scores.iter().zip(v.chunks_exact(kv.row_len())) {
+                kernels::axpy_q8_0_with(path, oh, s, row);
             }
         }
     }
@@ -165,4 +211,30 @@ mod tests {
             assert!(to_f32 < 5e-2, "n_pos {n_pos}: q8_0 attention differs from the f32 cache by {to_f32}");
         }
     }
+
+    #[test]
+    fn f16_groups_match_head_by_head() {
+        // 3 heads per KV head (one pass) and 5 (a pass of 4, then 1): the grouped passes give the same numbers.
+        for (n_heads, n_kv_heads) in [(6, 2), (5, 1)] {
+            let heads = Heads { n_heads, n_kv_heads, head_dim: 64 };
+            let n_pos = 23;
+            let mut kv = KvCache::new(KvType::F16, 1, 1, n_kv_heads, 64, n_pos).unwrap();
+            for p in 0..n_pos {
+                kv.write(KernelPath::Scalar, 0, 0, p, &values(3 * p as u64 + 1, n_kv_heads * 64), &values(3 * p as u64 + 2, n_kv_heads * 64));
+            }
+            let q = values(77, n_heads * 64);
+            let site = AttentionSite { layer: 0, seq: 0, n_pos };
+            let mut scores = vec![0.0; GROUP_HEADS * n_pos];
+            let mut out = vec![0.0; n_heads * 64];
+            attend(KernelPath::Scalar, &kv, &site, heads, &q, &mut scores, &mut [], &mut out);
+            let group = n_heads / n_kv_heads;
+            for h in 0..n_heads {
+                let mut want = vec![0.0; n_heads * 64];
+                let at = Group { h0: h, head_dim: 64, scale: 0.125, n: n_pos };
+                one_head(KernelPath::Scalar, &kv, &site, h / group, &at, h, &q, &mut scores[..n_pos], &mut [], &mut want);
+                assert_eq!(&out[h * 64..(h + 1) * 64], &want[h * 64..(h + 1) * 64], "{n_heads}/{n_kv_heads} heads: head {h}");
+            }
+        }
+    }
+
 }

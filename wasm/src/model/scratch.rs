@@ -1,5 +1,6 @@
 //! Working buffers of the forward pass, sized once for a chunk of `max_batch` tokens so no step allocates.
 
+use super::attention::GROUP_HEADS;
 use super::config::ModelConfig;
 use super::error::{try_zeroed, ModelError};
 use crate::kernels::MatmulScratch;
@@ -18,7 +19,7 @@ pub struct Scratch {
     pub proj: Vec<f32>,
     pub gate: Vec<f32>,
     pub up: Vec<f32>,
-    /// Attention scores of one head over the whole context.
+    /// Attention scores of up to `attention::GROUP_HEADS` heads over the whole context.
     pub scores: Vec<f32>,
     /// One query head quantized to Q8_0, for a Q8_0 KV cache (empty otherwise).
     pub q8: Vec<u8>,
@@ -51,7 +52,7 @@ impl Scratch {
             proj: buf(cfg.dim, "proj")?,
             gate: buf(cfg.ffn_dim, "gate")?,
             up: buf(cfg.ffn_dim, "up")?,
-            scores: try_zeroed(context, "attention scores")?,
+            scores: try_zeroed(context * GROUP_HEADS, "attention scores")?,
             q8: try_zeroed(q8_row, "attention query (Q8_0)")?,
             cos: buf(cfg.rope_dim / 2, "rope cos")?,
             sin: buf(cfg.rope_dim / 2, "rope sin")?,
@@ -65,7 +66,7 @@ impl Scratch {
         let per_token = [cfg.dim * 3, cfg.q_dim() * 2, cfg.kv_dim() * 2, cfg.ffn_dim * 2, (cfg.rope_dim / 2) * 2]
             .iter()
             .try_fold(0usize, |acc, &n| acc.checked_add(n))?;
-        let floats = per_token.checked_mul(max_batch)?.checked_add(context)?.checked_add(cfg.vocab_size)?;
+        let floats = per_token.checked_mul(max_batch)?.checked_add(context.checked_mul(GROUP_HEADS)?)?.checked_add(cfg.vocab_size)?;
         let max_cols = cfg.dim.max(cfg.q_dim()).max(cfg.ffn_dim);
         floats.checked_mul(4)?.checked_add(q8_row)?.checked_add(MatmulScratch::planned_bytes(max_batch, max_cols))
     }

@@ -45,14 +45,22 @@ export function isEngineInitialised(): boolean {
 }
 
 /**
- * A 100-byte module whose function returns lane 0 of i32x4.relaxed_dot_i8x16_i7x16_add_s(splat(-3), splat(5), 0)
- * — exactly −60 on a correct engine (the 7-bit operand is non-negative, so the result is not
- * implementation-defined). Node 20's experimental relaxed SIMD (--experimental-wasm-relaxed-simd) compiles this
- * op wrongly in its baseline tier (treats the signed operand as unsigned: 5060), so validation alone is not enough.
+ * A small module whose function returns lane 0 of i32x4.relaxed_dot_i8x16_i7x16_add_s(splat(-3), splat(5), 0) plus
+ * lane 0 of i16x8.relaxed_dot_i8x16_i7x16_s(splat(-3), splat(5)) — the two 8-bit dot products the kernels use —
+ * exactly −60 + −30 = −90 on a correct engine (the 7-bit operand is non-negative, so neither result is
+ * implementation-defined). Node 20's experimental relaxed SIMD (--experimental-wasm-relaxed-simd) compiles the first
+ * wrongly in its baseline tier (treats the signed operand as unsigned: 5060), so validation alone is not enough.
  */
 const RELAXED_PROBE = (() => {
   const v128Const = (byte: number) => [0xfd, 0x0c, ...new Array<number>(16).fill(byte)];
-  const body = [0x00, ...v128Const(0xfd), ...v128Const(0x05), ...v128Const(0x00), 0xfd, 0x93, 0x02, 0xfd, 0x1b, 0x00, 0x0b];
+  const body = [
+    0x00, // no locals
+    ...v128Const(0xfd), ...v128Const(0x05), ...v128Const(0x00), 0xfd, 0x93, 0x02, // i32x4.relaxed_dot_i8x16_i7x16_add_s
+    0xfd, 0x1b, 0x00, // i32x4.extract_lane 0
+    ...v128Const(0xfd), ...v128Const(0x05), 0xfd, 0x92, 0x02, // i16x8.relaxed_dot_i8x16_i7x16_s
+    0xfd, 0x18, 0x00, // i16x8.extract_lane_s 0
+    0x6a, 0x0b, // i32.add, end
+  ];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
     0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f, // type: () -> i32
@@ -75,7 +83,7 @@ export function relaxedSimdExact(): boolean {
   if (!relaxedSimdSupported()) return false;
   try {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(RELAXED_PROBE));
-    return (instance.exports.f as () => number)() === -60;
+    return (instance.exports.f as () => number)() === -90;
   } catch {
     return false;
   }

@@ -1,6 +1,7 @@
 //! The matmul the model calls: quantizes the activations once into the weight format's partner (Q8_0 for the
 //! 32-value block formats, Q8_K for the K-quants and IQ4_XS, none for float weights), then sweeps the weights in
-//! tiles of up to 4 rows × 8 tokens so each weight block is read from memory once per token block rather than once
+//! tiles of up to 4 rows × 8 tokens (4 × 4 for the Q8_0-partnered formats, whose 16 integer sums fill the 16 v128
+//! registers) so each weight block is read from memory once per token block rather than once
 //! per token. Also the format-generic quantize / dequantize entry points.
 
 use super::error::KernelError;
@@ -239,7 +240,8 @@ fn in_chunks(
 }
 
 /// Q8_0-partnered weights × `n` tokens of Q8_0 activations through `q8_tiles`: widen the activations once, then
-/// token blocks of 8 (4, 2, 1 for the rest), each sweeping all rows in 4-row tiles.
+/// token blocks of 4 (2, 1 for the rest), each sweeping all rows in 4-row tiles. Not 8: 4 rows × 8 tokens of i32x4
+/// sums spill out of x86's 16 vector registers, and measured slower (prefill 11.4 → 15.8 GMAC/s on Q4_0 at 4).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn wide_sweep<W: super::q8_tiles::WideWeights>(w: &TensorView, act: &[u8], n: usize, wide: &mut WideScratch, out: &mut [f32]) {
     use super::q8_tiles::{prepare, sweep, WideActivations};
@@ -250,7 +252,6 @@ fn wide_sweep<W: super::q8_tiles::WideWeights>(w: &TensorView, act: &[u8], n: us
     let mut t = 0;
     while t < n {
         t += match n - t {
-            left if left >= 8 => sweep::<W, 8>(w.data, w.rows, &x, t, out),
             left if left >= 4 => sweep::<W, 4>(w.data, w.rows, &x, t, out),
             left if left >= 2 => sweep::<W, 2>(w.data, w.rows, &x, t, out),
             _ => sweep::<W, 1>(w.data, w.rows, &x, t, out),

@@ -117,8 +117,8 @@ pub trait WideWeights {
     /// # Safety
     /// `p` points at a whole block.
     unsafe fn widen(p: *const u8) -> [v128; 4];
-    /// Quants that fit 7 bits (0..=127), as bytes in value order (0..16, 16..32), for the relaxed 8-bit dot
-    /// product; `None` for signed 8-bit quants. Only the relaxed build calls it.
+    /// Unsigned quants of at most 64 (the relaxed dot's 7-bit operand, and four products × 127 still fit an i16
+    /// lane), as bytes in value order (0..16, 16..32); `None` for signed 8-bit quants. Only the relaxed build calls it.
     ///
     /// # Safety
     /// As for `widen`.
@@ -191,11 +191,26 @@ fn transpose_sum(a: v128, b: v128, c: v128, e: v128) -> v128 {
     i32x4_add(i32x4_shuffle::<0, 1, 4, 5>(ab, ce), i32x4_shuffle::<2, 3, 6, 7>(ab, ce))
 }
 
-/// The four rows' f16 block scales (at byte `off` of each row) as f32x4.
+/// The four rows' f16 block scales (at byte `off` of each row) as f32x4: four 16-bit lane loads, no scalar inserts.
 #[inline(always)]
 unsafe fn scales(ptrs: &[*const u8; ROWS], off: usize) -> v128 {
-    let h = |i: usize| core::ptr::read_unaligned(ptrs[i].add(off) as *const u16) as u32;
-    f16x4_to_f32x4(u32x4(h(0), h(1), h(2), h(3)))
+    let h = |i: usize| ptrs[i].add(off) as *const u16;
+    let v = v128_load16_lane::<0>(u32x4_splat(0), h(0));
+    let v = v128_load16_lane::<2>(v, h(1));
+    let v = v128_load16_lane::<4>(v, h(2));
+    f16x4_to_f32x4(v128_load16_lane::<6>(v, h(3)))
+}
+
+/// Scales and minimums of formats that store them side by side (f16 d at `off`, f16 m at `off + 2`): one 32-bit
+/// lane load per row for both.
+#[inline(always)]
+unsafe fn scales_and_mins(ptrs: &[*const u8; ROWS], off: usize) -> (v128, v128) {
+    let p = |i: usize| ptrs[i].add(off) as *const u32;
+    let v = v128_load32_lane::<0>(u32x4_splat(0), p(0));
+    let v = v128_load32_lane::<1>(v, p(1));
+    let v = v128_load32_lane::<2>(v, p(2));
+    let v = v128_load32_lane::<3>(v, p(3));
+    (f16x4_to_f32x4(v128_and(v, u32x4_splat(0xffff))), f16x4_to_f32x4(u32x4_shr(v, 16)))
 }
 
 /// acc += v · s, fused where relaxed SIMD is available.
@@ -233,10 +248,10 @@ unsafe fn fold_block<W: WideWeights, const T: usize>(
     t0: usize,
     b: usize,
 ) {
-    let dw = scales(ptrs, off);
-    let mw = match W::MIN_AT {
-        Some(at) => scales(ptrs, off + at),
-        None => f32x4_splat(0.0),
+    let (dw, mw) = match W::MIN_AT {
+        Some(2) => scales_and_mins(ptrs, off),
+        Some(at) => (scales(ptrs, off), scales(ptrs, off + at)),
+        None => (scales(ptrs, off), f32x4_splat(0.0)),
     };
     for t in 0..T {
         let i = (t0 + t) * x.n_blocks + b;
@@ -267,8 +282,13 @@ unsafe fn tile<W: WideWeights, const T: usize>(ptrs: [*const u8; ROWS], x: &Wide
             if let Some((lo, hi)) = W::seven_bit(p) {
                 for t in 0..T {
                     let xq = x.q8.as_ptr().add(((t0 + t) * nb + b) * q8_0::BLOCK_BYTES + 2);
-                    let partial = i32x4_relaxed_dot_i8x16_i7x16_add(ld(xq), lo, i32x4_splat(0));
-                    sums[t][r] = i32x4_relaxed_dot_i8x16_i7x16_add(ld(xq.add(16)), hi, partial);
+                    // i16 dots (one pmaddubsw each on x86: the 7-bit weights are its unsigned operand), summed in
+                    // i16 (4 products of ≤ 64 × 127 per lane fit) and widened once.
+                    let s16 = i16x8_add(
+                        i16x8_relaxed_dot_i8x16_i7x16(ld(xq), lo),
+                        i16x8_relaxed_dot_i8x16_i7x16(ld(xq.add(16)), hi),
+                    );
+                    sums[t][r] = i32x4_extadd_pairwise_i16x8(s16);
                 }
                 continue;
             }
@@ -286,10 +306,11 @@ unsafe fn tile<W: WideWeights, const T: usize>(ptrs: [*const u8; ROWS], x: &Wide
 
 /// 16 bytes of packed nibbles (low nibbles are values 0..16, high nibbles 16..32) → the four i16x8 of
 /// `WideWeights::widen`: i16 lane k holds bytes 2k, 2k+1, whose low nibbles are values 2k, 2k+1 and high ones
-/// 16+2k, 17+2k. Shift pairs instead of masks: no v128 constants, which V8 rematerialises inside the loop.
+/// 16+2k, 17+2k (bits 0–3, 8–11, 4–7, 12–15 of the lane): three masks and three shifts.
 #[inline(always)]
 pub fn widen_nibbles(q: v128) -> [v128; 4] {
-    [u16x8_shr(i16x8_shl(q, 12), 12), u16x8_shr(i16x8_shl(q, 4), 12), u16x8_shr(i16x8_shl(q, 8), 12), u16x8_shr(q, 12)]
+    let low4 = u16x8_splat(0x000f);
+    [v128_and(q, low4), v128_and(u16x8_shr(q, 8), low4), v128_and(u16x8_shr(q, 4), low4), u16x8_shr(q, 12)]
 }
 
 /// Packed nibbles → (values 0..16, values 16..32) as bytes 0..15.

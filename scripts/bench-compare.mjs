@@ -10,7 +10,8 @@
 // peak RSS, median and min over the runs, and our ratio to each anchor. An engine that cannot run says why.
 //
 // Without model arguments it uses the SmolLM2-135M-shaped Q4_0 and Q8_0 fixtures (scripts/make-fixtures.mjs, which
-// imports the library's TypeScript: run this under tsx, as `npm run bench:compare` does, not plain node).
+// imports the library's TypeScript: run this under tsx, as `npm run bench:compare` does, not plain node), then the
+// real --source file (SmolLM2-135M-Instruct Q4_1) when it is there.
 // --formats benchmarks real weights instead: the --source GGUF (default ../shared/models/SmolLM2-135M-Instruct.Q4_1.gguf)
 // re-quantized into each listed format by scripts/requantize.mjs (cached under test/.fixtures/requant; "all" = its
 // REQUANT_FORMATS), after any model arguments; the real file itself can be passed as a model argument.
@@ -335,9 +336,11 @@ const stats = (xs) => {
 };
 const fmt = (st, digits = 1) => (st ? `${st.median.toFixed(digits)} (${st.min.toFixed(digits)}–${st.max.toFixed(digits)})` : "—");
 
+/** The SmolLM2-135M-shaped fixtures, then the real SmolLM2 Q4_1 file (the --source default) where it exists. */
 async function defaultModels() {
   const { makeFixture } = await import(pathToFileURL(path.join(root, "scripts/make-fixtures.mjs")).href);
-  return [await makeFixture("smollm2-135m-Q4_0"), await makeFixture("smollm2-135m-Q8_0")];
+  const real = path.resolve(opt.source);
+  return [await makeFixture("smollm2-135m-Q4_0"), await makeFixture("smollm2-135m-Q8_0"), ...(existsSync(real) ? [real] : [])];
 }
 
 /** The --source model re-quantized into each --formats type. */

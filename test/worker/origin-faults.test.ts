@@ -27,7 +27,7 @@ async function recorded(requestId: string): Promise<RecordedRequest[]> {
   return res.json();
 }
 
-async function waitFor<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 3000): Promise<T> {
+async function waitFor<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> { // returns as soon as ok: the bound only matters on a loaded machine
   const until = Date.now() + ms;
   for (;;) {
     const v = await probe();

@@ -14,14 +14,22 @@ const smollm: CatalogEntry = {
 };
 
 describe("chooseBackend", () => {
-  it("auto: the edge when weights + KV at the edge's context fit the budget, else the origin, with the reason", () => {
-    const small = chooseBackend(smollm, { edge, origin }, 1024);
+  it("auto: the edge when weights + KV at the edge's context fit the budget (f16, else q8_0), else the origin", () => {
+    const small = chooseBackend(smollm, { edge, origin }, 1024); // 72 MiB + 22.5 MiB of f16 KV
     expect(small.backend.name).toBe("edge");
-    expect(small.reason).toContain("fit");
-    const large = chooseBackend(smollm, { edge, origin }, 2048); // 72 MiB + 45 MiB > 112 MiB
-    expect(72 * MiB + 2048 * 23_040).toBeGreaterThan(EDGE_MEMORY_BUDGET);
+    expect(small.reason).toContain("f16 KV cache fit");
+    const q8 = chooseBackend(smollm, { edge, origin }, 3072); // f16 would be 72 + 67.5 MiB; q8_0 is 72 + 35.9 MiB
+    expect(72 * MiB + 3072 * 23_040).toBeGreaterThan(EDGE_MEMORY_BUDGET);
+    expect(q8.backend.name).toBe("edge");
+    expect(q8.reason).toContain("12240 bytes of q8_0 KV cache fit");
+    const large = chooseBackend(smollm, { edge, origin }, 8192); // 72 + 95.6 MiB even in q8_0
     expect(large.backend.name).toBe("origin");
     expect(large.reason).toContain("exceed");
+  });
+
+  it("auto counts the real default model (SmolLM2 Q4_1) at 2048 positions on the edge, as the engine loads it", () => {
+    const q4_1 = { ...smollm, bytes: 98_362_432 }; // models/smollm2-135m-instruct.json
+    expect(chooseBackend(q4_1, { edge, origin }, 2048).backend.name).toBe("edge");
   });
 
   it("auto without a KV size: the weights alone decide", () => {

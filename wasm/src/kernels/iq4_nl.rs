@@ -2,9 +2,9 @@
 //! fixed non-linear table of 16 signed levels (denser near zero, where weights crowd); value = d · LEVELS[nibble].
 //! Dot partner: Q8_0 activations (the levels are exact signed bytes, so the dot stays an integer sum).
 
-use super::block::{as_blocks, as_blocks_mut, byte_block, f16};
+use super::block::{as_blocks_mut, byte_block, f16};
 use super::half::{f16_to_f32, f32_to_f16};
-use super::q8_0;
+use super::block32::{self, Block32};
 
 pub const BLOCK_LEN: usize = 32;
 pub const BLOCK_BYTES: usize = 18;
@@ -20,6 +20,18 @@ pub struct Block {
     pub qs: [u8; 16],
 }
 byte_block!(Block, BLOCK_BYTES);
+
+impl Block32 for Block {
+    const NAME: &'static str = "iq4_nl";
+    #[inline(always)]
+    fn d(&self) -> f32 {
+        f16(self.d)
+    }
+    #[inline(always)]
+    fn q(&self, j: usize) -> i32 {
+        self.level(j) as i32
+    }
+}
 
 impl Block {
     /// Level of value j (0..32).
@@ -82,29 +94,14 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
     }
 }
 
-/// Dequantizes IQ4_NL blocks `src` into `dst` (`src.len() / 18 * 32` values).
+/// Dequantizes IQ4_NL blocks `src` into `dst` (32 values per block).
 pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
-    assert_eq!(src.len() % BLOCK_BYTES, 0, "iq4_nl::dequantize_row: not whole blocks");
-    assert_eq!(dst.len(), src.len() / BLOCK_BYTES * BLOCK_LEN, "iq4_nl::dequantize_row: output size");
-    for (b, out) in as_blocks::<Block>(src).iter().zip(dst.chunks_exact_mut(BLOCK_LEN)) {
-        let d = f16(b.d);
-        for (j, o) in out.iter_mut().enumerate() {
-            *o = d * b.level(j) as f32;
-        }
-    }
+    block32::dequantize_row::<Block>(src, dst)
 }
 
 /// Scalar reference: IQ4_NL weight row · Q8_0 activation row (same number of 32-value blocks).
 pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
-    let xs = as_blocks::<q8_0::Block>(x);
-    let ws = as_blocks::<Block>(w);
-    debug_assert_eq!(ws.len(), xs.len());
-    let mut sum = 0.0f32;
-    for (wb, xb) in ws.iter().zip(xs) {
-        let sumi: i32 = (0..32).map(|j| wb.level(j) as i32 * xb.qs[j] as i8 as i32).sum();
-        sum += f16(wb.d) * f16(xb.d) * sumi as f32;
-    }
-    sum
+    block32::vec_dot::<Block>(w, x)
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]

@@ -4,12 +4,14 @@
 //! Layout: `half` (f16/bf16 conversions), `q4_0` / `q4_1` / `q5_0` / `q5_1` / `q8_0` / `iq4_nl` / `q2_k` / `q3_k` /
 //! `q4_k` / `q5_k` / `q6_k` / `iq4_xs` / `q8_k` / `float` (one block format each: `quantize_row`, `dequantize_row`,
 //! scalar `vec_dot`, and on wasm SIMD128 builds a `simd` module: a tile, or for the Q8_0-partnered formats the block
-//! decoder `q8_tiles` runs), `q8_tiles` (the SIMD loops of every Q8_0-partnered format), `kquant_fit` (the K-quant
+//! decoder `q8_tiles` runs), `q8_tiles` (the SIMD loops of every Q8_0-partnered format), `block32` (their scalar
+//! dequantize and dot, written once over each typed block's d, m and q(j)), `kquant_fit` (the K-quant
 //! quantizers' scale searches), `block` (typed block views), `vec` (attention primitives), `matmul` (the API the
 //! model calls). SIMD code is compiled only for `wasm32` + `simd128`; elsewhere `KernelPath::Simd` runs the scalar
 //! code.
 
 mod block;
+mod block32;
 pub mod error;
 pub mod float;
 pub mod half;

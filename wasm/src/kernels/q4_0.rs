@@ -1,11 +1,45 @@
 //! Q4_0: blocks of 32 values, `{ f16 d; u8 qs[16] }` (18 bytes). Value j < 16 is the low nibble of qs[j],
 //! value j + 16 the high nibble; value = d · (nibble − 8). Dot partner: Q8_0 activations.
 
-use super::half::{f32_to_f16, f16_to_f32, read_f16};
-use super::q8_0;
+use super::block::{byte_block, f16};
+use super::half::{f32_to_f16, f16_to_f32};
+use super::block32::{self, Block32};
 
 pub const BLOCK_LEN: usize = 32;
 pub const BLOCK_BYTES: usize = 18;
+
+/// ggml's `block_q4_0`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Block {
+    pub d: [u8; 2],
+    pub qs: [u8; 16],
+}
+byte_block!(Block, BLOCK_BYTES);
+
+impl Block {
+    /// Nibble j (0..32) in ggml's order: low nibbles of qs, then high nibbles.
+    #[inline(always)]
+    pub fn quant(&self, j: usize) -> u8 {
+        if j < 16 {
+            self.qs[j] & 0x0f
+        } else {
+            self.qs[j - 16] >> 4
+        }
+    }
+}
+
+impl Block32 for Block {
+    const NAME: &'static str = "q4_0";
+    #[inline(always)]
+    fn d(&self) -> f32 {
+        f16(self.d)
+    }
+    #[inline(always)]
+    fn q(&self, j: usize) -> i32 {
+        self.quant(j) as i32 - 8
+    }
+}
 
 /// Quantizes like ggml's reference: d = m / −8 where m is the value of largest magnitude (so m maps to
 /// nibble 0 exactly), q = clamp(round(x / d) + 8, 0, 15). The stored d is rounded to f16.
@@ -26,33 +60,14 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
     }
 }
 
-/// Dequantizes Q4_0 blocks `src` into `dst` (`src.len() / 18 * 32` values).
+/// Dequantizes Q4_0 blocks `src` into `dst` (32 values per block).
 pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
-    assert_eq!(src.len() % BLOCK_BYTES, 0, "q4_0::dequantize_row: not whole blocks");
-    assert_eq!(dst.len(), src.len() / BLOCK_BYTES * BLOCK_LEN, "q4_0::dequantize_row: output size");
-    for (b, out) in src.chunks_exact(BLOCK_BYTES).zip(dst.chunks_exact_mut(BLOCK_LEN)) {
-        let d = read_f16(b, 0);
-        for j in 0..16 {
-            out[j] = d * ((b[2 + j] & 0x0f) as i32 - 8) as f32;
-            out[j + 16] = d * ((b[2 + j] >> 4) as i32 - 8) as f32;
-        }
-    }
+    block32::dequantize_row::<Block>(src, dst)
 }
 
 /// Scalar reference: Q4_0 weight row · Q8_0 activation row (same number of 32-value blocks).
 pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
-    debug_assert_eq!(w.len() / BLOCK_BYTES, x.len() / q8_0::BLOCK_BYTES);
-    let mut sum = 0.0f32;
-    for (wb, xb) in w.chunks_exact(BLOCK_BYTES).zip(x.chunks_exact(q8_0::BLOCK_BYTES)) {
-        let mut sumi = 0i32;
-        for j in 0..16 {
-            let lo = (wb[2 + j] & 0x0f) as i32 - 8;
-            let hi = (wb[2 + j] >> 4) as i32 - 8;
-            sumi += lo * (xb[2 + j] as i8) as i32 + hi * (xb[18 + j] as i8) as i32;
-        }
-        sum += read_f16(wb, 0) * read_f16(xb, 0) * sumi as f32;
-    }
-    sum
+    block32::vec_dot::<Block>(w, x)
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]

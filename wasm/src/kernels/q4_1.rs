@@ -2,9 +2,9 @@
 //! value j + 16 the high nibble; value = d · nibble + m. Dot partner: Q8_0 activations (the minimum term needs Σ x
 //! per activation block, which the matmul computes from the Q8_0 quants; ggml uses Q8_1, which stores it).
 
-use super::block::{as_blocks, as_blocks_mut, byte_block, f16};
+use super::block::{as_blocks_mut, byte_block, f16};
 use super::half::{f16_to_f32, f32_to_f16};
-use super::q8_0;
+use super::block32::{self, Block32};
 
 pub const BLOCK_LEN: usize = 32;
 pub const BLOCK_BYTES: usize = 20;
@@ -18,6 +18,22 @@ pub struct Block {
     pub qs: [u8; 16],
 }
 byte_block!(Block, BLOCK_BYTES);
+
+impl Block32 for Block {
+    const NAME: &'static str = "q4_1";
+    #[inline(always)]
+    fn d(&self) -> f32 {
+        f16(self.d)
+    }
+    #[inline(always)]
+    fn m(&self) -> Option<f32> {
+        Some(f16(self.m))
+    }
+    #[inline(always)]
+    fn q(&self, j: usize) -> i32 {
+        self.quant(j) as i32
+    }
+}
 
 impl Block {
     /// Quant j (0..32): the nibbles in ggml's order.
@@ -51,36 +67,14 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
     }
 }
 
-/// Dequantizes Q4_1 blocks `src` into `dst` (`src.len() / 20 * 32` values).
+/// Dequantizes Q4_1 blocks `src` into `dst` (32 values per block).
 pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
-    assert_eq!(src.len() % BLOCK_BYTES, 0, "q4_1::dequantize_row: not whole blocks");
-    assert_eq!(dst.len(), src.len() / BLOCK_BYTES * BLOCK_LEN, "q4_1::dequantize_row: output size");
-    for (b, out) in as_blocks::<Block>(src).iter().zip(dst.chunks_exact_mut(BLOCK_LEN)) {
-        let (d, m) = (f16(b.d), f16(b.m));
-        for (j, o) in out.iter_mut().enumerate() {
-            *o = d * b.quant(j) as f32 + m;
-        }
-    }
+    block32::dequantize_row::<Block>(src, dst)
 }
 
 /// Scalar reference: Q4_1 weight row · Q8_0 activation row (same number of 32-value blocks).
-/// Per block: d_w · d_x · Σ n·q + m_w · d_x · Σ q.
 pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
-    let xs = as_blocks::<q8_0::Block>(x);
-    let ws = as_blocks::<Block>(w);
-    debug_assert_eq!(ws.len(), xs.len());
-    let mut sum = 0.0f32;
-    for (wb, xb) in ws.iter().zip(xs) {
-        let (mut dot, mut sum_q) = (0i32, 0i32);
-        for j in 0..32 {
-            let q = xb.qs[j] as i8 as i32;
-            dot += wb.quant(j) as i32 * q;
-            sum_q += q;
-        }
-        let dx = f16(xb.d);
-        sum += f16(wb.d) * dx * dot as f32 + f16(wb.m) * dx * sum_q as f32;
-    }
-    sum
+    block32::vec_dot::<Block>(w, x)
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]

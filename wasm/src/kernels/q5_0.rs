@@ -2,9 +2,9 @@
 //! (j < 16: low nibble of qs[j]; j ≥ 16: high nibble of qs[j − 16]) plus bit j of the little-endian u32 `qh` as its
 //! fifth bit; value = d · (quant − 16). Dot partner: Q8_0 activations.
 
-use super::block::{as_blocks, as_blocks_mut, byte_block, f16};
+use super::block::{as_blocks_mut, byte_block, f16};
 use super::half::{f16_to_f32, f32_to_f16};
-use super::q8_0;
+use super::block32::{self, Block32};
 
 pub const BLOCK_LEN: usize = 32;
 pub const BLOCK_BYTES: usize = 22;
@@ -18,6 +18,18 @@ pub struct Block {
     pub qs: [u8; 16],
 }
 byte_block!(Block, BLOCK_BYTES);
+
+impl Block32 for Block {
+    const NAME: &'static str = "q5_0";
+    #[inline(always)]
+    fn d(&self) -> f32 {
+        f16(self.d)
+    }
+    #[inline(always)]
+    fn q(&self, j: usize) -> i32 {
+        self.quant(j) as i32 - 16
+    }
+}
 
 impl Block {
     /// Quant j (0..32), 0..=31.
@@ -63,29 +75,14 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
     }
 }
 
-/// Dequantizes Q5_0 blocks `src` into `dst` (`src.len() / 22 * 32` values).
+/// Dequantizes Q5_0 blocks `src` into `dst` (32 values per block).
 pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
-    assert_eq!(src.len() % BLOCK_BYTES, 0, "q5_0::dequantize_row: not whole blocks");
-    assert_eq!(dst.len(), src.len() / BLOCK_BYTES * BLOCK_LEN, "q5_0::dequantize_row: output size");
-    for (b, out) in as_blocks::<Block>(src).iter().zip(dst.chunks_exact_mut(BLOCK_LEN)) {
-        let d = f16(b.d);
-        for (j, o) in out.iter_mut().enumerate() {
-            *o = d * (b.quant(j) as i32 - 16) as f32;
-        }
-    }
+    block32::dequantize_row::<Block>(src, dst)
 }
 
 /// Scalar reference: Q5_0 weight row · Q8_0 activation row (same number of 32-value blocks).
 pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
-    let xs = as_blocks::<q8_0::Block>(x);
-    let ws = as_blocks::<Block>(w);
-    debug_assert_eq!(ws.len(), xs.len());
-    let mut sum = 0.0f32;
-    for (wb, xb) in ws.iter().zip(xs) {
-        let sumi: i32 = (0..32).map(|j| (wb.quant(j) as i32 - 16) * xb.qs[j] as i8 as i32).sum();
-        sum += f16(wb.d) * f16(xb.d) * sumi as f32;
-    }
-    sum
+    block32::vec_dot::<Block>(w, x)
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]

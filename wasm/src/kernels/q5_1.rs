@@ -1,10 +1,10 @@
 //! Q5_1: blocks of 32 values, `{ f16 d; f16 m; u8 qh[4]; u8 qs[16] }` (24 bytes): Q5_0's 5-bit quants (see `q5_0`)
 //! with a minimum instead of an offset; value = d · quant + m. Dot partner: Q8_0 activations.
 
-use super::block::{as_blocks, as_blocks_mut, byte_block, f16};
+use super::block::{as_blocks_mut, byte_block, f16};
 use super::half::{f16_to_f32, f32_to_f16};
 use super::q5_0::{pack5, quant5};
-use super::q8_0;
+use super::block32::{self, Block32};
 
 pub const BLOCK_LEN: usize = 32;
 pub const BLOCK_BYTES: usize = 24;
@@ -19,6 +19,22 @@ pub struct Block {
     pub qs: [u8; 16],
 }
 byte_block!(Block, BLOCK_BYTES);
+
+impl Block32 for Block {
+    const NAME: &'static str = "q5_1";
+    #[inline(always)]
+    fn d(&self) -> f32 {
+        f16(self.d)
+    }
+    #[inline(always)]
+    fn m(&self) -> Option<f32> {
+        Some(f16(self.m))
+    }
+    #[inline(always)]
+    fn q(&self, j: usize) -> i32 {
+        self.quant(j) as i32
+    }
+}
 
 impl Block {
     /// Quant j (0..32), 0..=31.
@@ -45,35 +61,14 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
     }
 }
 
-/// Dequantizes Q5_1 blocks `src` into `dst` (`src.len() / 24 * 32` values).
+/// Dequantizes Q5_1 blocks `src` into `dst` (32 values per block).
 pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
-    assert_eq!(src.len() % BLOCK_BYTES, 0, "q5_1::dequantize_row: not whole blocks");
-    assert_eq!(dst.len(), src.len() / BLOCK_BYTES * BLOCK_LEN, "q5_1::dequantize_row: output size");
-    for (b, out) in as_blocks::<Block>(src).iter().zip(dst.chunks_exact_mut(BLOCK_LEN)) {
-        let (d, m) = (f16(b.d), f16(b.m));
-        for (j, o) in out.iter_mut().enumerate() {
-            *o = d * b.quant(j) as f32 + m;
-        }
-    }
+    block32::dequantize_row::<Block>(src, dst)
 }
 
-/// Scalar reference: Q5_1 weight row · Q8_0 activation row. Per block: d_w · d_x · Σ q5·q + m_w · d_x · Σ q.
+/// Scalar reference: Q5_1 weight row · Q8_0 activation row (same number of 32-value blocks).
 pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
-    let xs = as_blocks::<q8_0::Block>(x);
-    let ws = as_blocks::<Block>(w);
-    debug_assert_eq!(ws.len(), xs.len());
-    let mut sum = 0.0f32;
-    for (wb, xb) in ws.iter().zip(xs) {
-        let (mut dot, mut sum_q) = (0i32, 0i32);
-        for j in 0..32 {
-            let q = xb.qs[j] as i8 as i32;
-            dot += wb.quant(j) as i32 * q;
-            sum_q += q;
-        }
-        let dx = f16(xb.d);
-        sum += f16(wb.d) * dx * dot as f32 + f16(wb.m) * dx * sum_q as f32;
-    }
-    sum
+    block32::vec_dot::<Block>(w, x)
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]

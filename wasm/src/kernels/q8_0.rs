@@ -1,7 +1,9 @@
 //! Q8_0: blocks of 32 values, `{ f16 d; i8 qs[32] }` (34 bytes), value = d · q.
 //! Also the activation format partnered with Q4_0 and Q8_0 weights.
 
-use super::half::{f32_to_f16, read_f16};
+use super::block32::{self, Block32};
+use super::block::f16;
+use super::half::f32_to_f16;
 
 pub const BLOCK_LEN: usize = 32;
 pub const BLOCK_BYTES: usize = 34;
@@ -14,6 +16,18 @@ pub struct Block {
     pub qs: [u8; 32],
 }
 super::block::byte_block!(Block, BLOCK_BYTES);
+
+impl Block32 for Block {
+    const NAME: &'static str = "q8_0";
+    #[inline(always)]
+    fn d(&self) -> f32 {
+        f16(self.d)
+    }
+    #[inline(always)]
+    fn q(&self, j: usize) -> i32 {
+        self.qs[j] as i8 as i32
+    }
+}
 
 /// Quantizes `src` (a multiple of 32 values) into `dst` (`src.len() / 32 * 34` bytes), as ggml's
 /// reference does: d = max|x| / 127, q = round(x / d); the stored d is rounded to f16.
@@ -32,28 +46,14 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
     }
 }
 
-/// Dequantizes Q8_0 blocks `src` into `dst` (`src.len() / 34 * 32` values).
+/// Dequantizes Q8_0 blocks `src` into `dst` (32 values per block).
 pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
-    assert_eq!(src.len() % BLOCK_BYTES, 0, "q8_0::dequantize_row: not whole blocks");
-    assert_eq!(dst.len(), src.len() / BLOCK_BYTES * BLOCK_LEN, "q8_0::dequantize_row: output size");
-    for (b, out) in src.chunks_exact(BLOCK_BYTES).zip(dst.chunks_exact_mut(BLOCK_LEN)) {
-        let d = read_f16(b, 0);
-        for (o, &q) in out.iter_mut().zip(&b[2..]) {
-            *o = d * (q as i8) as f32;
-        }
-    }
+    block32::dequantize_row::<Block>(src, dst)
 }
 
-/// Scalar reference: Q8_0 weight row · Q8_0 activation row (same number of blocks).
-/// Integer dot per block, then one multiply-add by both scales.
+/// Scalar reference: Q8_0 weight row · Q8_0 activation row (same number of 32-value blocks).
 pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
-    debug_assert_eq!(w.len(), x.len());
-    let mut sum = 0.0f32;
-    for (wb, xb) in w.chunks_exact(BLOCK_BYTES).zip(x.chunks_exact(BLOCK_BYTES)) {
-        let sumi: i32 = wb[2..].iter().zip(&xb[2..]).map(|(&a, &b)| (a as i8) as i32 * (b as i8) as i32).sum();
-        sum += read_f16(wb, 0) * read_f16(xb, 0) * sumi as f32;
-    }
-    sum
+    block32::vec_dot::<Block>(w, x)
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]

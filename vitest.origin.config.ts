@@ -23,7 +23,7 @@ export default defineWorkersProject(async () => {
   return {
     test: {
       name: "origin",
-      include: ["test/worker/origin-*.test.ts", "test/origin/**/*.test.ts"],
+      include: ["test/origin/**/*.test.ts"],
       globalSetup: ["test/origin/global-setup.ts"],
       testTimeout: 60_000,
       hookTimeout: 60_000,

@@ -73,7 +73,6 @@ export default defineWorkersProject(async () => {
     test: {
       name: "worker",
       include: ["test/worker/**/*.test.ts"],
-      exclude: ["test/worker/origin-*.test.ts"], // the origin project's (vitest.origin.config.ts)
       testTimeout: 120_000,
       hookTimeout: 120_000,
       poolOptions: {

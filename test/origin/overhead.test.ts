@@ -6,7 +6,7 @@
  */
 import { describe, expect, inject, it } from "vitest";
 import { OriginBackend } from "../../worker/origin/backend.js";
-import { callOrigin, originEntry } from "../origin/harness.js";
+import { callOrigin, originEntry } from "./harness.js";
 
 const faultUrl = inject("faultUrl");
 const upstreamUrl = inject("upstreamUrl");

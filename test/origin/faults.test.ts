@@ -6,9 +6,9 @@
 import { describe, expect, inject, it } from "vitest";
 import { OriginBackend } from "../../worker/origin/backend.js";
 import type { OriginEnv } from "../../worker/origin/config.js";
-import type { RecordedRequest } from "../origin/fault-server.js";
-import { ssePayloads } from "../origin/contract.js";
-import { callOrigin, originEntry } from "../origin/harness.js";
+import type { RecordedRequest } from "./fault-server.js";
+import { ssePayloads } from "./contract.js";
+import { callOrigin, originEntry } from "./harness.js";
 
 const faultUrl = inject("faultUrl");
 const refusedUrl = inject("refusedUrl");

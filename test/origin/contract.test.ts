@@ -8,8 +8,8 @@ import { env } from "cloudflare:test";
 import { beforeAll, describe, inject } from "vitest";
 import { loadCatalog } from "../../worker/catalog/catalog.js";
 import { OriginBackend } from "../../worker/origin/backend.js";
-import { runContractSuite, upstreamGaps } from "../origin/contract.js";
-import { originBaseFetch, seedStories, workerFetch } from "../origin/harness.js";
+import { runContractSuite, upstreamGaps } from "./contract.js";
+import { originBaseFetch, seedStories, workerFetch } from "./harness.js";
 
 const entry = loadCatalog(env.CATALOG).get("stories-origin");
 if (!entry) throw new Error("vitest.origin.config.ts must define the stories-origin catalog entry");

@@ -4,9 +4,9 @@
  * upstream (llama.cpp's server, else `ellm serve`: test/origin/global-setup.ts) behind the fault server's recording relay. Needs app.ts to hand `originBackend` to chooseBackend when ORIGIN_URL is set.
  */
 import { beforeAll, describe, expect, inject, it } from "vitest";
-import type { RecordedRequest } from "../origin/fault-server.js";
-import { runContractSuite, upstreamGaps } from "../origin/contract.js";
-import { CLIENT_KEY, seedStories, workerFetch } from "../origin/harness.js";
+import type { RecordedRequest } from "./fault-server.js";
+import { runContractSuite, upstreamGaps } from "./contract.js";
+import { CLIENT_KEY, seedStories, workerFetch } from "./harness.js";
 
 const faultUrl = inject("faultUrl");
 const request = (model: string, requestId: string) =>

@@ -5,9 +5,9 @@
  * `functions` stay origin-only: an edge-only model answers 400.
  */
 import { beforeAll, describe, expect, inject, it } from "vitest";
-import type { RecordedRequest } from "../origin/fault-server.js";
-import { ssePayloads } from "../origin/contract.js";
-import { seedStories, workerFetch } from "../origin/harness.js";
+import type { RecordedRequest } from "./fault-server.js";
+import { ssePayloads } from "./contract.js";
+import { seedStories, workerFetch } from "./harness.js";
 
 const faultUrl = inject("faultUrl");
 const tools = [

@@ -21,6 +21,17 @@ pub trait Block32: ByteBlock {
     fn q(&self, j: usize) -> i32;
 }
 
+/// Nibble j (0..32) of a 32-value block's 16 packed bytes, in ggml's order: the low nibbles of qs give values 0..16,
+/// the high nibbles values 16..32 (Q4_0, Q4_1, IQ4_NL, and the low four bits of Q5_0 / Q5_1).
+#[inline(always)]
+pub fn nibble(qs: &[u8; 16], j: usize) -> u8 {
+    if j < 16 {
+        qs[j] & 0x0f
+    } else {
+        qs[j - 16] >> 4
+    }
+}
+
 /// Dequantizes whole blocks `src` into `dst` (32 values per block).
 pub fn dequantize_row<B: Block32>(src: &[u8], dst: &mut [f32]) {
     assert_eq!(src.len() % B::BYTES, 0, "{}::dequantize_row: not whole blocks", B::NAME);

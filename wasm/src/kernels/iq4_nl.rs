@@ -37,7 +37,7 @@ impl Block {
     /// Level of value j (0..32).
     #[inline(always)]
     pub fn level(&self, j: usize) -> i8 {
-        LEVELS[(if j < 16 { self.qs[j] & 0x0f } else { self.qs[j - 16] >> 4 }) as usize]
+        LEVELS[block32::nibble(&self.qs, j) as usize]
     }
 }
 

@@ -17,18 +17,6 @@ pub struct Block {
 }
 byte_block!(Block, BLOCK_BYTES);
 
-impl Block {
-    /// Nibble j (0..32) in ggml's order: low nibbles of qs, then high nibbles.
-    #[inline(always)]
-    pub fn quant(&self, j: usize) -> u8 {
-        if j < 16 {
-            self.qs[j] & 0x0f
-        } else {
-            self.qs[j - 16] >> 4
-        }
-    }
-}
-
 impl Block32 for Block {
     const NAME: &'static str = "q4_0";
     #[inline(always)]
@@ -37,7 +25,7 @@ impl Block32 for Block {
     }
     #[inline(always)]
     fn q(&self, j: usize) -> i32 {
-        self.quant(j) as i32 - 8
+        block32::nibble(&self.qs, j) as i32 - 8
     }
 }
 

@@ -39,11 +39,7 @@ impl Block {
     /// Quant j (0..32): the nibbles in ggml's order.
     #[inline(always)]
     pub fn quant(&self, j: usize) -> u8 {
-        if j < 16 {
-            self.qs[j] & 0x0f
-        } else {
-            self.qs[j - 16] >> 4
-        }
+        block32::nibble(&self.qs, j)
     }
 }
 

@@ -42,8 +42,7 @@ impl Block {
 /// 5-bit quant j of a Q5_0 / Q5_1 block from its packed nibbles and fifth bits.
 #[inline(always)]
 pub fn quant5(qs: &[u8; 16], qh: [u8; 4], j: usize) -> u8 {
-    let nibble = if j < 16 { qs[j] & 0x0f } else { qs[j - 16] >> 4 };
-    nibble | ((((u32::from_le_bytes(qh) >> j) & 1) as u8) << 4)
+    block32::nibble(qs, j) | ((((u32::from_le_bytes(qh) >> j) & 1) as u8) << 4)
 }
 
 /// Packs 32 quants (0..=31) into a Q5_0 / Q5_1 block's nibbles and fifth bits.

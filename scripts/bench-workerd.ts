@@ -8,10 +8,10 @@
  * after the first / time after the first); then a fresh Node process, the same warm and decode requests. Ratios are
  * per run (workerd / Node), medians printed. No request reuses a cached prefix (`cache_prompt: false`). Default model: the SmolLM2-135M-shaped Q4_0 fixture.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { statSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { spawnEllmServe, stopChild } from "./ellm-serve-child.js";
 import { buildBundle, startBundle } from "./workerd/bundle-server.js";
 
 const { values, positionals } = parseArgs({
@@ -37,22 +37,8 @@ async function startWorker(): Promise<{ url: string; stop: () => Promise<void>; 
 
 /** A fresh Node process running the same app (`ellm serve`), its model loaded before it listens. */
 async function startNode(): Promise<{ url: string; id: string; stop: () => Promise<void> }> {
-  const child: ChildProcess = spawn(process.execPath, [resolve("bin/ellm.js"), "serve", file, "--port", "0", "--context", String(values.context)], {
-    stdio: ["ignore", "ignore", "pipe"],
-    env: { ...process.env, API_KEYS: "" },
-  });
-  let err = "";
-  const m = await new Promise<RegExpExecArray>((done, fail) => {
-    child.stderr!.on("data", (d) => {
-      err += d;
-      const found = /serving (\S+) on (http:\/\/\S+)\/v1/.exec(err);
-      if (found) done(found);
-    });
-    child.once("exit", (code) => fail(new Error(`ellm serve exited (${code}): ${err.slice(-2000)}`)));
-  });
-  child.stderr!.removeAllListeners("data").resume();
-  const exited = new Promise((done) => child.once("exit", done));
-  return { id: m[1]!, url: m[2]!, stop: async () => void (child.kill("SIGTERM"), await exited) };
+  const served = await spawnEllmServe(file, Number(values.context));
+  return { url: served.url, id: served.model, stop: () => stopChild(served.child) };
 }
 
 /** Streams a completion; returns ms to the first content chunk, tokens and ms after it, and the model-load time. */

@@ -9,6 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
 import { resolve } from "node:path";
 import type { TestProject } from "vitest/node";
+import { awaitLine, spawnEllmServe, stopChild } from "../../scripts/ellm-serve-child.js";
 import { makeFixture } from "../../scripts/make-fixtures.mjs";
 import { closedPort, setRelayTarget, startFaultServer } from "./fault-server.js";
 import { upstreamContext } from "./upstream-context.js";
@@ -66,13 +67,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   };
 }
 
-async function stopChild(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((done) => child.once("exit", () => done()));
-  child.kill("SIGTERM");
-  await exited;
-}
-
 /**
  * A real OpenAI-compatible upstream on every machine: `ellm serve` (bin/ellm.js, the Worker's app in Node) serving
  * the project's model on a free port with the catalog's context, so the origin suites run where llama.cpp is absent.
@@ -85,44 +79,7 @@ async function startEllmServe(): Promise<{ child: ChildProcess; url: string }> {
   mkdirSync(dir, { recursive: true });
   rmSync(model, { force: true });
   symlinkSync(source, model);
-  const node = Reflect.get(globalThis, "process") as NodeJS.Process; // see setup(): `process.env` gets rewritten
-  const child = spawn(node.execPath, [resolve("bin/ellm.js"), "serve", model, "--port", "0", "--host", "127.0.0.1", "--context", String(upstreamContext())], {
-    stdio: ["ignore", "ignore", "pipe"],
-    env: { ...node.env, API_KEYS: "" },
-  });
-  return awaitLine(child, /serving \S+ on (http:\/\/\S+)\/v1/, 120_000, "ellm serve").then((m) => ({ child, url: m[1]! }));
-}
-
-/** Resolves with the first match of `pattern` in the child's output (stderr for ellm serve, stdout otherwise). */
-function awaitLine(child: ChildProcess, pattern: RegExp, timeoutMs: number, what: string): Promise<RegExpExecArray> {
-  let stderr = "";
-  let out = "";
-  let found = false;
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGTERM");
-      reject(new Error(`${what} did not start within ${timeoutMs} ms:\n${stderr}`));
-    }, timeoutMs);
-    const scan = (d: Buffer) => {
-      if (found) return; // later output (request logs) is not kept
-      out += d;
-      const m = pattern.exec(out);
-      if (m) {
-        found = true;
-        clearTimeout(timer);
-        resolvePromise(m);
-      }
-    };
-    child.stdout?.on("data", scan);
-    child.stderr!.on("data", (d: Buffer) => {
-      if (!found) stderr = (stderr + d).slice(-4000);
-      scan(d);
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${what} exited (code ${code}) before it was ready:\n${stderr}`));
-    });
-  });
+  return spawnEllmServe(model, upstreamContext());
 }
 
 /**

@@ -1,32 +1,33 @@
 /**
- * The generation loop: prompt ids → (prefix reuse, batched prefill) → sample → decode text → stop strings → deltas.
+ * The generation loop, the one both `Llama` and `Transformer` run (through lib/session.ts, which owns the turn and the
+ * KV state): prompt ids → (prefix reuse, batched prefill) → sample → decode text → stop strings → deltas.
  * Runtime-neutral; yields to the event loop between tokens so a Worker can flush streamed chunks and see aborts.
  */
-import type { EngineModel } from "./engine/model.js";
 import { AbortError, ContextOverflowError, InvalidArgumentError } from "./errors.js";
 import { openConstraint, type GrammarConstraint, type GrammarSpec, type GrammarVocabulary } from "./grammar/index.js";
-import { Sampler, StopStringMatcher } from "./sampling/index.js";
-import type { Tokenizer } from "./tokenizer/index.js";
-import type { TurnLease } from "./turn.js";
+import { generationSampling, Sampler, StopStringMatcher } from "./sampling/index.js";
+import type { SequenceCursor } from "./session.js";
+import type { StreamDecoder, Tokenizer } from "./tokenizer/index.js";
 import type { FinishReason, GenerateOptions, GenerationResult, TextDelta, TokenLogprob } from "./types.js";
 
-export interface GenerationContext {
-  model: EngineModel;
-  tokenizer: Tokenizer;
-  /** Token ids whose K/V sit in the cache of `seq` (mutated: kept in step with the engine). */
-  cached: number[];
-  seq: number;
-  /** The model's turn: checked before every forward pass (a reclaimed holder must not touch the model), beaten after. */
-  lease?: TurnLease | undefined;
+/** What the loop needs of a vocabulary: the tokenizer (Llama), or ids only (Transformer, see `idsOnly`). */
+export type TokenText = Pick<Tokenizer, "isEndOfGeneration" | "createStreamDecoder" | "tokenToBytes">;
+
+export interface GenerationInput {
+  vocabulary: TokenText;
   /** The model's vocabulary for grammars (a `responseFormat` or tools need it). */
-  grammar?: GrammarVocabulary;
+  grammar?: GrammarVocabulary | undefined;
   /** A grammar of the caller's making (tool calls), used instead of `responseFormat`'s. */
   toolGrammar?: GrammarSpec | undefined;
+  /** Every sampled id, the end-of-generation one included (Transformer returns ids, not text). */
+  onToken?: ((id: number) => void) | undefined;
 }
 
-/** Prompt tokens per forward call: long prompts still yield to the event loop between slices. */
-const PREFILL_SLICE = 64;
-const MAX_TOP_LOGPROBS = 20;
+/** A vocabulary without text: generation ends at `eosId` (if any) or after maxTokens; deltas carry no text. */
+export function idsOnly(eosId: number | undefined): TokenText {
+  const silent: StreamDecoder = { push: () => "", flush: () => "" };
+  return { isEndOfGeneration: (id) => id === eosId, createStreamDecoder: () => silent, tokenToBytes: () => new Uint8Array(0) };
+}
 
 const yieldToEventLoop: () => Promise<void> =
   typeof setImmediate === "function"
@@ -36,28 +37,31 @@ const yieldToEventLoop: () => Promise<void> =
 const noPause = async (): Promise<void> => {};
 
 export async function* generateTokens(
-  ctx: GenerationContext,
+  cursor: SequenceCursor,
   promptIds: readonly number[],
   options: GenerateOptions,
+  input: GenerationInput,
 ): AsyncGenerator<TextDelta, GenerationResult> {
   // Compiled before the prefill, so a schema the grammar engine refuses fails the request before any work.
-  const constraint = ctx.toolGrammar
-    ? await openToolConstraint(ctx.grammar, ctx.toolGrammar)
-    : await openConstraint(ctx.grammar, options.responseFormat);
+  const constraint = input.toolGrammar
+    ? await openToolConstraint(input.grammar, input.toolGrammar)
+    : await openConstraint(input.grammar, options.responseFormat);
   try {
-    return yield* sampleTokens(ctx, promptIds, options, constraint);
+    return yield* sampleTokens(cursor, promptIds, options, input, constraint);
   } finally {
     constraint?.dispose();
   }
 }
 
 async function* sampleTokens(
-  ctx: GenerationContext,
+  cursor: SequenceCursor,
   promptIds: readonly number[],
   options: GenerateOptions,
+  input: GenerationInput,
   constraint: GrammarConstraint | undefined,
 ): AsyncGenerator<TextDelta, GenerationResult> {
-  const { model, tokenizer, cached, seq } = ctx;
+  const { model } = cursor;
+  const { vocabulary, onToken } = input;
   const contextLength = model.contextLength;
   const promptLen = promptIds.length;
   if (promptLen === 0) throw new InvalidArgumentError("the prompt produced no tokens", "prompt");
@@ -79,48 +83,28 @@ async function* sampleTokens(
       promptLen + maxTokens,
     );
   }
-  const topN = options.logprobs;
-  if (topN !== undefined && (!Number.isInteger(topN) || topN < 0 || topN > MAX_TOP_LOGPROBS)) {
-    throw new InvalidArgumentError(`logprobs must be an integer from 0 to ${MAX_TOP_LOGPROBS}`, "logprobs");
-  }
+  const sampling = generationSampling(options);
   const stops = options.stop === undefined ? [] : Array.isArray(options.stop) ? options.stop : [options.stop];
   const stopper = new StopStringMatcher(stops);
-  const sampler = new Sampler(model.vocabSize, {
-    temperature: options.temperature,
-    topK: options.topK,
-    topP: options.topP,
-    minP: options.minP,
-    repetitionPenalty: options.repetitionPenalty,
-    frequencyPenalty: options.frequencyPenalty,
-    presencePenalty: options.presencePenalty,
-    logitBias: options.logitBias,
-    seed: options.seed,
-    logprobs: topN !== undefined,
-    topLogprobs: topN ?? 0,
-  }, constraint);
-  const decoder = tokenizer.createStreamDecoder({ skipSpecialTokens: true });
-  const signal = options.signal;
-  const checkAbort = () => {
-    if (signal?.aborted) throw new AbortError("generation aborted", { cause: signal.reason });
-    ctx.lease?.check();
-    ctx.lease?.beat();
-  };
+  const sampler = new Sampler(model.vocabSize, sampling, constraint);
+  const decoder = vocabulary.createStreamDecoder({ skipSpecialTokens: true });
   const pause = options.yieldBetweenTokens === false ? noPause : yieldToEventLoop;
 
-  checkAbort();
+  cursor.check();
   const started = performance.now();
   let logits: Float32Array;
   let cachedTokens: number;
   try {
-    ({ logits, cachedTokens } = await prefill(ctx, promptIds, options.reusePrefix ?? true, pause, checkAbort));
+    ({ logits, cachedTokens } = await cursor.prefill(promptIds, options.reusePrefix ?? true, pause));
     options.onPrefill?.({ promptTokens: promptLen, cachedTokens });
   } catch (e) {
-    forget(ctx);
+    // An abort between slices leaves the cache consistent (each slice is booked once it ran).
+    if (!(e instanceof AbortError)) cursor.forget();
     throw e;
   }
 
   let text = "";
-  const logprobs: TokenLogprob[] | undefined = topN !== undefined ? [] : undefined;
+  const logprobs: TokenLogprob[] | undefined = sampling.logprobs ? [] : undefined;
   let generated = 0;
   let finishReason: FinishReason = "length";
   let firstTokenAt = started;
@@ -129,14 +113,16 @@ async function* sampleTokens(
       const id = sampler.sample(logits);
       sampler.accept(id);
       generated++;
+      onToken?.(id);
       if (generated === 1) firstTokenAt = performance.now();
-      constraint?.commit(id, tokenizer.isEndOfGeneration(id));
-      if (tokenizer.isEndOfGeneration(id)) {
+      const end = vocabulary.isEndOfGeneration(id);
+      constraint?.commit(id, end);
+      if (end) {
         finishReason = "stop";
         break;
       }
       const piece = stopper.push(decoder.push(id));
-      const lp = logprobs ? describeToken(tokenizer, id, sampler) : undefined;
+      const lp = logprobs ? describeToken(vocabulary, id, sampler) : undefined;
       if (lp) logprobs!.push(lp);
       if (piece.text !== "" || lp) {
         text += piece.text;
@@ -148,9 +134,7 @@ async function* sampleTokens(
       }
       if (generated >= maxTokens) break;
       await pause();
-      checkAbort();
-      logits = model.forward(seq, [id], cached.length);
-      cached.push(id);
+      logits = cursor.decode(id);
     }
     if (!stopper.stopped) {
       const tail = stopper.push(decoder.flush());
@@ -162,7 +146,7 @@ async function* sampleTokens(
       }
     }
   } catch (e) {
-    if (!(e instanceof AbortError)) forget(ctx);
+    if (!(e instanceof AbortError)) cursor.forget();
     throw e;
   }
   const finished = performance.now();
@@ -175,50 +159,9 @@ async function* sampleTokens(
   };
 }
 
-/**
- * Feeds the prompt, reusing the longest prefix already in the KV cache (a follow-up chat turn only computes the new
- * tokens). Returns the logits after the last prompt token.
- */
-async function prefill(
-  ctx: GenerationContext,
-  promptIds: readonly number[],
-  reusePrefix: boolean,
-  pause: () => Promise<void>,
-  checkAbort: () => void,
-): Promise<{ logits: Float32Array; cachedTokens: number }> {
-  const { model, cached, seq } = ctx;
-  let reuse = 0;
-  while (reusePrefix && reuse < cached.length && reuse < promptIds.length && cached[reuse] === promptIds[reuse]) reuse++;
-  // The last prompt token is always recomputed: its logits are not kept.
-  if (reuse === promptIds.length) reuse--;
-  model.truncate(seq, reuse);
-  cached.length = reuse;
-  let logits: Float32Array | undefined;
-  for (let pos = reuse; pos < promptIds.length; pos += PREFILL_SLICE) {
-    if (pos > reuse) {
-      await pause();
-      checkAbort();
-    }
-    const slice = promptIds.slice(pos, Math.min(promptIds.length, pos + PREFILL_SLICE));
-    logits = model.forward(seq, slice, pos);
-    for (const id of slice) cached.push(id);
-  }
-  return { logits: logits!, cachedTokens: reuse };
-}
-
-/** After a failure mid-forward the engine's cache may hold a partial step: start the next request from scratch. */
-function forget(ctx: GenerationContext): void {
-  ctx.cached.length = 0;
-  try {
-    ctx.model.resetSequence(ctx.seq);
-  } catch {
-    // A disposed or trapped engine: nothing left to reset.
-  }
-}
-
 const utf8 = new TextDecoder();
 
-function describeToken(tokenizer: Tokenizer, id: number, sampler: Sampler): TokenLogprob {
+function describeToken(tokenizer: TokenText, id: number, sampler: Sampler): TokenLogprob {
   const entry = (tokenId: number, logprob: number) => {
     const bytes = tokenizer.tokenToBytes(tokenId);
     return { token: utf8.decode(bytes), tokenId, logprob, bytes: Array.from(bytes) };

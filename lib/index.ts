@@ -4,6 +4,7 @@
  */
 export { Llama } from "./llama.js";
 export { ModelTurn, TurnLease, type TurnSettings, type AcquireOptions } from "./turn.js";
+export { GenerationSession } from "./session.js";
 export { Transformer, type TensorInput, type StateDict, type TransformerOptions, type TransformerGenerateOptions } from "./transformer.js";
 export { ModelArgs, SUPPORTED_ARCHITECTURES, type Architecture, type ModelArgsInit } from "./model-args.js";
 export { EngineModel } from "./engine/model.js";
@@ -14,4 +15,4 @@ export * from "./errors.js";
 export type * from "./types.js";
 export { tokenizerFromGguf, tokenizerFromHfJson, type Tokenizer, type StreamDecoder } from "./tokenizer/index.js";
 export { ChatTemplate, CHATML_TEMPLATE, DEFAULT_TEMPLATE_LIMITS, type TemplateLimits } from "./chat/index.js";
-export { Sampler, StopStringMatcher } from "./sampling/index.js";
+export { MAX_TOP_LOGPROBS, Sampler, SAMPLING_DEFAULTS, StopStringMatcher } from "./sampling/index.js";

@@ -5,8 +5,8 @@
 import { CHATML_TEMPLATE, genericToolChat, renderChatPrompt, templateKnowsTools, toolSetup, ToolCallStream, type ToolSetup } from "./chat/index.js";
 import { EngineModel } from "./engine/model.js";
 import { InvalidArgumentError, ModelFormatError } from "./errors.js";
-import { generateTokens } from "./generation.js";
-import { ModelTurn } from "./turn.js";
+import { GenerationSession } from "./session.js";
+import type { ModelTurn } from "./turn.js";
 import { GrammarVocabulary, toolCallGrammar, type GrammarSpec } from "./grammar/index.js";
 import { resolveEngine, openModelSource } from "./source.js";
 import { tokenizerFromGguf, tokenizerFromHfJson, type Tokenizer } from "./tokenizer/index.js";
@@ -25,16 +25,14 @@ export class Llama {
   readonly #chatTemplate: string | undefined;
   /** The vocabulary for response formats, built on the first constrained generation. */
   readonly #grammar: GrammarVocabulary;
-  /** Token ids currently in the KV cache of sequence 0, for prompt-prefix reuse across calls. */
-  #cached: number[] = [];
-  /** Generations run one at a time (the KV cache is shared state): the one owner of that order. */
-  readonly turn: ModelTurn;
+  /** The model's turn, KV cache (sequence 0, reused across calls by prompt prefix) and cancellation. */
+  readonly session: GenerationSession;
 
-  private constructor(model: EngineModel, tokenizer: Tokenizer, chatTemplate: string | undefined, turn: ModelTurn) {
+  private constructor(model: EngineModel, tokenizer: Tokenizer, chatTemplate: string | undefined, turn: ModelTurn | undefined) {
     this.#model = model;
     this.tokenizer = tokenizer;
     this.#chatTemplate = chatTemplate;
-    this.turn = turn;
+    this.session = new GenerationSession(model, turn);
     this.#grammar = new GrammarVocabulary(tokenizer, model.vocabSize);
   }
 
@@ -72,7 +70,7 @@ export class Llama {
           `the GGUF's tokenizer has ${tokenizer.vocabSize} tokens but token_embd.weight has ${model.vocabSize} rows`,
         );
       }
-      return new Llama(model, tokenizer, options.chatTemplate ?? tokenizer.chatTemplate, options.turn ?? new ModelTurn());
+      return new Llama(model, tokenizer, options.chatTemplate ?? tokenizer.chatTemplate, options.turn);
     } catch (e) {
       model.dispose();
       throw e;
@@ -91,6 +89,11 @@ export class Llama {
       memory: this.#model.memory(),
       chatTemplate: this.#chatTemplate,
     };
+  }
+
+  /** Generations run one at a time (the KV cache is shared state): the session's turn orders them. */
+  get turn(): ModelTurn {
+    return this.session.turn;
   }
 
   /** The engine-level model, for callers that drive forward passes themselves. */
@@ -125,7 +128,7 @@ export class Llama {
 
   generateStream(prompt: string, options: GenerateOptions = {}): AsyncGenerator<TextDelta, GenerationResult> {
     const ids = this.tokenize(prompt, { addBos: options.addBos ?? this.tokenizer.addBosByDefault });
-    return this.#serialised(ids, options);
+    return this.#inTurn(ids, options);
   }
 
   async chatCompletion(messages: ChatMessage[], options: GenerateOptions = {}): Promise<GenerationResult> {
@@ -142,8 +145,8 @@ export class Llama {
       throw new InvalidArgumentError("responseFormat cannot be combined with tools (the calls have their own grammar)", "responseFormat");
     }
     const ids = this.#chatPrompt(messages, setup);
-    if (!setup) return this.#serialised(ids, options);
-    return withToolCalls(this.#serialised(ids, options, toolCallGrammar(setup, this.tokenizer)));
+    if (!setup) return this.#inTurn(ids, options);
+    return withToolCalls(this.#inTurn(ids, options, toolCallGrammar(setup, this.tokenizer)));
   }
 
   /** Frees the model's WASM memory. */
@@ -152,19 +155,9 @@ export class Llama {
     this.#model.dispose();
   }
 
-  /** Runs one generation in the model's turn: the caller's lease, or one taken (and given back) here. */
-  async *#serialised(promptIds: number[], options: GenerateOptions, toolGrammar?: GrammarSpec): AsyncGenerator<TextDelta, GenerationResult> {
-    const own = options.lease === undefined;
-    const lease = options.lease ?? (await this.turn.acquire({ signal: options.signal, maxWaiting: options.maxWaiting }));
-    try {
-      return yield* generateTokens(
-        { model: this.#model, tokenizer: this.tokenizer, cached: this.#cached, seq: 0, lease, grammar: this.#grammar, toolGrammar },
-        promptIds,
-        options,
-      );
-    } finally {
-      if (own) lease.release();
-    }
+  /** Runs one generation in the model's turn (the session takes it unless the caller holds it). */
+  #inTurn(promptIds: number[], options: GenerateOptions, toolGrammar?: GrammarSpec): AsyncGenerator<TextDelta, GenerationResult> {
+    return this.session.generate(0, promptIds, options, { vocabulary: this.tokenizer, grammar: this.#grammar, toolGrammar });
   }
 }
 

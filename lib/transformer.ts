@@ -9,10 +9,11 @@ import { InvalidArgumentError } from "./errors.js";
 import { GGML_TYPES, GgufWriter, type GgmlTypeName } from "./gguf/writer.js";
 import { ModelArgs, type ModelArgsInit } from "./model-args.js";
 import { SafetensorsReader } from "./safetensors.js";
-import { Sampler } from "./sampling/index.js";
+import { idsOnly } from "./generation.js";
+import { GenerationSession } from "./session.js";
 import { openModelSource, resolveEngine } from "./source.js";
 import { streamChunks } from "./platform.js";
-import type { KvType, ModelSource } from "./types.js";
+import type { KvType, ModelSource, SamplingOptions } from "./types.js";
 
 /** One tensor of a state dict. A bare Float32Array is F32 with the shape the name implies. */
 export type TensorInput =
@@ -34,13 +35,11 @@ export interface TransformerOptions {
   weightType?: "F32" | "F16" | "Q8_0" | "Q4_0";
 }
 
-export interface TransformerGenerateOptions {
+export interface TransformerGenerateOptions extends Pick<SamplingOptions, "temperature" | "topP" | "topK" | "minP"> {
   maxGenLen: number;
-  temperature?: number;
-  topP?: number;
-  topK?: number;
+  /** Sequence i samples with seed + i (omitted: random). Unset sampling fields take SAMPLING_DEFAULTS (lib/sampling/params.ts). */
   seed?: number;
-  /** Stop a sequence at this token (default: none; generation runs maxGenLen tokens). */
+  /** Stop a sequence at this token, which ends its output (default: none; generation runs maxGenLen tokens). */
   eosId?: number;
   signal?: AbortSignal;
 }
@@ -144,7 +143,8 @@ function asBytes(a: ArrayBufferView): Uint8Array {
 export class Transformer {
   readonly args: ModelArgs;
   readonly options: Readonly<TransformerOptions>;
-  #model: EngineModel | undefined;
+  /** The loaded model's session: its turn, KV bookkeeping (one slot per sequence) and cancellation. */
+  #session: GenerationSession | undefined;
 
   constructor(args: ModelArgs | ModelArgsInit, options: TransformerOptions = {}) {
     this.args = args instanceof ModelArgs ? args : new ModelArgs(args);
@@ -164,7 +164,7 @@ export class Transformer {
       ...(opened.size !== undefined ? { sizeHint: opened.size } : {}),
     });
     const t = new Transformer(ModelArgs.fromGGUF(model.config), options);
-    t.#model = model;
+    t.#session = new GenerationSession(model);
     return t;
   }
 
@@ -199,8 +199,8 @@ export class Transformer {
     }
     this.#checkComplete(seen);
     const model = await EngineModel.load(bindings, writer.chunks(), engineOptions(this.options, this.args));
-    this.#model?.dispose();
-    this.#model = model;
+    this.#session?.model.dispose();
+    this.#session = new GenerationSession(model);
   }
 
   /**
@@ -208,82 +208,78 @@ export class Transformer {
    * sequence). Returns each sequence's logits after its last token (copies: they outlive the next call).
    */
   forward(sequences: number[][], startPos: number | number[] = 0): Float32Array[] {
-    const model = this.#loaded();
+    const session = this.#loaded();
     this.#checkBatch(sequences);
     return sequences.map((tokens, i) => {
       const pos = Array.isArray(startPos) ? startPos[i] : startPos;
       if (pos === undefined || !Number.isInteger(pos) || pos < 0) {
         throw new InvalidArgumentError(`startPos for sequence ${i} must be a non-negative integer`, "startPos");
       }
-      if (pos > model.sequenceLength(i)) {
+      if (pos > session.model.sequenceLength(i)) {
         throw new InvalidArgumentError(
-          `sequence ${i}: startPos ${pos} is past the ${model.sequenceLength(i)} cached positions`,
+          `sequence ${i}: startPos ${pos} is past the ${session.model.sequenceLength(i)} cached positions`,
           "startPos",
         );
       }
-      model.truncate(i, pos);
-      return model.forward(i, tokens, pos).slice();
+      return session.forward(i, tokens, pos).slice();
     });
   }
 
-  /** Samples up to `maxGenLen` tokens after each prompt; returns the generated ids per sequence. */
+  /**
+   * Samples up to `maxGenLen` tokens after each prompt (sequence i in KV slot i, one after another in one turn of
+   * the model, on the same loop as `Llama`); returns the generated ids per sequence.
+   */
   async generate(promptTokens: number[][], options: TransformerGenerateOptions): Promise<number[][]> {
-    const model = this.#loaded();
+    const session = this.#loaded();
     this.#checkBatch(promptTokens);
-    const { maxGenLen } = options;
+    const { maxGenLen, eosId, seed, signal, ...sampling } = options;
     if (!Number.isInteger(maxGenLen) || maxGenLen < 1) throw new InvalidArgumentError("maxGenLen must be a positive integer", "maxGenLen");
     const longest = Math.max(...promptTokens.map((p) => p.length));
-    if (longest + maxGenLen > model.contextLength) {
+    if (longest + maxGenLen > session.model.contextLength) {
       throw new InvalidArgumentError(
-        `longest prompt (${longest}) + maxGenLen (${maxGenLen}) exceeds the context of ${model.contextLength}`,
+        `longest prompt (${longest}) + maxGenLen (${maxGenLen}) exceeds the context of ${session.model.contextLength}`,
         "maxGenLen",
       );
     }
-    const samplers = promptTokens.map(
-      (_, i) =>
-        new Sampler(model.vocabSize, {
-          temperature: options.temperature ?? 0.6,
-          topP: options.topP ?? 0.9,
-          topK: options.topK,
-          seed: options.seed === undefined ? undefined : options.seed + i,
-        }),
-    );
-    const outputs = promptTokens.map(() => [] as number[]);
-    const last = this.forward(promptTokens, 0);
-    const active = promptTokens.map(() => true);
-    for (let step = 0; step < maxGenLen && active.some(Boolean); step++) {
-      for (let i = 0; i < promptTokens.length; i++) {
-        if (!active[i]) continue;
-        const id = samplers[i]!.sample(last[i]!);
-        samplers[i]!.accept(id);
-        outputs[i]!.push(id);
-        if (id === options.eosId || step === maxGenLen - 1) {
-          active[i] = false;
-          continue;
-        }
-        last[i] = model.forward(i, [id], promptTokens[i]!.length + step).slice();
+    const lease = await session.acquire({ signal });
+    try {
+      const outputs: number[][] = [];
+      for (const [i, prompt] of promptTokens.entries()) {
+        const ids: number[] = [];
+        const steps = session.generate(
+          i,
+          prompt,
+          { ...sampling, maxTokens: maxGenLen, lease, signal, ...(seed !== undefined ? { seed: seed + i } : {}) },
+          { vocabulary: idsOnly(eosId), onToken: (id) => ids.push(id) },
+        );
+        while (!(await steps.next()).done);
+        outputs.push(ids);
       }
-      // Between steps: let the event loop run (streaming, timers) and honour aborts.
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      options.signal?.throwIfAborted();
+      return outputs;
+    } finally {
+      lease.release();
     }
-    return outputs;
   }
 
   /** Frees the engine memory. */
   dispose(): void {
-    this.#model?.dispose();
-    this.#model = undefined;
+    this.#session?.model.dispose();
+    this.#session = undefined;
   }
 
   /** The loaded engine model (memory report, metadata). */
   get model(): EngineModel {
+    return this.#loaded().model;
+  }
+
+  /** The loaded model's generation session (its turn, KV bookkeeping, cancellation). */
+  get session(): GenerationSession {
     return this.#loaded();
   }
 
-  #loaded(): EngineModel {
-    if (!this.#model) throw new InvalidArgumentError("no weights loaded: call loadStateDict() or use Transformer.fromGGUF()", "weights");
-    return this.#model;
+  #loaded(): GenerationSession {
+    if (!this.#session) throw new InvalidArgumentError("no weights loaded: call loadStateDict() or use Transformer.fromGGUF()", "weights");
+    return this.#session;
   }
 
   #checkBatch(sequences: number[][]): void {

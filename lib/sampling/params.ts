@@ -1,8 +1,32 @@
-/** Sampling parameters and their validation (InvalidArgumentError naming the field). */
+/**
+ * Sampling parameters: their defaults and their validation (InvalidArgumentError naming the field), in one place for
+ * every generation (`Llama`, `Transformer`, the Worker's requests).
+ */
 import { InvalidArgumentError } from "../errors.js";
+import type { GenerateOptions } from "../types.js";
+
+/**
+ * What an unset field means, for every generation. These are OpenAI's API defaults (temperature 1, top_p 1, no
+ * penalties, no bias): the Worker speaks OpenAI's API, so a request that omits a field gets what an OpenAI client
+ * expects, and the library behaves the same. llama.cpp's server would sample cooler (temperature 0.8, top_k 40,
+ * top_p 0.95, min_p 0.05) and Meta's reference generate() at 0.6/0.9; pass those explicitly to get them.
+ */
+export const SAMPLING_DEFAULTS = {
+  temperature: 1,
+  topK: 0,
+  topP: 1,
+  minP: 0,
+  repetitionPenalty: 1,
+  frequencyPenalty: 0,
+  presencePenalty: 0,
+  penaltyLastN: 64,
+} as const;
+
+/** The most alternatives a token's log-probabilities may list (OpenAI's limit for `top_logprobs`). */
+export const MAX_TOP_LOGPROBS = 20;
 
 export interface SamplingParams {
-  /** 0 = greedy (argmax, lowest id on ties). Default 1. */
+  /** 0 = greedy (argmax, lowest id on ties). Defaults of every field: SAMPLING_DEFAULTS. */
   temperature?: number;
   /** Keep the k most likely tokens; 0 = off. */
   topK?: number;
@@ -16,13 +40,13 @@ export interface SamplingParams {
   frequencyPenalty?: number;
   /** OpenAI: logit −= presencePenalty once a token has appeared. −2..2, 0 = off. */
   presencePenalty?: number;
-  /** How many of the most recent accepted tokens the penalties look at. Default 64; 0 disables penalties. */
+  /** How many of the most recent accepted tokens the penalties look at; 0 disables penalties. */
   penaltyLastN?: number;
   /** Added to the logits of the given token ids (OpenAI `logit_bias`, −100..100). */
   logitBias?: Readonly<Record<number, number>> | ReadonlyMap<number, number>;
   /** Seed for reproducible sampling; omitted = random. */
   seed?: number;
-  /** Report log-probabilities: the chosen token's and the `topLogprobs` most likely alternatives (0..20). */
+  /** Report log-probabilities: the chosen token's and the `topLogprobs` most likely alternatives (0..MAX_TOP_LOGPROBS). */
   logprobs?: boolean;
   topLogprobs?: number;
 }
@@ -68,18 +92,41 @@ export function resolveSamplingParams(p: SamplingParams, vocabSize: number): Res
   }
   const logprobs = p.logprobs ?? (p.topLogprobs !== undefined && p.topLogprobs > 0);
   return {
-    temperature: num(p.temperature, "temperature", 1, (v) => v >= 0, "a number ≥ 0"),
-    topK: num(p.topK, "topK", 0, (v) => Number.isInteger(v) && v >= 0, "an integer ≥ 0"),
-    topP: num(p.topP, "topP", 1, (v) => v > 0 && v <= 1, "in (0, 1]"),
-    minP: num(p.minP, "minP", 0, (v) => v >= 0 && v <= 1, "in [0, 1]"),
-    repetitionPenalty: num(p.repetitionPenalty, "repetitionPenalty", 1, (v) => v > 0, "a number > 0"),
-    frequencyPenalty: num(p.frequencyPenalty, "frequencyPenalty", 0, (v) => v >= -2 && v <= 2, "in [-2, 2]"),
-    presencePenalty: num(p.presencePenalty, "presencePenalty", 0, (v) => v >= -2 && v <= 2, "in [-2, 2]"),
-    penaltyLastN: num(p.penaltyLastN, "penaltyLastN", 64, (v) => Number.isInteger(v) && v >= 0 && v <= 1 << 20, "an integer in 0..1048576"),
+    temperature: num(p.temperature, "temperature", SAMPLING_DEFAULTS.temperature, (v) => v >= 0, "a number ≥ 0"),
+    topK: num(p.topK, "topK", SAMPLING_DEFAULTS.topK, (v) => Number.isInteger(v) && v >= 0, "an integer ≥ 0"),
+    topP: num(p.topP, "topP", SAMPLING_DEFAULTS.topP, (v) => v > 0 && v <= 1, "in (0, 1]"),
+    minP: num(p.minP, "minP", SAMPLING_DEFAULTS.minP, (v) => v >= 0 && v <= 1, "in [0, 1]"),
+    repetitionPenalty: num(p.repetitionPenalty, "repetitionPenalty", SAMPLING_DEFAULTS.repetitionPenalty, (v) => v > 0, "a number > 0"),
+    frequencyPenalty: num(p.frequencyPenalty, "frequencyPenalty", SAMPLING_DEFAULTS.frequencyPenalty, (v) => v >= -2 && v <= 2, "in [-2, 2]"),
+    presencePenalty: num(p.presencePenalty, "presencePenalty", SAMPLING_DEFAULTS.presencePenalty, (v) => v >= -2 && v <= 2, "in [-2, 2]"),
+    penaltyLastN: num(p.penaltyLastN, "penaltyLastN", SAMPLING_DEFAULTS.penaltyLastN, (v) => Number.isInteger(v) && v >= 0 && v <= 1 << 20, "an integer in 0..1048576"),
     biasIds: Int32Array.from(entries.map(([id]) => id)),
     biasValues: Float32Array.from(entries.map(([, v]) => v)),
     seed: p.seed === undefined ? undefined : num(p.seed, "seed", 0, (v) => Number.isSafeInteger(v), "a safe integer"),
     logprobs,
-    topLogprobs: num(p.topLogprobs, "topLogprobs", 0, (v) => Number.isInteger(v) && v >= 0 && v <= 20, "an integer in 0..20"),
+    topLogprobs: topLogprobs(p.topLogprobs, "topLogprobs") ?? 0,
   };
+}
+
+/** The sampler's parameters of one generation; `GenerateOptions.logprobs` is the number of top alternatives. */
+export function generationSampling(o: GenerateOptions): SamplingParams {
+  const top = topLogprobs(o.logprobs, "logprobs");
+  return {
+    temperature: o.temperature,
+    topK: o.topK,
+    topP: o.topP,
+    minP: o.minP,
+    repetitionPenalty: o.repetitionPenalty,
+    frequencyPenalty: o.frequencyPenalty,
+    presencePenalty: o.presencePenalty,
+    logitBias: o.logitBias,
+    seed: o.seed,
+    logprobs: top !== undefined,
+    topLogprobs: top ?? 0,
+  };
+}
+
+function topLogprobs(value: number | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  return num(value, name, 0, (v) => Number.isInteger(v) && v >= 0 && v <= MAX_TOP_LOGPROBS, `an integer in 0..${MAX_TOP_LOGPROBS}`);
 }

@@ -46,9 +46,13 @@ export async function* generateTokens(
   const constraint = input.toolGrammar
     ? await openToolConstraint(input.grammar, input.toolGrammar)
     : await openConstraint(input.grammar, options.responseFormat);
+  // Freed when the generation ends, or with its turn: a caller that drops this generator (or a request that dies
+  // in workerd) leaks nothing, and need not return() it. The loop touches the constraint only after a lease check.
+  const untie = constraint ? cursor.onLeaseEnd(() => constraint.dispose()) : undefined;
   try {
     return yield* sampleTokens(cursor, promptIds, options, input, constraint);
   } finally {
+    untie?.();
     constraint?.dispose();
   }
 }
@@ -124,11 +128,13 @@ async function* sampleTokens(
       const piece = stopper.push(decoder.push(id));
       const lp = logprobs ? describeToken(vocabulary, id, sampler) : undefined;
       if (lp) logprobs!.push(lp);
+      // Asked before the yield: once resumed, the lease may have ended (and the constraint with it).
+      const done = piece.stopped || constraint?.complete === true;
       if (piece.text !== "" || lp) {
         text += piece.text;
         yield lp ? { text: piece.text, logprobs: [lp] } : { text: piece.text };
       }
-      if (piece.stopped || constraint?.complete) {
+      if (done) {
         finishReason = "stop";
         break;
       }

@@ -79,6 +79,11 @@ export class SequenceCursor {
     private readonly signal: AbortSignal | undefined,
   ) {}
 
+  /** Ties `cleanup` to this generation's lease: it runs if the turn ends before the generation does. */
+  onLeaseEnd(cleanup: () => void): () => void {
+    return this.lease.onEnd(cleanup);
+  }
+
   /** Before every forward pass: stop on an abort or a lost turn (a reclaimed holder must not touch the model); else beat. */
   check(): void {
     if (this.signal?.aborted) throw new AbortError("generation aborted", { cause: this.signal.reason });

@@ -165,6 +165,8 @@ export class TurnLease {
   #seenBeat = -1;
   #seenAt = 0;
   #grace: number;
+  /** What the holder's work must give back when the lease ends, whether released or reclaimed (a grammar matcher). */
+  readonly #cleanups = new Set<() => void>();
 
   constructor(
     private readonly turn: ModelTurn,
@@ -195,6 +197,19 @@ export class TurnLease {
     if (!this.#active) throw new AbortError("the model's turn was already released");
   }
 
+  /**
+   * Runs `cleanup` when the lease ends — released, or reclaimed from a holder that may never run again (a dead
+   * request's code in workerd) — so nothing it held outlives its turn. At once if it has ended. Returns an unregister.
+   */
+  onEnd(cleanup: () => void): () => void {
+    if (!this.#active) {
+      cleanup();
+      return () => {};
+    }
+    this.#cleanups.add(cleanup);
+    return () => this.#cleanups.delete(cleanup);
+  }
+
   /** Gives the turn back (idempotent; a no-op once reclaimed). */
   release(): void {
     this.turn.end(this, "released");
@@ -214,5 +229,13 @@ export class TurnLease {
   ended(how: "released" | "reclaimed"): void {
     this.#active = false;
     this.#reclaimed = how === "reclaimed";
+    for (const cleanup of this.#cleanups) {
+      try {
+        cleanup();
+      } catch {
+        // One holder's failed cleanup must not stop the turn from passing on.
+      }
+    }
+    this.#cleanups.clear();
   }
 }

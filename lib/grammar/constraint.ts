@@ -16,6 +16,7 @@ export class GrammarConstraint implements LogitsConstraint {
   readonly #bits: Uint32Array;
   readonly #vocabSize: number;
   #ended = false;
+  #disposed = false;
 
   constructor(matcher: Matcher, vocabSize: number) {
     this.#matcher = matcher;
@@ -59,7 +60,10 @@ export class GrammarConstraint implements LogitsConstraint {
     return this.#ended || this.#matcher.isStopped();
   }
 
+  /** Frees the matcher (idempotent: the generation's end and its lease's end may both ask). */
   dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
     this.#matcher.free();
   }
 }

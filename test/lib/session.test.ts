@@ -2,8 +2,9 @@
  * The generation session (lib/session.ts): Llama and Transformer run the one loop with the one set of sampling
  * defaults, in the model's turn, and the session's KV bookkeeping stays right across forward passes and aborts.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AbortError, Llama, SAMPLING_DEFAULTS, Transformer } from "../../lib/node/index.js";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { GrammarConstraint } from "../../lib/grammar/index.js";
+import { AbortError, Llama, ModelTurn, SAMPLING_DEFAULTS, Transformer } from "../../lib/node/index.js";
 import { fixturePath } from "../helpers/fixtures.js";
 
 let path: string;
@@ -74,5 +75,33 @@ describe("the session's turn and KV state", () => {
     const next = await llama.generate(prompt, { temperature: 0, maxTokens: 2 });
     // BOS, reused from "Hello", then the one slice computed before the abort.
     expect(next.usage.cachedTokens).toBe(1 + 64);
+  });
+
+  it("a generation's grammar is freed with its turn: a dropped stream needs no return()", async () => {
+    const dispose = vi.spyOn(GrammarConstraint.prototype, "dispose");
+    try {
+      const format = { responseFormat: { type: "json_object" as const }, temperature: 0, maxTokens: 40 };
+      // The caller's lease (as the Worker holds it), released with the stream suspended mid-way.
+      const lease = await llama.turn.acquire();
+      const held = llama.generateStream("Once upon a time", { ...format, lease });
+      await held.next();
+      expect(dispose).not.toHaveBeenCalled();
+      lease.release();
+      expect(dispose).toHaveBeenCalledTimes(1);
+      await expect(held.next()).rejects.toBeInstanceOf(AbortError); // its own end frees nothing twice (idempotent)
+
+      // The session's own lease, reclaimed by the next generation from a stream nobody resumes.
+      const turn = new ModelTurn({ staleMs: 30, pollMs: 2 });
+      const other = await Llama.load({ model: path, contextLength: 256, turn });
+      const abandoned = other.generateStream("Once upon a time", format);
+      await abandoned.next();
+      const before = dispose.mock.calls.length;
+      await other.generate("Hello", { temperature: 0, maxTokens: 3 });
+      expect(turn.stats.reclaimed).toBe(1);
+      expect(dispose.mock.calls.length).toBe(before + 1);
+      other.dispose();
+    } finally {
+      dispose.mockRestore();
+    }
   });
 });

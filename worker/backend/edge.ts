@@ -378,10 +378,10 @@ class Run {
     if (this.finished) return;
     this.finished = true;
     this.clientSignal.removeEventListener("abort", this.#onClientGone);
-    // Giving the turn back is all that matters; the generator, if suspended, checks the lease before its next forward.
+    // Giving the turn back is all it takes: the library frees what the generation held with its lease (a grammar),
+    // and a suspended generator checks the lease before its next forward, so it is simply dropped.
     this.lease.release();
     if (!this.#abort.signal.aborted) this.#abort.abort("finished");
-    void this.gen?.return([]).catch(() => undefined);
     this.onFinish(outcome, results, error);
   }
 }

@@ -1,11 +1,13 @@
 /**
- * The Hono app: middleware (request id → CORS → auth) and thin route handlers over the catalog, the backends and
- * the OpenAI formatters.
+ * The Hono app: middleware (Hono's request id, timing, CORS, bearer auth, body limit) and thin route handlers over
+ * the catalog, the backends and the OpenAI formatters.
  */
 import { Hono, type Context } from "hono";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
+import { requestId, type RequestIdVariables } from "hono/request-id";
 import { matchedRoutes } from "hono/route";
+import type { TimingVariables } from "hono/timing";
 import { edgeContextLength } from "./backend/edge.js";
 import { completeWithFailover } from "./backend/failover.js";
 import { chooseBackend, type Backends } from "./backend/router.js";
@@ -15,11 +17,11 @@ import { workerEngine } from "./engine.js";
 import type { Env } from "./env.js";
 import { intVar, listVar } from "./vars.js";
 import { requireApiKey } from "./http/auth.js";
-import { readJsonBody } from "./http/body.js";
+import { limitBody, readJson } from "./http/body.js";
 import { errorResponse, HttpError } from "./http/errors.js";
 import { log } from "./http/log.js";
 import { metricsPublic, metricsRoute, recordRequest } from "./http/metrics.js";
-import { ServerTiming } from "./http/timing.js";
+import { serverTiming, timingOf } from "./http/timing.js";
 import { detokenize, tokenize, type TokenizerContext } from "./http/tokenize.js";
 import type { CompletionRequest } from "./openai/request.js";
 import { validateChatRequest, validateTextRequest } from "./openai/validate.js";
@@ -30,23 +32,30 @@ import { edgeBackend, models, turn } from "./runtime/isolate.js";
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 const DEFAULT_MAX_QUEUE = 8;
 
-type AppEnv = { Bindings: Env; Variables: { requestId: string; timing: ServerTiming; backend: string } };
+type AppEnv = { Bindings: Env; Variables: RequestIdVariables & TimingVariables & { backend: string } };
 
 export const app = new Hono<AppEnv>();
 
-// Request id, timing, observability headers and one structured log line per request.
+/** An incoming x-request-id is kept when it looks like one (Hono's own rule also refuses '.' and ':'). */
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+app.use(requestId({
+  limitLength: 128,
+  generator: (c) => {
+    const incoming = c.req.header("x-request-id");
+    return incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+  },
+}));
+
+// Observability headers and one structured log line per request.
 app.use("*", async (c, next) => {
-  const incoming = c.req.header("x-request-id");
-  const requestId = incoming && /^[\w.:-]{1,128}$/.test(incoming) ? incoming : crypto.randomUUID();
-  c.set("requestId", requestId);
-  c.set("timing", new ServerTiming());
+  const requestId = c.get("requestId");
   c.set("backend", "edge");
   const started = Date.now();
   await next();
+  // Set again: a handler's own Response (an error, a backend's stream) does not carry Hono's prepared headers.
   c.res.headers.set("x-request-id", requestId);
   c.res.headers.set("x-ellm-backend", c.get("backend"));
-  const timing = c.get("timing");
-  if (timing.entries.length > 0) c.res.headers.set("server-timing", timing.header());
   recordRequest(matchedRoutes(c).filter((r) => r.method !== "ALL").at(-1)?.path ?? "unmatched", c.res.status);
   log(c.res.status >= 500 ? "error" : "info", "request", {
     requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Date.now() - started,
@@ -65,7 +74,11 @@ app.use("*", (c, next) => {
   })(c, next);
 });
 
-for (const path of ["/v1/*", "/tokenize", "/detokenize"]) app.use(path, requireApiKey());
+app.use(serverTiming());
+
+for (const path of ["/v1/*", "/tokenize", "/detokenize"]) {
+  app.use(path, requireApiKey(), limitBody((env) => intVar(env.MAX_BODY_BYTES, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1)));
+}
 app.use("/metrics", requireApiKey(metricsPublic));
 
 app.get("/healthz", (c) => {
@@ -89,13 +102,13 @@ app.get("/v1/models", (c) => c.json({ object: "list", data: loadCatalog(c.env.CA
 
 app.get("/v1/models/:id{.+}", (c) => c.json(modelObject(findModel(c.env, c.req.param("id")), c.env)));
 
-app.post("/v1/chat/completions", async (c) => complete(c, validateChatRequest(await readBody(c))));
+app.post("/v1/chat/completions", async (c) => complete(c, validateChatRequest(await readJson(c))));
 
-app.post("/v1/completions", async (c) => complete(c, validateTextRequest(await readBody(c))));
+app.post("/v1/completions", async (c) => complete(c, validateTextRequest(await readJson(c))));
 
-app.post("/tokenize", async (c) => c.json(await tokenize(await readBody(c), tokenizerContext(c))));
+app.post("/tokenize", async (c) => c.json(await tokenize(await readJson(c), tokenizerContext(c))));
 
-app.post("/detokenize", async (c) => c.json(await detokenize(await readBody(c), tokenizerContext(c))));
+app.post("/detokenize", async (c) => c.json(await detokenize(await readJson(c), tokenizerContext(c))));
 
 app.get("/metrics", (c) => metricsRoute(c.env, { turn, models }));
 
@@ -125,7 +138,7 @@ async function complete(c: Context<AppEnv>, request: CompletionRequest): Promise
     requestId: c.get("requestId"),
     signal: c.req.raw.signal,
     env: c.env,
-    timing: c.get("timing"),
+    timing: timingOf(c),
   });
   // The reason travels with the header when a feature, not the catalog, sent the request to the origin.
   c.set("backend", originOnly && done.backend.name === "origin" ? `origin; feature=${originOnly.feature}` : done.backend.name);
@@ -138,10 +151,6 @@ function tokenizerContext(c: Context<AppEnv>): TokenizerContext {
     env: c.env, signal: c.req.raw.signal, turn, models, maxWaiting: intVar(c.env.MAX_QUEUE, "MAX_QUEUE", DEFAULT_MAX_QUEUE),
     findModel: (id) => findModel(c.env, id ?? firstEdge()),
   };
-}
-
-function readBody(c: Context<AppEnv>): Promise<unknown> {
-  return readJsonBody(c.req.raw, intVar(c.env.MAX_BODY_BYTES, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1));
 }
 
 function findModel(env: Env, id: string): CatalogEntry {

@@ -15,7 +15,6 @@ import { completeWithFailover } from "../../worker/backend/failover.js";
 import { checkGrammarFits, grammarFits } from "../../worker/backend/grammar-fit.js";
 import type { Backend } from "../../worker/backend/backend.js";
 import type { CatalogEntry } from "../../worker/catalog/schema.js";
-import { ServerTiming } from "../../worker/http/timing.js";
 import { validateChatRequest } from "../../worker/openai/validate.js";
 import { upstreamBody } from "../../worker/origin/upstream-request.js";
 import { BASE, KEY, post, readSse, seedModels, type OpenAIError } from "./helpers.js";
@@ -218,7 +217,7 @@ describe("where tools are served", () => {
     const edge: Backend = { name: "edge", complete: () => Promise.reject(refused) };
     const origin: Backend = { name: "origin", complete: () => Promise.resolve(new Response("from origin")) };
     const request = validateChatRequest({ model: "m", messages, tools });
-    const ctx = { requestId: "r", signal: new AbortController().signal, env: {} as never, timing: new ServerTiming() };
+    const ctx = { requestId: "r", signal: new AbortController().signal, env: {} as never, timing: { add() {} } };
     const done = await completeWithFailover(edge, { edge, origin }, entry("auto"), request, ctx);
     expect(done.backend.name).toBe("origin");
     expect(await done.response.text()).toBe("from origin");

@@ -78,6 +78,15 @@ describe("routing and observability", () => {
     const fresh = await get("/v1/nothing");
     expect(fresh.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
     await fresh.arrayBuffer();
+    // Ours, wider than Hono's default rule ('.' and ':'), at most 128 characters.
+    const dotted = await SELF.fetch(`${BASE}/healthz`, { headers: { "x-request-id": "trace.1:span-2" } });
+    expect(dotted.headers.get("x-request-id")).toBe("trace.1:span-2");
+    await dotted.arrayBuffer();
+    for (const bad of ["a".repeat(129), "two words", "<script>"]) {
+      const res = await SELF.fetch(`${BASE}/healthz`, { headers: { "x-request-id": bad } });
+      expect(res.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+      await res.arrayBuffer();
+    }
   });
 
   it("refuses origin-only models with 503 + Retry-After while no origin is configured", async () => {
@@ -150,6 +159,10 @@ describe("request validation (400 naming the field)", () => {
     ["missing messages", "/v1/chat/completions", { model: "tiny-llama" }, "messages", "missing_required_parameter"],
     ["empty messages", "/v1/chat/completions", { model: "tiny-llama", messages: [] }, "messages", "invalid_type"],
     ["bad role", "/v1/chat/completions", { ...chat, messages: [{ role: "robot", content: "x" }] }, "messages[0].role", "invalid_value"],
+    ["null content", "/v1/chat/completions", { ...chat, messages: [{ role: "user", content: null }] }, "messages[0].content", "invalid_type"],
+    ["message field", "/v1/chat/completions", { ...chat, messages: [{ role: "user", content: "x", foo: 1 }] }, "messages[0].foo", "unknown_parameter"],
+    ["tool message without id", "/v1/chat/completions", { ...chat, messages: [{ role: "tool", content: "3" }] }, "messages[0].tool_call_id", "invalid_value"],
+    ["tool_calls on a user message", "/v1/chat/completions", { ...chat, messages: [{ role: "user", content: "x", tool_calls: [] }] }, "messages[0].tool_calls", "invalid_value"],
     ["image part", "/v1/chat/completions", { ...chat, messages: [{ role: "user", content: [{ type: "image_url", image_url: {} }] }] }, "messages[0].content[0].type", "unsupported_parameter"],
     ["temperature range", "/v1/chat/completions", { ...chat, temperature: 3 }, "temperature", "invalid_value"],
     ["temperature type", "/v1/chat/completions", { ...chat, temperature: "hot" }, "temperature", "invalid_type"],

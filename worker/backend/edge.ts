@@ -103,7 +103,6 @@ export class EdgeBackend implements Backend {
       });
       ctx.timing.add("load", loaded ? model.loadMs : 0);
       const llama = model.llama;
-      checkLogitBias(req, llama.info.vocabSize);
       const needsGrammar = toolSetup !== undefined || (req.kind === "chat" && req.responseFormat !== undefined && req.responseFormat.type !== "text");
       if (needsGrammar) checkGrammarFits(entry.id, llama.info);
 
@@ -392,14 +391,6 @@ function closeQuietly(controller: ReadableStreamDefaultController<Uint8Array>): 
     controller.close();
   } catch {
     // cancelled or errored already
-  }
-}
-
-function checkLogitBias(req: CompletionRequest, vocabSize: number): void {
-  for (const id of Object.keys(req.sampling.logitBias ?? {})) {
-    if (Number(id) >= vocabSize) {
-      throw invalidRequest(`'logit_bias' token id ${id} is outside this model's vocabulary (size ${vocabSize}).`, "logit_bias");
-    }
   }
 }
 

@@ -41,9 +41,10 @@ export function toHttpError(err: unknown, promptParam: "messages" | "prompt"): H
     );
   }
   if (err instanceof InvalidArgumentError) {
-    // The library names its options (responseFormat); the client sent the OpenAI field.
-    const param = err.param?.startsWith("responseFormat") ? "response_format" : (err.param ?? null);
-    return invalidRequest(err.message.replace(/^responseFormat/, "response_format"), param);
+    // The library names its options (responseFormat, logitBias: its check of the ids against the vocabulary); the
+    // client sent the OpenAI field.
+    const param = err.param?.startsWith("responseFormat") ? "response_format" : err.param === "logitBias" ? "logit_bias" : (err.param ?? null);
+    return invalidRequest(err.message.replace(/^responseFormat/, "response_format").replace(/^logitBias/, "logit_bias"), param);
   }
   // A defect of the model found while generating (all logits NaN): the server's problem, not the request's.
   if (err instanceof EllmError && (err.code === "model_format" || err.code === "unsupported_model")) {

@@ -12,7 +12,8 @@ import { edgeContextLength } from "../backend/edge.js";
 import { toHttpError } from "../backend/errors.js";
 import type { CatalogEntry } from "../catalog/schema.js";
 import type { Env } from "../env.js";
-import { isObject, optBoolean, optString, type Json } from "../openai/fields.js";
+import * as v from "valibot";
+import { bool, object, optional, parseOr400, str } from "../openai/fields.js";
 import type { ModelStore } from "../runtime/model-store.js";
 import { invalidRequest } from "./errors.js";
 
@@ -30,24 +31,33 @@ type Piece = string | number[];
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
-export async function tokenize(body: unknown, ctx: TokenizerContext): Promise<{ tokens: number[] | { id: number; piece: Piece }[] }> {
-  const req = object(body);
-  if (req.content === undefined || req.content === null) throw invalidRequest("'content' is required.", "content", "missing_required_parameter");
-  const content = optString(req, "content")!;
-  const addSpecial = optBoolean(req, "add_special") ?? false;
-  const parseSpecial = optBoolean(req, "parse_special") ?? true;
-  const withPieces = optBoolean(req, "with_pieces") ?? false;
-  return withTokenizer(req, ctx, (tok) => {
-    const ids = tok.encode(content, addSpecial ? { parseSpecial } : { addBos: false, addEos: false, parseSpecial });
-    return { tokens: withPieces ? ids.map((id) => ({ id, piece: piece(tok, id) })) : ids };
+const body = object("Request body must be a JSON object.");
+const tokenizeSchema = v.pipe(body, v.object({
+  model: optional(str()),
+  content: str(),
+  add_special: optional(bool()),
+  parse_special: optional(bool()),
+  with_pieces: optional(bool()),
+}));
+/** The ids are checked against the vocabulary once the model is known. */
+const detokenizeSchema = v.pipe(body, v.object({
+  model: optional(str()),
+  tokens: v.array(v.unknown(), (issue) => (issue.input === undefined ? "is required." : "must be an array of token ids.")),
+}));
+
+export async function tokenize(input: unknown, ctx: TokenizerContext): Promise<{ tokens: number[] | { id: number; piece: Piece }[] }> {
+  const req = parseOr400(tokenizeSchema, input);
+  const addSpecial = req.add_special ?? false;
+  const parseSpecial = req.parse_special ?? true;
+  return withTokenizer(req.model, ctx, (tok) => {
+    const ids = tok.encode(req.content, addSpecial ? { parseSpecial } : { addBos: false, addEos: false, parseSpecial });
+    return { tokens: req.with_pieces ? ids.map((id) => ({ id, piece: piece(tok, id) })) : ids };
   });
 }
 
-export async function detokenize(body: unknown, ctx: TokenizerContext): Promise<{ content: string }> {
-  const req = object(body);
-  const tokens = req.tokens;
-  if (!Array.isArray(tokens)) throw invalidRequest("'tokens' must be an array of token ids.", "tokens", tokens === undefined ? "missing_required_parameter" : "invalid_type");
-  return withTokenizer(req, ctx, (tok) => {
+export async function detokenize(input: unknown, ctx: TokenizerContext): Promise<{ content: string }> {
+  const { model, tokens } = parseOr400(detokenizeSchema, input);
+  return withTokenizer(model, ctx, (tok) => {
     tokens.forEach((id, i) => {
       if (!Number.isInteger(id) || (id as number) < 0 || (id as number) >= tok.vocabSize) {
         throw invalidRequest(`'tokens[${i}]' must be a token id from 0 to ${tok.vocabSize - 1}, got ${JSON.stringify(id)}.`, "tokens");
@@ -55,11 +65,6 @@ export async function detokenize(body: unknown, ctx: TokenizerContext): Promise<
     });
     return { content: tok.decode(tokens as number[]) };
   });
-}
-
-function object(body: unknown): Json {
-  if (!isObject(body)) throw invalidRequest("The request body must be a JSON object.", null, "invalid_type");
-  return body;
 }
 
 function piece(tok: Tokenizer, id: number): Piece {
@@ -71,8 +76,8 @@ function piece(tok: Tokenizer, id: number): Piece {
   }
 }
 
-async function withTokenizer<T>(req: Json, ctx: TokenizerContext, use: (tok: Tokenizer) => T): Promise<T> {
-  const entry = ctx.findModel(optString(req, "model"));
+async function withTokenizer<T>(model: string | undefined, ctx: TokenizerContext, use: (tok: Tokenizer) => T): Promise<T> {
+  const entry = ctx.findModel(model);
   if (entry.backend === "origin") {
     throw invalidRequest(`The model '${entry.id}' is served by the origin; its tokenizer is not available here.`, "model", "model_not_on_edge");
   }

@@ -3,6 +3,19 @@ import type { ToolSetup } from "../../lib/chat/tools.js";
 import type { ChatMessage, ResponseFormat, SamplingOptions } from "../../lib/types.js";
 import type { HttpError } from "../http/errors.js";
 
+/** OpenAI's sampling fields and the library's names for them: read from a request here, forwarded to an origin. */
+export const SAMPLING_FIELDS = [
+  ["temperature", "temperature"],
+  ["top_p", "topP"],
+  ["top_k", "topK"],
+  ["min_p", "minP"],
+  ["presence_penalty", "presencePenalty"],
+  ["frequency_penalty", "frequencyPenalty"],
+  ["repetition_penalty", "repetitionPenalty"],
+  ["seed", "seed"],
+  ["logit_bias", "logitBias"],
+] as const satisfies ReadonlyArray<readonly [string, keyof SamplingOptions]>;
+
 interface CompletionRequestBase {
   model: string;
   /** Undefined → the rest of the context (no silent small cap). */

@@ -4,7 +4,7 @@
  * our validator accepted — the same contract as the edge — and nothing the client smuggled in; tool fields (checked
  * by the validator) and legacy function-calling fields (which only an origin serves) go as the client sent them.
  */
-import type { CompletionRequest } from "../openai/request.js";
+import { SAMPLING_FIELDS, type CompletionRequest } from "../openai/request.js";
 import type { OriginConfig } from "./config.js";
 
 export type OriginRoute = "/v1/chat/completions" | "/v1/completions";
@@ -27,16 +27,8 @@ export function upstreamBody(req: CompletionRequest, upstreamModel: string): Rec
   const put = (field: string, value: unknown) => {
     if (value !== undefined) body[field] = value;
   };
-  put("temperature", s.temperature);
-  put("top_p", s.topP);
-  put("top_k", s.topK);
-  put("min_p", s.minP);
-  put("presence_penalty", s.presencePenalty);
-  put("frequency_penalty", s.frequencyPenalty);
-  put("repetition_penalty", s.repetitionPenalty); // vLLM's name
+  for (const [field, option] of SAMPLING_FIELDS) put(field, s[option]); // repetition_penalty: vLLM's name
   put("repeat_penalty", s.repetitionPenalty); // llama.cpp's name; each server ignores the other's
-  put("seed", s.seed);
-  put("logit_bias", s.logitBias);
   put("stop", req.stop);
   put("user", req.user);
 

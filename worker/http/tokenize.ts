@@ -6,6 +6,7 @@
  * does for prompts, a piece is the token's bytes in decoded text (a string when valid UTF-8, else a byte array), and
  * detokenizing renders special tokens as their text.
  */
+import { InvalidArgumentError } from "../../lib/errors.js";
 import type { ModelTurn } from "../../lib/turn.js";
 import type { Tokenizer } from "../../lib/tokenizer/index.js";
 import { edgeContextLength } from "../backend/edge.js";
@@ -39,7 +40,7 @@ const tokenizeSchema = v.pipe(body, v.object({
   parse_special: optional(bool()),
   with_pieces: optional(bool()),
 }));
-/** The ids are checked against the vocabulary once the model is known. */
+/** The ids are checked against the vocabulary by the model's tokenizer. */
 const detokenizeSchema = v.pipe(body, v.object({
   model: optional(str()),
   tokens: v.array(v.unknown(), (issue) => (issue.input === undefined ? "is required." : "must be an array of token ids.")),
@@ -58,12 +59,13 @@ export async function tokenize(input: unknown, ctx: TokenizerContext): Promise<{
 export async function detokenize(input: unknown, ctx: TokenizerContext): Promise<{ content: string }> {
   const { model, tokens } = parseOr400(detokenizeSchema, input);
   return withTokenizer(model, ctx, (tok) => {
-    tokens.forEach((id, i) => {
-      if (!Number.isInteger(id) || (id as number) < 0 || (id as number) >= tok.vocabSize) {
-        throw invalidRequest(`'tokens[${i}]' must be a token id from 0 to ${tok.vocabSize - 1}, got ${JSON.stringify(id)}.`, "tokens");
-      }
-    });
-    return { content: tok.decode(tokens as number[]) };
+    try {
+      return { content: tok.decode(tokens as number[]) };
+    } catch (e) {
+      // The tokenizer checks each id against its vocabulary.
+      if (e instanceof InvalidArgumentError) throw invalidRequest(`'tokens': ${e.message}.`, "tokens");
+      throw e;
+    }
   });
 }
 

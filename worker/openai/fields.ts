@@ -61,7 +61,7 @@ function paramOf(issue: v.BaseIssue<unknown>): string | null {
 }
 
 /** The schema's first issue as our 400. */
-export function toHttpError(issue: v.BaseIssue<unknown>): HttpError {
+function issueError(issue: v.BaseIssue<unknown>): HttpError {
   const param = paramOf(issue);
   const last = issue.path?.at(-1);
   if (last?.origin === "key") {
@@ -87,5 +87,5 @@ export function toHttpError(issue: v.BaseIssue<unknown>): HttpError {
 export function parseOr400<S extends v.GenericSchema>(schema: S, input: unknown): v.InferOutput<S> {
   const result = v.safeParse(schema, input, { abortEarly: true });
   if (result.success) return result.output;
-  throw toHttpError(result.issues[0]);
+  throw issueError(result.issues[0]);
 }

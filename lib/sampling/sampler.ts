@@ -10,7 +10,7 @@
  * truncation — as OpenAI reports them, a token cut by top_p still has a finite logprob.
  */
 import { InvalidArgumentError, ModelFormatError } from "../errors.js";
-import { resolveSamplingParams, type ResolvedSamplingParams, type SamplingParams } from "./params.js";
+import { MAX_TOP_LOGPROBS, resolveSamplingParams, type ResolvedSamplingParams, type SamplingParams } from "./params.js";
 import { Rng } from "./rng.js";
 
 export interface TokenLogprob {
@@ -56,8 +56,8 @@ export class Sampler {
     this.ring = new Int32Array(Math.max(1, this.params.penaltyLastN));
     this.counts = new Uint32Array(vocabSize);
     this.stamp = new Uint32Array(vocabSize);
-    this.topIds = new Int32Array(20);
-    this.topVals = new Float64Array(20);
+    this.topIds = new Int32Array(MAX_TOP_LOGPROBS);
+    this.topVals = new Float64Array(MAX_TOP_LOGPROBS);
     this.constraint = constraint;
   }
 
@@ -165,7 +165,7 @@ export class Sampler {
     let sum = 0;
     for (let i = 0; i < V; i++) sum += Math.exp(w[i]! - max);
     this.logSumExp = max + Math.log(sum);
-    // Top-N by insertion into a short sorted list (N ≤ 20), lowest id first on ties.
+    // Top-N by insertion into a short sorted list (N ≤ MAX_TOP_LOGPROBS), lowest id first on ties.
     const N = this.params.topLogprobs;
     let count = 0;
     for (let i = 0; i < V && N > 0; i++) {

@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-// Micro-benchmark of the engine's matmul kernels in Node (real wasm from wasm/pkg; run scripts/build-wasm first).
+// Micro-benchmark of the engine's matmul kernels in Node: the check build in wasm/pkg-checks (the production kernels
+// plus the exports that pick a kernel path; scripts/setup makes it, or ELLM_WASM_CHECKS=1 scripts/build-wasm).
 // Reports GMAC/s per format, path and token count on SmolLM2-135M-sized matrices, and checks SIMD ≈ scalar.
 //
 //   node [--experimental-wasm-relaxed-simd] scripts/bench-kernels.mjs [--quick] [--relaxed] [--wasm file.wasm] [--only Q4_0,Q8_0] [--tokens 1,64]
-// --relaxed loads wasm/pkg/ellm_engine_relaxed_bg.wasm (Node 20 needs the flag); --wasm any build sharing the glue.
+// --relaxed loads wasm/pkg-checks/ellm_engine_relaxed_bg.wasm (Node 20 needs the flag); --wasm any build sharing
+// the check build's glue.
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
@@ -18,7 +21,11 @@ const { values: opts } = parseArgs({
     rows: { type: "string" },
   },
 });
-const pkg = new URL("../wasm/pkg/", import.meta.url);
+const pkg = new URL("../wasm/pkg-checks/", import.meta.url);
+if (!existsSync(new URL("ellm_engine.js", pkg))) {
+  console.error(`no check build in ${pkg.pathname}: run scripts/setup, or ELLM_WASM_CHECKS=1 scripts/build-wasm`);
+  process.exit(2);
+}
 const engine = await import(new URL("ellm_engine.js", pkg));
 const wasmFile = opts.wasm ?? new URL(opts.relaxed ? "ellm_engine_relaxed_bg.wasm" : "ellm_engine_bg.wasm", pkg);
 const wasmBytes = await readFile(wasmFile);
@@ -57,11 +64,11 @@ function time(path, dtype, rows, cols, w, x, nTokens) {
   // Warm up for a while, not once: V8 first runs wasm from Liftoff and swaps in TurboFan code when its
   // background compile finishes, which takes long for the big matmul function on a busy machine.
   const warmEnd = performance.now() + (quick ? 300 : 800);
-  while (performance.now() < warmEnd) engine.matmulBench(path, dtype, rows, cols, w, x, nTokens, 1);
+  while (performance.now() < warmEnd) engine.matmulCheck(path, dtype, rows, cols, w, x, nTokens, 1);
   let iterations = 1;
   for (;;) {
     const t0 = cpuSeconds();
-    engine.matmulBench(path, dtype, rows, cols, w, x, nTokens, iterations);
+    engine.matmulCheck(path, dtype, rows, cols, w, x, nTokens, iterations);
     const seconds = cpuSeconds() - t0;
     if (seconds >= minSeconds / 5) break;
     iterations = Math.min(iterations * Math.max(2, Math.ceil(minSeconds / 5 / Math.max(seconds, 1e-4))), 1 << 20);
@@ -69,7 +76,7 @@ function time(path, dtype, rows, cols, w, x, nTokens) {
   let best = Infinity;
   for (let run = 0; run < 5; run++) {
     const t0 = cpuSeconds();
-    engine.matmulBench(path, dtype, rows, cols, w, x, nTokens, iterations);
+    engine.matmulCheck(path, dtype, rows, cols, w, x, nTokens, iterations);
     best = Math.min(best, (cpuSeconds() - t0) / iterations);
   }
   return best;

@@ -1,13 +1,18 @@
 /**
  * The engine's numerical kernels through the real wasm build: SIMD128 and scalar matmul paths must agree on every
  * weight format and awkward shapes, both must match a float64 reference on the dequantized weights, and the
- * quantize/dequantize bindings must round-trip with ggml's byte layout.
+ * quantize/dequantize bindings must round-trip with ggml's byte layout. The paths run through the engine's check
+ * build (wasm/pkg-checks: the exports that pick a kernel path are not in the production engine).
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadEngine } from "../helpers/engine.js";
+import { loadKernelChecks, type KernelChecks } from "../helpers/kernel-checks.js";
 
 type Engine = Awaited<ReturnType<typeof loadEngine>>;
 let engine: Engine;
+const { checks } = await loadKernelChecks("kernel path agreement tests");
+/** The check build (only used inside suites that skip without it). */
+const k = checks as KernelChecks;
 
 beforeAll(async () => {
   engine = await loadEngine();
@@ -49,9 +54,19 @@ const FORMATS: { dtype: string; block: number; colBlocks: number[] }[] = [
   { dtype: "IQ4_XS", block: 256, colBlocks: [1, 3] },
 ];
 
-describe("kernels: matmul SIMD vs scalar vs float64 reference", () => {
-  it("the wasm build has SIMD128 kernels", () => {
+describe("kernels: the production build", () => {
+  it("has SIMD128 kernels", () => {
     expect(engine.simdEnabled()).toBe(true);
+  });
+
+  it("leaves the kernel check/bench exports to the check build", () => {
+    for (const name of ["matmulCheck", "matmulBench", "vecCheck", "quantizeQ8_0Check"]) expect(engine).not.toHaveProperty(name);
+  });
+});
+
+describe.skipIf(!checks)("kernels: matmul SIMD vs scalar vs float64 reference", () => {
+  it("the check build has SIMD128 kernels", () => {
+    expect(k.simdEnabled()).toBe(true);
   });
 
   for (const { dtype, block, colBlocks } of FORMATS) {
@@ -61,13 +76,13 @@ describe("kernels: matmul SIMD vs scalar vs float64 reference", () => {
       for (const nb of colBlocks) {
         const cols = nb * block;
         for (const rows of [1, 3, 5, 7, 13]) {
-          const weights = engine.quantize(dtype, randomVector(next, rows * cols));
-          const wd = engine.dequantize(dtype, weights);
+          const weights = k.quantize(dtype, randomVector(next, rows * cols));
+          const wd = k.dequantize(dtype, weights);
           expect(wd.length).toBe(rows * cols);
           for (const nTokens of [1, 2, 5, 9]) {
             const x = randomVector(next, nTokens * cols, 3);
-            const scalar = engine.matmulCheck("scalar", dtype, rows, cols, weights, x, nTokens);
-            const simd = engine.matmulCheck("simd", dtype, rows, cols, weights, x, nTokens);
+            const scalar = k.matmulCheck("scalar", dtype, rows, cols, weights, x, nTokens);
+            const simd = k.matmulCheck("simd", dtype, rows, cols, weights, x, nTokens);
             expect(simd.length).toBe(rows * nTokens);
             for (let t = 0; t < nTokens; t++) {
               for (let r = 0; r < rows; r++) {
@@ -96,12 +111,12 @@ describe("kernels: matmul SIMD vs scalar vs float64 reference", () => {
   }
 
   it("rejects inconsistent shapes and unknown names with clear errors", () => {
-    const w = engine.quantize("Q4_0", new Float32Array(64));
-    expect(() => engine.matmulCheck("simd", "Q4_0", 3, 32, w, new Float32Array(32), 1)).toThrow(/weights: 36 bytes, 3×32 Q4_0 needs 54/);
-    expect(() => engine.matmulCheck("simd", "Q4_0", 2, 32, w, new Float32Array(31), 1)).toThrow(/x: 31 values/);
-    expect(() => engine.matmulCheck("fast", "Q4_0", 2, 32, w, new Float32Array(32), 1)).toThrow(/unknown kernel path/);
-    expect(() => engine.matmulCheck("simd", "Q8_1", 1, 32, new Uint8Array(36), new Float32Array(32), 1)).toThrow(/no kernels for Q8_1/);
-    expect(() => engine.matmulCheck("simd", "Q4_K", 1, 32, new Uint8Array(0), new Float32Array(32), 1)).toThrow(/not a multiple/);
+    const w = k.quantize("Q4_0", new Float32Array(64));
+    expect(() => k.matmulCheck("simd", "Q4_0", 3, 32, w, new Float32Array(32), 1)).toThrow(/weights: 36 bytes, 3×32 Q4_0 needs 54/);
+    expect(() => k.matmulCheck("simd", "Q4_0", 2, 32, w, new Float32Array(31), 1)).toThrow(/x: 31 values/);
+    expect(() => k.matmulCheck("fast", "Q4_0", 2, 32, w, new Float32Array(32), 1)).toThrow(/unknown kernel path/);
+    expect(() => k.matmulCheck("simd", "Q8_1", 1, 32, new Uint8Array(36), new Float32Array(32), 1)).toThrow(/no kernels for Q8_1/);
+    expect(() => k.matmulCheck("simd", "Q4_K", 1, 32, new Uint8Array(0), new Float32Array(32), 1)).toThrow(/not a multiple/);
   });
 });
 
@@ -129,7 +144,7 @@ function setF16(bytes: Uint8Array, at: number, v: number): void {
   bytes[at + 1] = h >> 8;
 }
 
-describe("kernels: 32-value block formats give exact integer sums on both paths", () => {
+describe.skipIf(!checks)("kernels: 32-value block formats give exact integer sums on both paths", () => {
   // With d = 2^-4, m = j · 2^-4 and activations q / 16 (so the Q8_0 activation scale is exactly 1/16), every product
   // and partial sum is exact in f32: SIMD, scalar and a float64 reference must agree to the bit, whatever the
   // summation order. An off-by-one anywhere in the integer sums (a wrong nibble, fifth bit, offset or minimum) shows.
@@ -144,13 +159,13 @@ describe("kernels: 32-value block formats give exact integer sums on both paths"
             setF16(w, b + d, 2 ** -4);
             if (m !== undefined) setF16(w, b + m, Math.round(next() * 16) * 2 ** -4);
           }
-          const wd = engine.dequantize(dtype, w);
+          const wd = k.dequantize(dtype, w);
           for (const nTokens of [1, 2, 3, 8, 9, 17]) {
             const x = new Float32Array(nTokens * cols);
             for (let i = 0; i < x.length; i++) x[i] = Math.round(next() * 127) / 16;
             for (let b = 0; b < x.length; b += 32) x[b + Math.floor((next() + 1) * 16)] = next() < 0 ? -127 / 16 : 127 / 16;
-            const scalar = engine.matmulCheck("scalar", dtype, rows, cols, w, x, nTokens);
-            const simd = engine.matmulCheck("simd", dtype, rows, cols, w, x, nTokens);
+            const scalar = k.matmulCheck("scalar", dtype, rows, cols, w, x, nTokens);
+            const simd = k.matmulCheck("simd", dtype, rows, cols, w, x, nTokens);
             for (let t = 0; t < nTokens; t++) {
               for (let r = 0; r < rows; r++) {
                 let exact = 0;
@@ -180,7 +195,7 @@ const Q8K_PARTNERED: { dtype: string; bytes: number; d: number; dmin?: number }[
   { dtype: "IQ4_XS", bytes: 136, d: 0 },
 ];
 
-describe("kernels: super-block formats give exact integer sums on both paths", () => {
+describe.skipIf(!checks)("kernels: super-block formats give exact integer sums on both paths", () => {
   // d = dmin = 2^-4 and activations q / 16 with a ±127/16 in every 256 (so the Q8_K scale is exactly 1/16): the
   // integer sums stay far below 2^24 on these random blocks, so every path and a float64 reference agree to the bit.
   // A wrong bit position of a quant, scale or minimum anywhere in the block shows as a mismatch.
@@ -195,13 +210,13 @@ describe("kernels: super-block formats give exact integer sums on both paths", (
             setF16(w, b + d, 2 ** -4);
             if (dmin !== undefined) setF16(w, b + dmin, 2 ** -4);
           }
-          const wd = engine.dequantize(dtype, w);
+          const wd = k.dequantize(dtype, w);
           for (const nTokens of [1, 2, 3, 8, 9, 17]) {
             const x = new Float32Array(nTokens * cols);
             for (let i = 0; i < x.length; i++) x[i] = Math.round(next() * 127) / 16;
             for (let b = 0; b < x.length; b += 256) x[b + Math.floor((next() + 1) * 128)] = next() < 0 ? -127 / 16 : 127 / 16;
-            const scalar = engine.matmulCheck("scalar", dtype, rows, cols, w, x, nTokens);
-            const simd = engine.matmulCheck("simd", dtype, rows, cols, w, x, nTokens);
+            const scalar = k.matmulCheck("scalar", dtype, rows, cols, w, x, nTokens);
+            const simd = k.matmulCheck("simd", dtype, rows, cols, w, x, nTokens);
             for (let t = 0; t < nTokens; t++) {
               for (let r = 0; r < rows; r++) {
                 let exact = 0;
@@ -271,7 +286,7 @@ describe("kernels: quantize / dequantize bindings", () => {
   });
 });
 
-describe("kernels: attention vector primitives, SIMD vs scalar", () => {
+describe.skipIf(!checks)("kernels: attention vector primitives, SIMD vs scalar", () => {
   const lengths = [1, 7, 8, 9, 33, 64, 130];
   for (const op of ["dot_f32", "dot_f16", "axpy_f32", "axpy_f16"]) {
     it(op, () => {
@@ -279,8 +294,8 @@ describe("kernels: attention vector primitives, SIMD vs scalar", () => {
       for (const n of lengths) {
         const a = randomVector(next, n, 4);
         const b = randomVector(next, n, 4);
-        const scalar = engine.vecCheck(op, "scalar", a, b, 0.75);
-        const simd = engine.vecCheck(op, "simd", a, b, 0.75);
+        const scalar = k.vecCheck(op, "scalar", a, b, 0.75);
+        const simd = k.vecCheck(op, "simd", a, b, 0.75);
         expect(simd.length).toBe(scalar.length);
         let magnitude = 0;
         for (let i = 0; i < n; i++) magnitude += Math.abs(a[i]! * b[i]!);
@@ -299,7 +314,7 @@ describe("kernels: attention vector primitives, SIMD vs scalar", () => {
       const kv = randomVector(next, rows * dim, 2);
       const byPath: Float32Array[] = [];
       for (const path of ["scalar", "simd"]) {
-        const out = engine.vecCheck("group_f16", path, q, kv, dim);
+        const out = k.vecCheck("group_f16", path, q, kv, dim);
         const half = out.length / 2;
         expect(half).toBe(heads * rows + heads * dim);
         expect(Array.from(out.subarray(0, half)), `${path} ${heads}×${dim}`).toEqual(Array.from(out.subarray(half)));
@@ -318,8 +333,8 @@ describe("kernels: attention vector primitives, SIMD vs scalar", () => {
     ];
     const next = rng(77);
     const values = Float32Array.from([...special, ...Array.from({ length: 200 }, () => next() * 10 ** Math.round(next() * 6))]);
-    const scalar = engine.vecCheck("to_f16", "scalar", values, new Float32Array(0), 0);
-    const simd = engine.vecCheck("to_f16", "simd", values, new Float32Array(0), 0);
+    const scalar = k.vecCheck("to_f16", "scalar", values, new Float32Array(0), 0);
+    const simd = k.vecCheck("to_f16", "simd", values, new Float32Array(0), 0);
     expect(Array.from(simd)).toEqual(Array.from(scalar));
     // Spot-check known encodings.
     expect(scalar[2]).toBe(0x3c00); // 1.0
@@ -333,7 +348,7 @@ describe("kernels: attention vector primitives, SIMD vs scalar", () => {
   });
 });
 
-describe("kernels: activation quantization (Q8_0) on the SIMD path", () => {
+describe.skipIf(!checks)("kernels: activation quantization (Q8_0) on the SIMD path", () => {
   it("gives exactly the scalar path's bytes, including ties, NaN, ±inf, zeros and subnormals", () => {
     const next = rng(0xacc);
     const cases: Float32Array[] = [];
@@ -357,12 +372,12 @@ describe("kernels: activation quantization (Q8_0) on the SIMD path", () => {
     cases.push(Float32Array.from({ length: 32 }, (_, i) => (i - 16) * 1e-40)); // subnormals
     const all = new Float32Array(cases.length * 32);
     cases.forEach((c, i) => all.set(c, i * 32));
-    const scalar = engine.quantizeQ8_0Check("scalar", all);
-    const simd = engine.quantizeQ8_0Check("simd", all);
-    expect(Array.from(scalar)).toEqual(Array.from(engine.quantize("Q8_0", all)));
+    const scalar = k.quantizeQ8_0Check("scalar", all);
+    const simd = k.quantizeQ8_0Check("simd", all);
+    expect(Array.from(scalar)).toEqual(Array.from(k.quantize("Q8_0", all)));
     for (let b = 0; b < cases.length; b++) {
       expect(Array.from(simd.subarray(b * 34, b * 34 + 34)), `block ${b}`).toEqual(Array.from(scalar.subarray(b * 34, b * 34 + 34)));
     }
-    expect(() => engine.quantizeQ8_0Check("simd", new Float32Array(31))).toThrow(/31 is not a multiple of 32/);
+    expect(() => k.quantizeQ8_0Check("simd", new Float32Array(31))).toThrow(/31 is not a multiple of 32/);
   });
 });

@@ -1,6 +1,7 @@
 /**
- * The relaxed-SIMD engine build (wasm/pkg/ellm_engine_relaxed_bg.wasm) against the scalar kernels, and the run-time
- * choice between the two builds.
+ * The relaxed-SIMD engine build against the scalar kernels (through the check build's relaxed binary,
+ * wasm/pkg-checks/ellm_engine_relaxed_bg.wasm: the same code as wasm/pkg's plus the kernel-path exports), and the
+ * run-time choice between the two production builds.
  *
  * The relaxed binary runs in a child process: it needs a runtime with relaxed SIMD. On Node 20 that is
  * `--experimental-wasm-relaxed-simd` plus `--no-liftoff` (Node 20's baseline compiler gets the 8-bit dot product
@@ -14,9 +15,9 @@ import { describe, expect, it } from "vitest";
 import { relaxedSimdExact, relaxedSimdSupported } from "../../lib/engine/wasm.js";
 import { ENGINE_RELAXED_WASM_URL, loadedEngineBuild } from "../../lib/node/engine.js";
 import { loadEngine } from "../helpers/engine.js";
+import { CHECKS_GLUE_PATH, CHECKS_RELAXED_PATH } from "../helpers/kernel-checks.js";
 
 const relaxedPath = fileURLToPath(ENGINE_RELAXED_WASM_URL);
-const gluePath = fileURLToPath(new URL("../../wasm/pkg/ellm_engine.js", import.meta.url));
 const nodeMajor = Number(process.versions.node.split(".")[0]);
 const childFlags = nodeMajor < 22 ? ["--experimental-wasm-relaxed-simd", "--no-liftoff"] : [];
 
@@ -52,7 +53,7 @@ console.log(JSON.stringify({ results }));
 `;
 
 function runChild(cases: [string, number, number, number][]): { results?: { dtype: string; rows: number; cols: number; nTokens: number; rel: number }[]; error?: string } {
-  const child = spawnSync(process.execPath, [...childFlags, "--input-type=module", "-e", CHECKER, gluePath, relaxedPath, JSON.stringify(cases)], {
+  const child = spawnSync(process.execPath, [...childFlags, "--input-type=module", "-e", CHECKER, CHECKS_GLUE_PATH, CHECKS_RELAXED_PATH, JSON.stringify(cases)], {
     encoding: "utf8",
     timeout: 120_000,
   });
@@ -61,7 +62,9 @@ function runChild(cases: [string, number, number, number][]): { results?: { dtyp
 }
 
 const haveBinary = existsSync(relaxedPath);
-const skipReason = haveBinary ? undefined : `no ${relaxedPath} (run scripts/build-wasm)`;
+const skipReason = existsSync(CHECKS_RELAXED_PATH)
+  ? undefined
+  : `no ${CHECKS_RELAXED_PATH} (run scripts/setup, or ELLM_WASM_CHECKS=1 scripts/build-wasm)`;
 if (skipReason) console.warn(`relaxed-SIMD tests skipped: ${skipReason}`);
 
 describe.skipIf(skipReason !== undefined)("relaxed-SIMD build vs scalar kernels", () => {

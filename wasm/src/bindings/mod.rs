@@ -2,6 +2,8 @@
 
 use wasm_bindgen::prelude::*;
 
+#[cfg(feature = "checks")]
+pub mod checks;
 pub mod error;
 pub mod gguf;
 pub mod header;

@@ -23,6 +23,7 @@ import { log } from "./http/log.js";
 import { metricsPublic, metricsRoute, recordRequest } from "./http/metrics.js";
 import { serverTiming, timingOf } from "./http/timing.js";
 import { detokenize, tokenize, type TokenizerContext } from "./http/tokenize.js";
+import { completionResponse } from "./openai/encode.js";
 import type { CompletionRequest } from "./openai/request.js";
 import { validateChatRequest, validateTextRequest } from "./openai/validate.js";
 import { isOriginConfigured, originBackend } from "./origin/index.js";
@@ -142,7 +143,7 @@ async function complete(c: Context<AppEnv>, request: CompletionRequest): Promise
   });
   // The reason travels with the header when a feature, not the catalog, sent the request to the origin.
   c.set("backend", originOnly && done.backend.name === "origin" ? `origin; feature=${originOnly.feature}` : done.backend.name);
-  return done.response;
+  return completionResponse(request, done.stream);
 }
 
 function tokenizerContext(c: Context<AppEnv>): TokenizerContext {

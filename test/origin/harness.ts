@@ -1,11 +1,12 @@
 /**
  * Test harness (runs inside workerd): the route handler's job for the origin backend alone — validate the body, call
- * the OriginBackend, render HttpErrors — so the origin tests and the contract suite can drive the proxy with any
- * ORIGIN_URL and settings, independently of the Worker's router.
+ * the OriginBackend, encode its events, render HttpErrors — so the origin tests and the contract suite can drive the
+ * proxy with any ORIGIN_URL and settings, independently of the Worker's router.
  */
 import { SELF, env } from "cloudflare:test";
 import type { CatalogEntry } from "../../worker/catalog/schema.js";
 import { errorResponse, HttpError } from "../../worker/http/errors.js";
+import { completionResponse } from "../../worker/openai/encode.js";
 import { validateChatRequest, validateTextRequest } from "../../worker/openai/validate.js";
 import type { OriginBackend } from "../../worker/origin/backend.js";
 import type { OriginEnv } from "../../worker/origin/config.js";
@@ -35,12 +36,13 @@ export async function callOrigin(
 ): Promise<Response> {
   try {
     const req = path === "/v1/chat/completions" ? validateChatRequest(body) : validateTextRequest(body);
-    return await backend.complete(req, entry, {
+    const stream = await backend.complete(req, entry, {
       requestId: o.requestId ?? crypto.randomUUID(),
       signal: o.signal ?? new AbortController().signal,
       env: { ...env, ...o.vars },
       timing: { add() {} },
     });
+    return completionResponse(req, stream);
   } catch (e) {
     if (e instanceof HttpError) return errorResponse(e);
     throw e;

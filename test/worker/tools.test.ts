@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { completeWithFailover } from "../../worker/backend/failover.js";
 import { checkGrammarFits, grammarFits } from "../../worker/backend/grammar-fit.js";
-import type { Backend } from "../../worker/backend/backend.js";
+import { streamOf, type Backend } from "../../worker/backend/backend.js";
 import type { CatalogEntry } from "../../worker/catalog/schema.js";
 import { validateChatRequest } from "../../worker/openai/validate.js";
 import { upstreamBody } from "../../worker/origin/upstream-request.js";
@@ -215,12 +215,13 @@ describe("where tools are served", () => {
       }
     })();
     const edge: Backend = { name: "edge", complete: () => Promise.reject(refused) };
-    const origin: Backend = { name: "origin", complete: () => Promise.resolve(new Response("from origin")) };
+    const meta = { id: "chatcmpl-o", created: 1, model: "m" };
+    const origin: Backend = { name: "origin", complete: () => Promise.resolve(streamOf("origin", meta, [{ type: "delta", index: 0, text: "from origin" }])) };
     const request = validateChatRequest({ model: "m", messages, tools });
     const ctx = { requestId: "r", signal: new AbortController().signal, env: {} as never, timing: { add() {} } };
     const done = await completeWithFailover(edge, { edge, origin }, entry("auto"), request, ctx);
     expect(done.backend.name).toBe("origin");
-    expect(await done.response.text()).toBe("from origin");
+    expect(await done.stream.next()).toEqual({ done: false, value: { type: "delta", index: 0, text: "from origin" } });
     await expect(completeWithFailover(edge, { edge, origin }, entry("edge"), request, ctx)).rejects.toMatchObject({ code: "grammar_memory" });
   });
 

@@ -8,12 +8,12 @@ import type { CatalogEntry } from "../catalog/schema.js";
 import { HttpError } from "../http/errors.js";
 import { log } from "../http/log.js";
 import type { CompletionRequest } from "../openai/request.js";
-import type { Backend, BackendContext } from "./backend.js";
+import type { Backend, BackendContext, CompletionStream } from "./backend.js";
 import { servableElsewhere } from "./errors.js";
 import type { Backends } from "./router.js";
 
 export interface Completed {
-  response: Response;
+  stream: CompletionStream;
   /** The backend that answered. */
   backend: Backend;
 }
@@ -26,12 +26,12 @@ export async function completeWithFailover(
   ctx: BackendContext,
 ): Promise<Completed> {
   try {
-    return { response: await chosen.complete(request, entry, ctx), backend: chosen };
+    return { stream: await chosen.complete(request, entry, ctx), backend: chosen };
   } catch (e) {
     const origin = backends.origin;
     const eligible = chosen.name === "edge" && entry.backend === "auto" && entry.origin !== undefined && origin !== undefined;
     if (!eligible || !(e instanceof HttpError) || !servableElsewhere(e)) throw e;
     log("warn", "failover", { requestId: ctx.requestId, model: entry.id, from: "edge", to: "origin", reason: e.code });
-    return { response: await origin.complete(request, entry, ctx), backend: origin };
+    return { stream: await origin.complete(request, entry, ctx), backend: origin };
   }
 }

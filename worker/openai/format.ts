@@ -1,40 +1,27 @@
-/** OpenAI response shapes (chat.completion, chat.completion.chunk, text_completion, usage, logprobs) from library results. */
-import type { FinishReason, GenerationResult, TokenLogprob, Usage } from "../../lib/types.js";
-
-export interface ResponseMeta {
-  id: string;
-  created: number;
-  model: string;
-}
+/** OpenAI response shapes (chat.completion, chat.completion.chunk, text_completion, usage, logprobs). */
+import type { CompletionUsage, LogprobEntry, ResponseMeta } from "../backend/backend.js";
 
 export function completionId(kind: "chat" | "text"): string {
   const hex = crypto.randomUUID().replace(/-/g, "");
   return kind === "chat" ? `chatcmpl-${hex}` : `cmpl-${hex}`;
 }
 
-export function usageBody(u: Usage) {
+/** A new answer's id and creation time, under our model id. */
+export function responseMeta(kind: "chat" | "text", model: string): ResponseMeta {
+  return { id: completionId(kind), created: Math.floor(Date.now() / 1000), model };
+}
+
+export function usageBody(u: CompletionUsage) {
   return {
     prompt_tokens: u.promptTokens,
     completion_tokens: u.completionTokens,
     total_tokens: u.totalTokens,
-    prompt_tokens_details: { cached_tokens: u.cachedTokens },
-  };
-}
-
-/** Usage of n choices from one prompt: the prompt counts once (as OpenAI bills it), every choice's tokens count. */
-export function choicesUsage(results: readonly GenerationResult[]): Usage {
-  const first = results[0]!.usage;
-  const completionTokens = results.reduce((n, r) => n + r.usage.completionTokens, 0);
-  return {
-    promptTokens: first.promptTokens,
-    completionTokens,
-    totalTokens: first.promptTokens + completionTokens,
-    cachedTokens: first.cachedTokens,
+    ...(u.cachedTokens !== undefined ? { prompt_tokens_details: { cached_tokens: u.cachedTokens } } : {}),
   };
 }
 
 /** Chat logprobs: `{content: [{token, logprob, bytes, top_logprobs: [...]}], refusal: null}`. */
-export function chatLogprobs(items: readonly TokenLogprob[]) {
+export function chatLogprobs(items: readonly LogprobEntry[]) {
   return {
     content: items.map((t) => ({
       token: t.token,
@@ -47,7 +34,7 @@ export function chatLogprobs(items: readonly TokenLogprob[]) {
 }
 
 /** Legacy completions logprobs: parallel arrays; `textOffset` is where this piece of text starts in the completion. */
-export function textLogprobs(items: readonly TokenLogprob[], textOffset: number) {
+export function textLogprobs(items: readonly LogprobEntry[], textOffset: number) {
   const text_offset: number[] = [];
   let offset = textOffset;
   for (const t of items) {
@@ -62,85 +49,73 @@ export function textLogprobs(items: readonly TokenLogprob[], textOffset: number)
   };
 }
 
-export function chatCompletionBody(meta: ResponseMeta, results: readonly GenerationResult[], withLogprobs: boolean) {
+/** One choice of a whole (non-streamed) answer. */
+export interface ChoiceOutput {
+  text: string;
+  toolCalls: Array<{ id: string; type: "function"; function: { name: string; arguments: string } }>;
+  functionCall: { name: string; arguments: string } | undefined;
+  logprobs: LogprobEntry[];
+  finishReason: string | null;
+}
+
+/** The fields every object of one answer starts with. */
+function envelope(meta: ResponseMeta, object: string) {
+  return { id: meta.id, object, created: meta.created, model: meta.model };
+}
+
+export function chatCompletionBody(meta: ResponseMeta, choices: readonly ChoiceOutput[], usage: CompletionUsage | undefined, withLogprobs: boolean) {
   return {
-    id: meta.id,
-    object: "chat.completion",
-    created: meta.created,
-    model: meta.model,
-    choices: results.map((result, index) => ({
+    ...envelope(meta, "chat.completion"),
+    choices: choices.map((c, index) => ({
       index,
-      message: result.toolCalls
-        ? { role: "assistant", content: result.text === "" ? null : result.text, tool_calls: result.toolCalls, refusal: null }
-        : { role: "assistant", content: result.text, refusal: null },
-      logprobs: withLogprobs ? chatLogprobs(result.logprobs ?? []) : null,
-      finish_reason: result.finishReason,
+      message: {
+        role: "assistant",
+        // Only calls: no content (null), as OpenAI answers.
+        content: c.text === "" && (c.toolCalls.length > 0 || c.functionCall) ? null : c.text,
+        ...(c.toolCalls.length > 0 ? { tool_calls: c.toolCalls } : {}),
+        ...(c.functionCall ? { function_call: c.functionCall } : {}),
+        refusal: null,
+      },
+      logprobs: withLogprobs ? chatLogprobs(c.logprobs) : null,
+      finish_reason: c.finishReason,
     })),
-    usage: usageBody(choicesUsage(results)),
+    ...(usage ? { usage: usageBody(usage) } : {}),
   };
 }
 
-export function textCompletionBody(meta: ResponseMeta, results: readonly GenerationResult[], withLogprobs: boolean) {
+export function textCompletionBody(meta: ResponseMeta, choices: readonly ChoiceOutput[], usage: CompletionUsage | undefined, withLogprobs: boolean) {
   return {
-    id: meta.id,
-    object: "text_completion",
-    created: meta.created,
-    model: meta.model,
-    choices: results.map((result, index) => ({
+    ...envelope(meta, "text_completion"),
+    choices: choices.map((c, index) => ({
       index,
-      text: result.text,
-      logprobs: withLogprobs ? textLogprobs(result.logprobs ?? [], 0) : null,
-      finish_reason: result.finishReason,
+      text: c.text,
+      logprobs: withLogprobs ? textLogprobs(c.logprobs, 0) : null,
+      finish_reason: c.finishReason,
     })),
-    usage: usageBody(choicesUsage(results)),
+    ...(usage ? { usage: usageBody(usage) } : {}),
   };
 }
 
-/** One `chat.completion.chunk`; `usage: null` on every chunk when the client asked for a final usage chunk. */
-export function chatChunk(
-  meta: ResponseMeta,
-  index: number,
-  delta: { role?: "assistant"; content?: string; tool_calls?: unknown[] },
-  finishReason: FinishReason | null,
-  logprobs: ReturnType<typeof chatLogprobs> | null,
-  includeUsage: boolean,
-) {
-  return {
-    id: meta.id,
-    object: "chat.completion.chunk",
-    created: meta.created,
-    model: meta.model,
-    choices: [{ index, delta, logprobs, finish_reason: finishReason }],
-    ...(includeUsage ? { usage: null } : {}),
-  };
+/** The `delta` of a chat chunk. */
+export interface ChatDelta {
+  role?: "assistant";
+  content?: string;
+  tool_calls?: unknown[];
+  function_call?: { name?: string; arguments: string };
 }
 
-export function textChunk(
-  meta: ResponseMeta,
-  index: number,
-  text: string,
-  finishReason: FinishReason | null,
-  logprobs: ReturnType<typeof textLogprobs> | null,
-  includeUsage: boolean,
-) {
-  return {
-    id: meta.id,
-    object: "text_completion",
-    created: meta.created,
-    model: meta.model,
-    choices: [{ index, text, logprobs, finish_reason: finishReason }],
-    ...(includeUsage ? { usage: null } : {}),
-  };
+/** What one streamed chunk says of its choice: a chat delta, or a piece of completion text. */
+export type ChunkChoice =
+  | { delta: ChatDelta; logprobs: ReturnType<typeof chatLogprobs> | null }
+  | { text: string; logprobs: ReturnType<typeof textLogprobs> | null };
+
+/** One streamed chunk of one choice; `usage: null` on every chunk when the client asked for a final usage chunk. */
+export function choiceChunk(meta: ResponseMeta, index: number, choice: ChunkChoice, finishReason: string | null, includeUsage: boolean) {
+  const object = "delta" in choice ? "chat.completion.chunk" : "text_completion";
+  return { ...envelope(meta, object), choices: [{ index, ...choice, finish_reason: finishReason }], ...(includeUsage ? { usage: null } : {}) };
 }
 
 /** The final usage chunk (`choices: []`), sent only with stream_options.include_usage. */
-export function usageChunk(meta: ResponseMeta, kind: "chat" | "text", usage: Usage) {
-  return {
-    id: meta.id,
-    object: kind === "chat" ? "chat.completion.chunk" : "text_completion",
-    created: meta.created,
-    model: meta.model,
-    choices: [],
-    usage: usageBody(usage),
-  };
+export function usageChunk(meta: ResponseMeta, kind: "chat" | "text", usage: CompletionUsage) {
+  return { ...envelope(meta, kind === "chat" ? "chat.completion.chunk" : "text_completion"), choices: [], usage: usageBody(usage) };
 }

@@ -1,21 +1,23 @@
 /**
  * OriginBackend: serves a catalog entry from an OpenAI-compatible origin (vLLM, llama.cpp server, TGI). The validated
- * request is rewritten with the origin's model name and sent with the origin's key; the answer comes back with our
- * model id — JSON mapped whole, SSE mapped line by line as each chunk arrives. Failures before the first byte become
- * proper HTTP errors (retried when a retry can help); failures after it end the stream with an in-band error event.
+ * request is rewritten with the origin's model name and sent with the origin's key; the answer is parsed into the
+ * backends' neutral events — a JSON answer whole (upstream-events.ts), SSE as each chunk arrives (upstream-stream.ts)
+ * — which the one OpenAI encoder writes under our id and model. Failures before the first byte become proper HTTP
+ * errors (retried when a retry can help); failures after it end the stream, which the encoder reports in-band.
  */
-import type { Backend, BackendContext } from "../backend/backend.js";
+import { streamOf, type Backend, type BackendContext, type CompletionStream, type ResponseMeta } from "../backend/backend.js";
 import type { CatalogEntry } from "../catalog/schema.js";
 import type { Env } from "../env.js";
 import { HttpError } from "../http/errors.js";
 import { log } from "../http/log.js";
+import { responseMeta } from "../openai/format.js";
 import type { CompletionRequest } from "../openai/request.js";
-import { SSE_HEADERS } from "../openai/sse.js";
 import { ClientGoneError, fetchWithRetries } from "./attempt.js";
 import { BreakerOpenError, breakerFor, type BreakerState, type BreakerTicket } from "./breaker.js";
 import { readOriginConfig, type OriginConfig, type OriginEnv } from "./config.js";
 import { failureToHttpError, UpstreamFailure, upstreamStatusToHttpError, type NameMapping } from "./errors.js";
-import { guardUpstream, sseModelMapper, type StreamEnd, type StreamState } from "./sse-mapper.js";
+import { completionEvents } from "./upstream-events.js";
+import { UpstreamSseStream } from "./upstream-stream.js";
 import { routeFor, upstreamBody, upstreamHeaders } from "./upstream-request.js";
 
 /** An upstream error body is only inspected for its message: no need to read more of it. */
@@ -43,7 +45,7 @@ export class OriginBackend implements Backend {
     return breakerFor(config.baseUrl, breakerSettings(config)).state;
   }
 
-  async complete(req: CompletionRequest, entry: CatalogEntry, ctx: BackendContext): Promise<Response> {
+  async complete(req: CompletionRequest, entry: CatalogEntry, ctx: BackendContext): Promise<CompletionStream> {
     let config: OriginConfig;
     try {
       config = readOriginConfig(ctx.env as Env & OriginEnv);
@@ -119,8 +121,9 @@ export class OriginBackend implements Backend {
         finish(res.status >= 500 ? "failed" : res.status === 429 ? "unjudged" : "ok", `HTTP ${res.status}`);
         throw upstreamStatusToHttpError(res.status, text, names, res.headers.get("retry-after"));
       }
-      if (!req.stream) return await this.#json(res, names, finish);
-      return await this.#stream(res, config, names, upstream, () => deadlinePassed, ctx, started, finish);
+      const meta = responseMeta(req.kind, entry.id);
+      if (!req.stream) return await this.#json(res, req.kind, meta, finish);
+      return await this.#stream(res, req.kind, meta, config, upstream, () => deadlinePassed, ctx, started, finish);
     } catch (e) {
       if (e instanceof HttpError) throw e;
       if (e instanceof ClientGoneError || (ctx.signal.aborted && !deadlinePassed)) {
@@ -138,7 +141,7 @@ export class OriginBackend implements Backend {
     }
   }
 
-  async #json(res: Response, names: NameMapping, finish: (o: Outcome, d?: string) => void): Promise<Response> {
+  async #json(res: Response, kind: "chat" | "text", meta: ResponseMeta, finish: (o: Outcome, d?: string) => void): Promise<CompletionStream> {
     let body: unknown;
     try {
       body = JSON.parse(await readText(res, MAX_JSON_BODY));
@@ -146,23 +149,22 @@ export class OriginBackend implements Backend {
       if (e instanceof UpstreamFailure) throw e;
       throw new UpstreamFailure("malformed", "completion body is not JSON");
     }
-    if (typeof body !== "object" || body === null || Array.isArray(body)) throw new UpstreamFailure("malformed", "completion body is not an object");
-    const b = body as Record<string, unknown>;
-    if (typeof b.model === "string") b.model = names.ourModel;
+    const events = completionEvents(body, kind);
     finish("ok");
-    return Response.json(b, { headers: { "x-ellm-backend": "origin" } });
+    return streamOf("origin", meta, events);
   }
 
   async #stream(
     res: Response,
+    kind: "chat" | "text",
+    meta: ResponseMeta,
     config: OriginConfig,
-    names: NameMapping,
     upstream: AbortController,
     deadlinePassed: () => boolean,
     ctx: BackendContext,
     started: number,
     finish: (o: Outcome, d?: string) => void,
-  ): Promise<Response> {
+  ): Promise<CompletionStream> {
     const type = res.headers.get("content-type") ?? "";
     if (!type.startsWith("text/event-stream") || !res.body) {
       await res.body?.cancel().catch(() => {});
@@ -190,29 +192,19 @@ export class OriginBackend implements Backend {
     if (first.done) throw new UpstreamFailure("malformed", "empty stream");
     ctx.timing.add("origin_ttfb", Date.now() - started);
 
-    const state: StreamState = {};
-    const guarded = guardUpstream({
+    return new UpstreamSseStream({
+      kind,
+      meta,
       first: first.value,
       reader,
-      state,
-      classify: (): StreamEnd => (deadlinePassed() ? "timeout" : ctx.signal.aborted ? "client_gone" : "upstream_failed"),
-      onCancel: (reason) => {
-        upstream.abort(reason);
-        finish("client_gone", "client cancelled the stream");
+      classify: () => (deadlinePassed() ? "timeout" : ctx.signal.aborted ? "client_gone" : "upstream_failed"),
+      onEnd: (end, reason) => {
+        // Done: let go of the connection. Anything else: stop the upstream request if it still runs.
+        if (end === "done") void reader.cancel().catch(() => {});
+        else upstream.abort(reason ?? new Error(`upstream stream: ${end}`));
+        finish(end === "done" ? "ok" : end === "client_gone" ? "client_gone" : "failed", `stream end: ${end}`);
       },
     });
-    const mapped = guarded.pipeThrough(
-      sseModelMapper({
-        upstreamModel: names.upstreamModel,
-        ourModel: names.ourModel,
-        state,
-        onFinish: (end) => {
-          if (end === "malformed") upstream.abort(new Error("malformed upstream stream"));
-          finish(end === "done" ? "ok" : end === "client_gone" ? "client_gone" : "failed", `stream end: ${end}`);
-        },
-      }),
-    );
-    return new Response(mapped, { headers: { ...SSE_HEADERS, "x-ellm-backend": "origin" } });
   }
 }
 

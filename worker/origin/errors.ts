@@ -105,8 +105,3 @@ export function scrub(message: string, names: NameMapping): string {
   m = m.replace(/https?:\/\/[^\s"'<>]+/g, "(url)");
   return m.length > MAX_MESSAGE ? `${m.slice(0, MAX_MESSAGE)}…` : m;
 }
-
-/** The in-band error event a stream ends with when the origin fails after the headers went out. */
-export function streamErrorBody(code: "upstream_error" | "upstream_timeout", message: string): OpenAIErrorBody {
-  return { error: { message, type: "server_error", param: null, code } };
-}

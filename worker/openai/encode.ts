@@ -37,7 +37,10 @@ export function completionResponse(req: EncodeOptions, stream: CompletionStream)
 
 /** How one response format writes the events. */
 interface BodyWriter {
-  /** One event per pull (SSE); otherwise the pull runs the stream to its end. */
+  /**
+   * One event per pull (SSE), paced by the client's reading. Otherwise the pull runs the stream to its end, still
+   * yielding between tokens: a JSON caller may well wait for other responses before reading this one.
+   */
   readonly paced: boolean;
   /** Bytes for one event, if it shows in this format. */
   event(e: CompletionEvent): Uint8Array | undefined;

@@ -14,6 +14,18 @@ pub(crate) struct ByteReader<'a> {
     max_header: u64,
 }
 
+/// One method per number type, named after it, reading one little-endian value (`from_le_bytes` is no trait, so a
+/// generic reader could not call it).
+macro_rules! le_readers {
+    ($($t:ident),*) => {
+        $(
+            pub fn $t(&mut self, field: FieldName) -> Result<$t, GgufError> {
+                Ok($t::from_le_bytes(self.array(field)?))
+            }
+        )*
+    };
+}
+
 impl<'a> ByteReader<'a> {
     pub fn new(buf: &'a [u8], max_header: u64) -> Self {
         ByteReader {
@@ -52,36 +64,7 @@ impl<'a> ByteReader<'a> {
         Ok(a)
     }
 
-    pub fn u8(&mut self, field: FieldName) -> Result<u8, GgufError> {
-        Ok(self.array::<1>(field)?[0])
-    }
-    pub fn i8(&mut self, field: FieldName) -> Result<i8, GgufError> {
-        Ok(self.array::<1>(field)?[0] as i8)
-    }
-    pub fn u16(&mut self, field: FieldName) -> Result<u16, GgufError> {
-        Ok(u16::from_le_bytes(self.array(field)?))
-    }
-    pub fn i16(&mut self, field: FieldName) -> Result<i16, GgufError> {
-        Ok(i16::from_le_bytes(self.array(field)?))
-    }
-    pub fn u32(&mut self, field: FieldName) -> Result<u32, GgufError> {
-        Ok(u32::from_le_bytes(self.array(field)?))
-    }
-    pub fn i32(&mut self, field: FieldName) -> Result<i32, GgufError> {
-        Ok(i32::from_le_bytes(self.array(field)?))
-    }
-    pub fn u64(&mut self, field: FieldName) -> Result<u64, GgufError> {
-        Ok(u64::from_le_bytes(self.array(field)?))
-    }
-    pub fn i64(&mut self, field: FieldName) -> Result<i64, GgufError> {
-        Ok(i64::from_le_bytes(self.array(field)?))
-    }
-    pub fn f32(&mut self, field: FieldName) -> Result<f32, GgufError> {
-        Ok(f32::from_le_bytes(self.array(field)?))
-    }
-    pub fn f64(&mut self, field: FieldName) -> Result<f64, GgufError> {
-        Ok(f64::from_le_bytes(self.array(field)?))
-    }
+    le_readers!(u8, i8, u16, i16, u32, i32, u64, i64, f32, f64);
 
     pub fn bool(&mut self, field: FieldName) -> Result<bool, GgufError> {
         let at = self.pos();

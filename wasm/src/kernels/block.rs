@@ -9,6 +9,14 @@
 pub unsafe trait ByteBlock: Copy {
     /// Size of one block; each implementor checks `size_of::<Self>() == BYTES` at compile time.
     const BYTES: usize;
+
+    /// The f16 stored little-endian at byte `at` of the block, as f32.
+    #[inline(always)]
+    fn f16_at(&self, at: usize) -> f32 {
+        // SAFETY: Self is BYTES plain bytes (the trait's contract).
+        let bytes = unsafe { core::slice::from_raw_parts(self as *const Self as *const u8, Self::BYTES) };
+        f16([bytes[at], bytes[at + 1]])
+    }
 }
 
 /// `bytes` as blocks. Panics (caller bug) when the length is not a whole number of blocks.

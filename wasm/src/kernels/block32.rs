@@ -7,18 +7,23 @@ use super::q8_0;
 
 pub const BLOCK_LEN: usize = 32;
 
-/// A ggml block of 32 values read as d · q(j) (+ m).
+/// A ggml block of 32 values read as d · q(j) (+ m). Every such format stores its f16 scale d at byte 0.
 pub trait Block32: ByteBlock {
     /// The format's module name, for panic messages.
     const NAME: &'static str;
-    fn d(&self) -> f32;
-    /// The minimum of the affine formats; `None` for d · q(j).
-    #[inline(always)]
-    fn m(&self) -> Option<f32> {
-        None
-    }
+    /// Byte offset of the f16 minimum m of the affine formats (Q4_1, Q5_1); `None` for d · q(j).
+    const MIN_AT: Option<usize> = None;
     /// Integer j (0..32) the scale multiplies (the offset or level table already applied).
     fn q(&self, j: usize) -> i32;
+
+    #[inline(always)]
+    fn d(&self) -> f32 {
+        self.f16_at(0)
+    }
+    #[inline(always)]
+    fn m(&self) -> Option<f32> {
+        Self::MIN_AT.map(|at| self.f16_at(at))
+    }
 }
 
 /// Nibble j (0..32) of a 32-value block's 16 packed bytes, in ggml's order: the low nibbles of qs give values 0..16,

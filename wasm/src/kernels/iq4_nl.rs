@@ -2,7 +2,7 @@
 //! fixed non-linear table of 16 signed levels (denser near zero, where weights crowd); value = d · LEVELS[nibble].
 //! Dot partner: Q8_0 activations (the levels are exact signed bytes, so the dot stays an integer sum).
 
-use super::block::{as_blocks_mut, byte_block, f16};
+use super::block::{as_blocks_mut, byte_block};
 use super::half::{f16_to_f32, f32_to_f16};
 use super::block32::{self, Block32};
 
@@ -23,21 +23,10 @@ byte_block!(Block, BLOCK_BYTES);
 
 impl Block32 for Block {
     const NAME: &'static str = "iq4_nl";
-    #[inline(always)]
-    fn d(&self) -> f32 {
-        f16(self.d)
-    }
+    /// The level nibble j indexes.
     #[inline(always)]
     fn q(&self, j: usize) -> i32 {
-        self.level(j) as i32
-    }
-}
-
-impl Block {
-    /// Level of value j (0..32).
-    #[inline(always)]
-    pub fn level(&self, j: usize) -> i8 {
-        LEVELS[block32::nibble(&self.qs, j) as usize]
+        LEVELS[block32::nibble(&self.qs, j) as usize] as i32
     }
 }
 
@@ -94,16 +83,6 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
     }
 }
 
-/// Dequantizes IQ4_NL blocks `src` into `dst` (32 values per block).
-pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
-    block32::dequantize_row::<Block>(src, dst)
-}
-
-/// Scalar reference: IQ4_NL weight row · Q8_0 activation row (same number of 32-value blocks).
-pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
-    block32::vec_dot::<Block>(w, x)
-}
-
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd {
     use super::{BLOCK_BYTES, LEVELS};
@@ -140,7 +119,7 @@ mod tests {
             block[2 + j] = (j as u8) | ((15 - j as u8) << 4);
         }
         let mut out = vec![0.0; 32];
-        dequantize_row(&block, &mut out);
+        block32::dequantize_row::<Block>(&block, &mut out);
         for j in 0..16 {
             assert_eq!(out[j], 0.5 * LEVELS[j] as f32, "value {j}");
             assert_eq!(out[j + 16], 0.5 * LEVELS[15 - j] as f32, "value {}", j + 16);
@@ -162,7 +141,7 @@ mod tests {
         let mut q = vec![0u8; 5 * BLOCK_BYTES];
         quantize_row(&src, &mut q);
         let mut back = vec![0.0; 160];
-        dequantize_row(&q, &mut back);
+        block32::dequantize_row::<Block>(&q, &mut back);
         for (s, b) in src.chunks(32).zip(back.chunks(32)) {
             let amax = s.iter().fold(0.0f32, |m, v| m.max(v.abs()));
             // The widest gap between levels is 24 of 240: a value is at most about 0.1 · amax from a level.
@@ -173,7 +152,7 @@ mod tests {
         let mut z = vec![0xffu8; BLOCK_BYTES];
         quantize_row(&[0.0; 32], &mut z);
         let mut zb = vec![1.0; 32];
-        dequantize_row(&z, &mut zb);
+        block32::dequantize_row::<Block>(&z, &mut zb);
         assert!(zb.iter().all(|&v| v == 0.0));
     }
 }

@@ -4,10 +4,10 @@
 //! a non-linear table. Sub-block ib's value j < 16 is the low nibble of qs[16ib + j], value j + 16 the high
 //! nibble. Dot partner: Q8_K.
 
-use super::block::{as_blocks, as_blocks_mut, byte_block, f16};
+use super::block::{as_blocks_mut, byte_block};
+use super::block256::Block256;
 use super::half::{f16_to_f32, f32_to_f16};
 use super::kquant_fit::{nearest_int, nearest_level, GROUP_MAX_EPS};
-use super::q8_k;
 
 pub const BLOCK_LEN: usize = 256;
 pub const BLOCK_BYTES: usize = 136;
@@ -36,18 +36,27 @@ fn scale(block: &Block, ib: usize) -> u8 {
     low | ((high as u8) << 4)
 }
 
-/// The 256 table indices of a super-block, in value order.
-#[inline(always)]
-fn unpack_indices(block: &Block) -> [u8; 256] {
-    let mut q = [0u8; 256];
-    for ib in 0..8 {
-        for j in 0..16 {
-            let byte = block.qs[16 * ib + j];
-            q[32 * ib + j] = byte & 0x0f;
-            q[32 * ib + 16 + j] = byte >> 4;
+impl Block256 for Block {
+    const NAME: &'static str = "iq4_xs";
+    const GROUPS: usize = 8;
+    const D_AT: usize = 0;
+    /// The table levels of the 256 indices, in value order.
+    #[inline(always)]
+    fn quants(&self) -> [i8; 256] {
+        let mut q = [0i8; 256];
+        for ib in 0..8 {
+            for j in 0..16 {
+                let byte = self.qs[16 * ib + j];
+                q[32 * ib + j] = KVALUES[(byte & 0x0f) as usize];
+                q[32 * ib + 16 + j] = KVALUES[(byte >> 4) as usize];
+            }
         }
+        q
     }
-    q
+    #[inline(always)]
+    fn scales_mins(&self) -> ([i32; 16], [i32; 16]) {
+        (core::array::from_fn(|ib| if ib < 8 { scale(self, ib) as i32 - 32 } else { 0 }), [0; 16])
+    }
 }
 
 /// Weighted least-squares scale of `x` ≈ scale · KVALUES[index] with indices chosen for the trial inverse
@@ -123,39 +132,10 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
     }
 }
 
-/// Dequantizes IQ4_XS super-blocks `src` into `dst` (`src.len() / 136 * 256` values).
-pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
-    assert_eq!(src.len() % BLOCK_BYTES, 0, "iq4_xs::dequantize_row: not whole blocks");
-    assert_eq!(dst.len(), src.len() / BLOCK_BYTES * BLOCK_LEN, "iq4_xs::dequantize_row: output size");
-    for (b, out) in as_blocks::<Block>(src).iter().zip(dst.chunks_exact_mut(BLOCK_LEN)) {
-        let d = f16(b.d);
-        let q = unpack_indices(b);
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = d * (scale(b, i / 32) as i32 - 32) as f32 * KVALUES[q[i] as usize] as f32;
-        }
-    }
-}
-
-/// Scalar reference: IQ4_XS weight row · Q8_K activation row (same number of super-blocks).
-pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
-    debug_assert_eq!(w.len() / BLOCK_BYTES, x.len() / q8_k::BLOCK_BYTES);
-    let mut sum = 0.0f32;
-    for (wb, xb) in as_blocks::<Block>(w).iter().zip(x.chunks_exact(q8_k::BLOCK_BYTES)) {
-        let q = unpack_indices(wb);
-        let mut sumi = 0i32;
-        for ib in 0..8 {
-            let isum: i32 = (32 * ib..32 * ib + 32).map(|i| KVALUES[q[i] as usize] as i32 * q8_k::q(xb, i)).sum();
-            sumi += (scale(wb, ib) as i32 - 32) * isum;
-        }
-        sum += f16(wb.d) * q8_k::scale(xb) * sumi as f32;
-    }
-    sum
-}
-
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd {
-    use super::{f16, scale, Block, BLOCK_BYTES, KVALUES};
-    use crate::kernels::block::as_blocks;
+    use super::{scale, Block, BLOCK_BYTES, KVALUES};
+    use crate::kernels::block::{as_blocks, f16};
     use crate::kernels::q8_k::simd::{tile_with, Decoded};
     use crate::kernels::simd::load;
     use core::arch::wasm32::*;
@@ -190,6 +170,7 @@ pub mod simd {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::block256;
 
     #[test]
     fn hand_built_block_dequantizes_exactly() {
@@ -213,7 +194,7 @@ mod tests {
             }
         }
         let mut out = vec![0.0; 256];
-        dequantize_row(&block, &mut out);
+        block256::dequantize_row::<Block>(&block, &mut out);
         for (i, v) in out.iter().enumerate() {
             let want = 0.5 * ((i / 32) as f32 - 4.0) * KVALUES[idx(i) as usize] as f32;
             assert_eq!(*v, want, "value {i}");
@@ -232,7 +213,7 @@ mod tests {
         let mut q = vec![0u8; 3 * BLOCK_BYTES];
         quantize_row(&src, &mut q);
         let mut back = vec![0.0; 768];
-        dequantize_row(&q, &mut back);
+        block256::dequantize_row::<Block>(&q, &mut back);
         let (mut err2, mut sig2) = (0.0f64, 0.0f64);
         for (s, b) in src.chunks(32).zip(back.chunks(32)) {
             let amax = s.iter().fold(0.0f32, |m, v| m.max(v.abs()));
@@ -253,7 +234,7 @@ mod tests {
         let mut q = vec![0u8; BLOCK_BYTES];
         quantize_row(&src, &mut q);
         let mut back = vec![0.0; 256];
-        dequantize_row(&q, &mut back);
+        block256::dequantize_row::<Block>(&q, &mut back);
         assert!((back[40] - 1.0).abs() < 0.01, "{}", back[40]);
         assert!(back.iter().enumerate().all(|(i, v)| i == 40 || v.abs() < 0.02), "zeros stay near zero");
     }

@@ -5,7 +5,7 @@
 //! per token. Also the format-generic quantize / dequantize entry points.
 
 use super::error::KernelError;
-use super::{float, iq4_nl, iq4_xs, q2_k, q3_k, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k, q6_k, q8_0, q8_k};
+use super::{block256, block32, float, iq4_nl, iq4_xs, q2_k, q3_k, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k, q6_k, q8_0, q8_k};
 use crate::tensor::{DType, TensorView};
 
 /// Which implementation runs the kernels.
@@ -272,7 +272,7 @@ macro_rules! q8_weights {
         impl Q8Weights for $kernel {
             #[inline(always)]
             fn dot(w: &[u8], x: &[u8]) -> f32 {
-                $module::vec_dot(w, x)
+                block32::vec_dot::<$module::Block>(w, x)
             }
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             type Wide = $module::simd::Wide;
@@ -318,7 +318,7 @@ macro_rules! quant_kernel {
             type Elem = u8;
             #[inline(always)]
             fn dot(&self, w: &[u8], x: &[u8]) -> f32 {
-                $module::vec_dot(w, x)
+                block256::vec_dot::<$module::Block>(w, x)
             }
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             #[inline(always)]
@@ -500,18 +500,18 @@ pub fn dequantize(dtype: DType, src: &[u8], out: &mut Vec<f32>) -> Result<(), Ke
 fn dequantize_into(dtype: DType, src: &[u8], dst: &mut [f32]) -> Result<(), KernelError> {
     match dtype {
         DType::F32 | DType::F16 | DType::BF16 => float::dequantize_row(dtype, src, dst),
-        DType::Q4_0 => q4_0::dequantize_row(src, dst),
-        DType::Q4_1 => q4_1::dequantize_row(src, dst),
-        DType::Q5_0 => q5_0::dequantize_row(src, dst),
-        DType::Q5_1 => q5_1::dequantize_row(src, dst),
+        DType::Q4_0 => block32::dequantize_row::<q4_0::Block>(src, dst),
+        DType::Q4_1 => block32::dequantize_row::<q4_1::Block>(src, dst),
+        DType::Q5_0 => block32::dequantize_row::<q5_0::Block>(src, dst),
+        DType::Q5_1 => block32::dequantize_row::<q5_1::Block>(src, dst),
         DType::Q8_0 => q8_0::dequantize_row(src, dst),
-        DType::IQ4_NL => iq4_nl::dequantize_row(src, dst),
-        DType::Q2_K => q2_k::dequantize_row(src, dst),
-        DType::Q3_K => q3_k::dequantize_row(src, dst),
-        DType::Q4_K => q4_k::dequantize_row(src, dst),
-        DType::Q5_K => q5_k::dequantize_row(src, dst),
-        DType::Q6_K => q6_k::dequantize_row(src, dst),
-        DType::IQ4_XS => iq4_xs::dequantize_row(src, dst),
+        DType::IQ4_NL => block32::dequantize_row::<iq4_nl::Block>(src, dst),
+        DType::Q2_K => block256::dequantize_row::<q2_k::Block>(src, dst),
+        DType::Q3_K => block256::dequantize_row::<q3_k::Block>(src, dst),
+        DType::Q4_K => block256::dequantize_row::<q4_k::Block>(src, dst),
+        DType::Q5_K => block256::dequantize_row::<q5_k::Block>(src, dst),
+        DType::Q6_K => block256::dequantize_row::<q6_k::Block>(src, dst),
+        DType::IQ4_XS => block256::dequantize_row::<iq4_xs::Block>(src, dst),
         DType::Q8_K => q8_k::dequantize_row(src, dst),
         _ => return Err(KernelError::Unsupported { dtype, op: "dequantize" }),
     }

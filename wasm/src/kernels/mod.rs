@@ -11,6 +11,7 @@
 //! code.
 
 mod block;
+mod block256;
 mod block32;
 pub mod error;
 pub mod float;

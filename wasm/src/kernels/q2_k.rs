@@ -3,10 +3,10 @@
 //! nibble); value = d · scale · q − dmin · min with q a 2-bit quant. Per 128-value half n and l < 32, byte
 //! qs[32n + l] holds values 128n + 32k + l in bits 2k..2k+2 (k = 0..4). Dot partner: Q8_K.
 
-use super::block::{as_blocks, as_blocks_mut, byte_block, f16};
+use super::block::{as_blocks_mut, byte_block};
+use super::block256::Block256;
 use super::half::{f16_to_f32, f32_to_f16};
 use super::kquant_fit::{fit_scale_min, nearest_int};
-use super::q8_k;
 
 pub const BLOCK_LEN: usize = 256;
 pub const BLOCK_BYTES: usize = 84;
@@ -23,21 +23,31 @@ pub struct Block {
 }
 byte_block!(Block, BLOCK_BYTES);
 
-impl Block {
+impl Block256 for Block {
+    const NAME: &'static str = "q2_k";
+    const GROUPS: usize = 16;
+    const D_AT: usize = 80;
+    const DMIN_AT: Option<usize> = Some(82);
     /// The 256 2-bit quants, in value order.
     #[inline(always)]
-    fn quants(&self) -> [u8; 256] {
-        let mut q = [0u8; 256];
+    fn quants(&self) -> [i8; 256] {
+        let mut q = [0i8; 256];
         for n in 0..2 {
             for k in 0..4 {
                 for l in 0..32 {
-                    q[128 * n + 32 * k + l] = (self.qs[32 * n + l] >> (2 * k)) & 3;
+                    q[128 * n + 32 * k + l] = ((self.qs[32 * n + l] >> (2 * k)) & 3) as i8;
                 }
             }
         }
         q
     }
+    #[inline(always)]
+    fn scales_mins(&self) -> ([i32; 16], [i32; 16]) {
+        (self.scales.map(|sm| (sm & 0x0f) as i32), self.scales.map(|sm| (sm >> 4) as i32))
+    }
+}
 
+impl Block {
     /// Inverse of `quants` for quants 0..=3.
     fn set_quants(&mut self, q: &[u8; 256]) {
         for n in 0..2 {
@@ -89,42 +99,10 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
     }
 }
 
-/// Dequantizes Q2_K super-blocks `src` into `dst` (`src.len() / 84 * 256` values).
-pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
-    assert_eq!(src.len() % BLOCK_BYTES, 0, "q2_k::dequantize_row: not whole blocks");
-    assert_eq!(dst.len(), src.len() / BLOCK_BYTES * BLOCK_LEN, "q2_k::dequantize_row: output size");
-    for (b, out) in as_blocks::<Block>(src).iter().zip(dst.chunks_exact_mut(BLOCK_LEN)) {
-        let (d, dmin) = (f16(b.d), f16(b.dmin));
-        let q = b.quants();
-        for (i, o) in out.iter_mut().enumerate() {
-            let sm = b.scales[i / 16];
-            *o = d * (sm & 0x0f) as f32 * q[i] as f32 - dmin * (sm >> 4) as f32;
-        }
-    }
-}
-
-/// Scalar reference: Q2_K weight row · Q8_K activation row (same number of super-blocks).
-pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
-    debug_assert_eq!(w.len() / BLOCK_BYTES, x.len() / q8_k::BLOCK_BYTES);
-    let mut sum = 0.0f32;
-    for (wb, xb) in as_blocks::<Block>(w).iter().zip(x.chunks_exact(q8_k::BLOCK_BYTES)) {
-        let q = wb.quants();
-        let (mut sumi, mut summ) = (0i32, 0i32);
-        for (g, &sm) in wb.scales.iter().enumerate() {
-            let isum: i32 = (16 * g..16 * g + 16).map(|i| q[i] as i32 * q8_k::q(xb, i)).sum();
-            sumi += (sm & 0x0f) as i32 * isum;
-            summ += (sm >> 4) as i32 * q8_k::bsum(xb, g);
-        }
-        let xd = q8_k::scale(xb);
-        sum += f16(wb.d) * xd * sumi as f32 - f16(wb.dmin) * xd * summ as f32;
-    }
-    sum
-}
-
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd {
-    use super::{f16, Block, BLOCK_BYTES};
-    use crate::kernels::block::as_blocks;
+    use super::{Block, Block256, BLOCK_BYTES};
+    use crate::kernels::block::{as_blocks, f16};
     use crate::kernels::q8_k::simd::Decoded7;
     #[cfg(not(target_feature = "relaxed-simd"))]
     use crate::kernels::q8_k::simd::{tile_with, widen};
@@ -148,10 +126,7 @@ pub mod simd {
                 }
             }
         }
-        for (g, &sm) in b.scales.iter().enumerate() {
-            out.scales[g] = (sm & 0x0f) as i32;
-            out.mins[g] = (sm >> 4) as i32;
-        }
+        (out.scales, out.mins) = b.scales_mins();
     }
 
     /// Q2_K weights × Q8_K activations.
@@ -171,6 +146,7 @@ pub mod simd {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::block256;
 
     #[test]
     fn hand_built_block_dequantizes_exactly() {
@@ -186,9 +162,9 @@ mod tests {
         block.scales = core::array::from_fn(|g| g as u8 | ((15 - g as u8) << 4));
         block.d = 0x3c00u16.to_le_bytes();
         block.dmin = 0x3400u16.to_le_bytes();
-        assert_eq!(block.quants(), q);
+        assert_eq!(block.quants().map(|v| v as u8), q);
         let mut out = vec![0.0; 256];
-        dequantize_row(&bytes, &mut out);
+        block256::dequantize_row::<Block>(&bytes, &mut out);
         for (i, v) in out.iter().enumerate() {
             let g = i / 16;
             assert_eq!(*v, g as f32 * q[i] as f32 - 0.25 * (15 - g) as f32, "value {i}");
@@ -205,7 +181,7 @@ mod tests {
         let mut q = vec![0u8; 2 * BLOCK_BYTES];
         quantize_row(&src, &mut q);
         let mut back = vec![0.0; 512];
-        dequantize_row(&q, &mut back);
+        block256::dequantize_row::<Block>(&q, &mut back);
         let (mut err2, mut sig2) = (0.0f64, 0.0f64);
         for (g, (s, b)) in src.chunks(16).zip(back.chunks(16)).enumerate() {
             let range = s.iter().fold(0.0f32, |m, &v| m.max(v)) - s.iter().fold(0.0f32, |m, &v| m.min(v));

@@ -4,10 +4,10 @@
 //! hmask[l] bit 4n + k (= v / 32). Scale j: low 4 bits in scales[j] (j < 8) or scales[j − 8] >> 4, top 2 bits
 //! in scales[8 + j % 4] at bit 2 · (j / 4). Dot partner: Q8_K.
 
-use super::block::{as_blocks, as_blocks_mut, byte_block, f16};
+use super::block::{as_blocks_mut, byte_block};
+use super::block256::Block256;
 use super::half::{f16_to_f32, f32_to_f16};
 use super::kquant_fit::{fit_symmetric, nearest_int};
-use super::q8_k;
 
 pub const BLOCK_LEN: usize = 256;
 pub const BLOCK_BYTES: usize = 110;
@@ -54,23 +54,32 @@ fn pack_scales(sc: &[u8; 16]) -> [u8; 12] {
     out
 }
 
-/// The 256 quants of a super-block in value order, already offset to −4..3.
-#[inline(always)]
-fn unpack_quants(block: &Block) -> [i8; 256] {
-    let mut q = [0i8; 256];
-    for n in 0..2 {
-        for k in 0..4 {
-            for l in 0..32 {
-                let low = (block.qs[32 * n + l] >> (2 * k)) & 3;
-                let high = (block.hmask[l] >> (4 * n + k)) & 1;
-                q[128 * n + 32 * k + l] = (low | (high << 2)) as i8 - 4;
+impl Block256 for Block {
+    const NAME: &'static str = "q3_k";
+    const GROUPS: usize = 16;
+    const D_AT: usize = 108;
+    /// The 256 quants in value order, already offset to −4..3.
+    #[inline(always)]
+    fn quants(&self) -> [i8; 256] {
+        let mut q = [0i8; 256];
+        for n in 0..2 {
+            for k in 0..4 {
+                for l in 0..32 {
+                    let low = (self.qs[32 * n + l] >> (2 * k)) & 3;
+                    let high = (self.hmask[l] >> (4 * n + k)) & 1;
+                    q[128 * n + 32 * k + l] = (low | (high << 2)) as i8 - 4;
+                }
             }
         }
+        q
     }
-    q
+    #[inline(always)]
+    fn scales_mins(&self) -> ([i32; 16], [i32; 16]) {
+        (unpack_scales(&self.scales).map(i32::from), [0; 16])
+    }
 }
 
-/// Inverse of `unpack_quants` for quants 0..=7 (offset already added).
+/// Inverse of `quants` for quants 0..=7 (offset already added).
 fn pack_quants(q: &[u8; 256], block: &mut Block) {
     block.hmask = [0; 32];
     block.qs = [0; 64];
@@ -119,39 +128,10 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
     }
 }
 
-/// Dequantizes Q3_K super-blocks `src` into `dst` (`src.len() / 110 * 256` values).
-pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
-    assert_eq!(src.len() % BLOCK_BYTES, 0, "q3_k::dequantize_row: not whole blocks");
-    assert_eq!(dst.len(), src.len() / BLOCK_BYTES * BLOCK_LEN, "q3_k::dequantize_row: output size");
-    for (b, out) in as_blocks::<Block>(src).iter().zip(dst.chunks_exact_mut(BLOCK_LEN)) {
-        let d = f16(b.d);
-        let (q, sc) = (unpack_quants(b), unpack_scales(&b.scales));
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = d * sc[i / 16] as f32 * q[i] as f32;
-        }
-    }
-}
-
-/// Scalar reference: Q3_K weight row · Q8_K activation row (same number of super-blocks).
-pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
-    debug_assert_eq!(w.len() / BLOCK_BYTES, x.len() / q8_k::BLOCK_BYTES);
-    let mut sum = 0.0f32;
-    for (wb, xb) in as_blocks::<Block>(w).iter().zip(x.chunks_exact(q8_k::BLOCK_BYTES)) {
-        let (q, sc) = (unpack_quants(wb), unpack_scales(&wb.scales));
-        let mut sumi = 0i32;
-        for g in 0..16 {
-            let isum: i32 = (16 * g..16 * g + 16).map(|i| q[i] as i32 * q8_k::q(xb, i)).sum();
-            sumi += sc[g] as i32 * isum;
-        }
-        sum += f16(wb.d) * q8_k::scale(xb) * sumi as f32;
-    }
-    sum
-}
-
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd {
-    use super::{f16, unpack_scales, Block, BLOCK_BYTES};
-    use crate::kernels::block::as_blocks;
+    use super::{Block, Block256, BLOCK_BYTES};
+    use crate::kernels::block::{as_blocks, f16};
     use crate::kernels::q8_k::simd::Decoded7;
     #[cfg(not(target_feature = "relaxed-simd"))]
     use crate::kernels::q8_k::simd::{tile_with, widen};
@@ -185,11 +165,9 @@ pub mod simd {
                 }
             }
         }
-        let sc = unpack_scales(&b.scales);
-        for g in 0..16 {
-            out.scales[g] = sc[g] as i32;
-            out.mins[g] = 4 * sc[g] as i32;
-        }
+        // The quants stay unsigned (q + 4): the offset goes into the minimums, 4 · scale.
+        (out.scales, _) = b.scales_mins();
+        out.mins = out.scales.map(|s| 4 * s);
     }
 
     /// Q3_K weights × Q8_K activations.
@@ -209,6 +187,7 @@ pub mod simd {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::block256;
 
     #[test]
     fn scale_packing_round_trips_all_6bit_values() {
@@ -243,7 +222,7 @@ mod tests {
         block.scales = pack_scales(&sc);
         block.d = 0x3800u16.to_le_bytes();
         let mut out = vec![0.0; 256];
-        dequantize_row(&bytes, &mut out);
+        block256::dequantize_row::<Block>(&bytes, &mut out);
         for (i, v) in out.iter().enumerate() {
             assert_eq!(*v, 0.5 * ((i / 16) as f32 - 12.0) * (q[i] as f32 - 4.0), "value {i}");
         }
@@ -258,7 +237,7 @@ mod tests {
         let mut q = vec![0u8; 2 * BLOCK_BYTES];
         quantize_row(&src, &mut q);
         let mut back = vec![0.0; 512];
-        dequantize_row(&q, &mut back);
+        block256::dequantize_row::<Block>(&q, &mut back);
         let (mut err2, mut sig2) = (0.0f64, 0.0f64);
         for (g, (s, b)) in src.chunks(16).zip(back.chunks(16)).enumerate() {
             let amax = s.iter().fold(0.0f32, |m, v| m.max(v.abs()));

@@ -1,7 +1,7 @@
 //! Q4_0: blocks of 32 values, `{ f16 d; u8 qs[16] }` (18 bytes). Value j < 16 is the low nibble of qs[j],
 //! value j + 16 the high nibble; value = d · (nibble − 8). Dot partner: Q8_0 activations.
 
-use super::block::{byte_block, f16};
+use super::block::byte_block;
 use super::half::{f32_to_f16, f16_to_f32};
 use super::block32::{self, Block32};
 
@@ -19,10 +19,6 @@ byte_block!(Block, BLOCK_BYTES);
 
 impl Block32 for Block {
     const NAME: &'static str = "q4_0";
-    #[inline(always)]
-    fn d(&self) -> f32 {
-        f16(self.d)
-    }
     #[inline(always)]
     fn q(&self, j: usize) -> i32 {
         block32::nibble(&self.qs, j) as i32 - 8
@@ -46,16 +42,6 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
             out[2 + j] = nibble(x[j]) | (nibble(x[j + 16]) << 4);
         }
     }
-}
-
-/// Dequantizes Q4_0 blocks `src` into `dst` (32 values per block).
-pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
-    block32::dequantize_row::<Block>(src, dst)
-}
-
-/// Scalar reference: Q4_0 weight row · Q8_0 activation row (same number of 32-value blocks).
-pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
-    block32::vec_dot::<Block>(w, x)
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -95,7 +81,7 @@ mod tests {
             block[2 + j] = (j as u8) | ((15 - j as u8) << 4);
         }
         let mut out = vec![0.0; 32];
-        dequantize_row(&block, &mut out);
+        block32::dequantize_row::<Block>(&block, &mut out);
         for j in 0..16 {
             assert_eq!(out[j], 2.0 * (j as f32 - 8.0), "value {j}");
             assert_eq!(out[j + 16], 2.0 * (7.0 - j as f32), "value {}", j + 16);
@@ -109,7 +95,7 @@ mod tests {
         let mut q = vec![0u8; 5 * BLOCK_BYTES];
         quantize_row(&src, &mut q);
         let mut back = vec![0.0; 160];
-        dequantize_row(&q, &mut back);
+        block32::dequantize_row::<Block>(&q, &mut back);
         for (s, b) in src.chunks(32).zip(back.chunks(32)) {
             let amax = s.iter().fold(0.0f32, |m, v| m.max(v.abs()));
             let step = amax / 8.0;
@@ -126,7 +112,7 @@ mod tests {
         let mut q = vec![0u8; BLOCK_BYTES];
         quantize_row(&src, &mut q);
         let mut back = vec![0.0; 32];
-        dequantize_row(&q, &mut back);
+        block32::dequantize_row::<Block>(&q, &mut back);
         assert_eq!(back[5], -3.0);
     }
 }

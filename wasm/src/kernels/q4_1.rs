@@ -2,7 +2,7 @@
 //! value j + 16 the high nibble; value = d · nibble + m. Dot partner: Q8_0 activations (the minimum term needs Σ x
 //! per activation block, which the matmul computes from the Q8_0 quants; ggml uses Q8_1, which stores it).
 
-use super::block::{as_blocks_mut, byte_block, f16};
+use super::block::{as_blocks_mut, byte_block};
 use super::half::{f16_to_f32, f32_to_f16};
 use super::block32::{self, Block32};
 
@@ -21,25 +21,10 @@ byte_block!(Block, BLOCK_BYTES);
 
 impl Block32 for Block {
     const NAME: &'static str = "q4_1";
-    #[inline(always)]
-    fn d(&self) -> f32 {
-        f16(self.d)
-    }
-    #[inline(always)]
-    fn m(&self) -> Option<f32> {
-        Some(f16(self.m))
-    }
+    const MIN_AT: Option<usize> = Some(2);
     #[inline(always)]
     fn q(&self, j: usize) -> i32 {
-        self.quant(j) as i32
-    }
-}
-
-impl Block {
-    /// Quant j (0..32): the nibbles in ggml's order.
-    #[inline(always)]
-    pub fn quant(&self, j: usize) -> u8 {
-        block32::nibble(&self.qs, j)
+        block32::nibble(&self.qs, j) as i32
     }
 }
 
@@ -61,16 +46,6 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
             out.qs[j] = nibble(x[j]) | (nibble(x[j + 16]) << 4);
         }
     }
-}
-
-/// Dequantizes Q4_1 blocks `src` into `dst` (32 values per block).
-pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
-    block32::dequantize_row::<Block>(src, dst)
-}
-
-/// Scalar reference: Q4_1 weight row · Q8_0 activation row (same number of 32-value blocks).
-pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
-    block32::vec_dot::<Block>(w, x)
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -111,7 +86,7 @@ mod tests {
             block[4 + j] = (j as u8) | ((15 - j as u8) << 4);
         }
         let mut out = vec![0.0; 32];
-        dequantize_row(&block, &mut out);
+        block32::dequantize_row::<Block>(&block, &mut out);
         for j in 0..16 {
             assert_eq!(out[j], 0.5 * j as f32 - 2.0, "value {j}");
             assert_eq!(out[j + 16], 0.5 * (15 - j) as f32 - 2.0, "value {}", j + 16);
@@ -124,7 +99,7 @@ mod tests {
         let mut q = vec![0u8; 5 * BLOCK_BYTES];
         quantize_row(&src, &mut q);
         let mut back = vec![0.0; 160];
-        dequantize_row(&q, &mut back);
+        block32::dequantize_row::<Block>(&q, &mut back);
         for (s, b) in src.chunks(32).zip(back.chunks(32)) {
             let (lo, hi) = s.iter().fold((f32::MAX, f32::MIN), |(l, h), &v| (l.min(v), h.max(v)));
             let step = (hi - lo) / 15.0;
@@ -140,7 +115,7 @@ mod tests {
         let mut q = vec![0u8; BLOCK_BYTES];
         quantize_row(&[0.75; 32], &mut q);
         let mut back = vec![0.0; 32];
-        dequantize_row(&q, &mut back);
+        block32::dequantize_row::<Block>(&q, &mut back);
         assert!(back.iter().all(|&v| v == 0.75), "{back:?}");
     }
 }

@@ -3,13 +3,24 @@
 //! value = d · sc · q − dmin · m with q a 4-bit quant. In each 64-value chunk c, qs[32c + l] holds value
 //! 64c + l in its low nibble and value 64c + 32 + l in its high nibble. Dot partner: Q8_K.
 
-use super::half::{f16_to_f32, f32_to_f16, read_f16};
-use super::q8_k;
+use super::block::{as_blocks_mut, byte_block};
+use super::block256::Block256;
+use super::half::{f16_to_f32, f32_to_f16};
 
 pub const BLOCK_LEN: usize = 256;
 pub const BLOCK_BYTES: usize = 144;
-const SCALES: usize = 4;
-const QS: usize = 16;
+
+/// ggml's `block_q4_K`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Block {
+    pub d: [u8; 2],
+    pub dmin: [u8; 2],
+    /// Eight 6-bit scales and minimums (see `scale_min`).
+    pub scales: [u8; 12],
+    pub qs: [u8; 128],
+}
+byte_block!(Block, BLOCK_BYTES);
 
 /// (scale, min) of sub-block j (0..8) from the 12 packed bytes: sub-blocks 0..4 keep 6 bits in bytes j / j+4;
 /// sub-blocks 4..8 keep their low 4 bits in byte j+4 and their top 2 bits in the spare top bits of bytes j−4 / j.
@@ -33,18 +44,39 @@ pub(crate) fn pack_scales(sc: &[u8; 8], m: &[u8; 8]) -> [u8; 12] {
     out
 }
 
-/// The 256 4-bit quants of a super-block, in value order.
+/// The eight (scale, min) pairs of a Q4_K / Q5_K `scales` field, as `Block256::scales_mins` gives them.
 #[inline(always)]
-fn unpack_quants(block: &[u8]) -> [u8; 256] {
-    let mut q = [0u8; 256];
-    for c in 0..4 {
-        for l in 0..32 {
-            let byte = block[QS + 32 * c + l];
-            q[64 * c + l] = byte & 0x0f;
-            q[64 * c + 32 + l] = byte >> 4;
-        }
+pub(crate) fn scales_mins(scales: &[u8; 12]) -> ([i32; 16], [i32; 16]) {
+    let (mut sc, mut m) = ([0; 16], [0; 16]);
+    for j in 0..8 {
+        let (s, mj) = scale_min(scales, j);
+        (sc[j], m[j]) = (s as i32, mj as i32);
     }
-    q
+    (sc, m)
+}
+
+impl Block256 for Block {
+    const NAME: &'static str = "q4_k";
+    const GROUPS: usize = 8;
+    const D_AT: usize = 0;
+    const DMIN_AT: Option<usize> = Some(2);
+    /// The 256 4-bit quants, in value order.
+    #[inline(always)]
+    fn quants(&self) -> [i8; 256] {
+        let mut q = [0i8; 256];
+        for c in 0..4 {
+            for l in 0..32 {
+                let byte = self.qs[32 * c + l];
+                q[64 * c + l] = (byte & 0x0f) as i8;
+                q[64 * c + 32 + l] = (byte >> 4) as i8;
+            }
+        }
+        q
+    }
+    #[inline(always)]
+    fn scales_mins(&self) -> ([i32; 16], [i32; 16]) {
+        scales_mins(&self.scales)
+    }
 }
 
 /// Reference-quality quantization: each 32-value sub-block maps [min(0, lo), hi] onto 0..15; the sub-block
@@ -53,7 +85,7 @@ fn unpack_quants(block: &[u8]) -> [u8; 256] {
 pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
     assert_eq!(src.len() % BLOCK_LEN, 0, "q4_k::quantize_row: length not a multiple of 256");
     assert_eq!(dst.len(), src.len() / BLOCK_LEN * BLOCK_BYTES, "q4_k::quantize_row: output size");
-    for (x, out) in src.chunks_exact(BLOCK_LEN).zip(dst.chunks_exact_mut(BLOCK_BYTES)) {
+    for (x, out) in src.chunks_exact(BLOCK_LEN).zip(as_blocks_mut::<Block>(dst)) {
         let mut sub_scale = [0.0f32; 8];
         let mut sub_min = [0.0f32; 8];
         for j in 0..8 {
@@ -79,110 +111,44 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
                 q[32 * j + l] = if step > 0.0 { ((v + offset) / step).round().clamp(0.0, 15.0) as u8 } else { 0 };
             }
         }
-        out[0..2].copy_from_slice(&d16.to_le_bytes());
-        out[2..4].copy_from_slice(&dmin16.to_le_bytes());
-        out[SCALES..QS].copy_from_slice(&pack_scales(&sc, &m));
+        out.d = d16.to_le_bytes();
+        out.dmin = dmin16.to_le_bytes();
+        out.scales = pack_scales(&sc, &m);
         for c in 0..4 {
             for l in 0..32 {
-                out[QS + 32 * c + l] = q[64 * c + l] | (q[64 * c + 32 + l] << 4);
+                out.qs[32 * c + l] = q[64 * c + l] | (q[64 * c + 32 + l] << 4);
             }
         }
     }
-}
-
-/// Dequantizes Q4_K super-blocks `src` into `dst` (`src.len() / 144 * 256` values).
-pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
-    assert_eq!(src.len() % BLOCK_BYTES, 0, "q4_k::dequantize_row: not whole blocks");
-    assert_eq!(dst.len(), src.len() / BLOCK_BYTES * BLOCK_LEN, "q4_k::dequantize_row: output size");
-    for (b, out) in src.chunks_exact(BLOCK_BYTES).zip(dst.chunks_exact_mut(BLOCK_LEN)) {
-        let (d, dmin) = (read_f16(b, 0), read_f16(b, 2));
-        let q = unpack_quants(b);
-        for j in 0..8 {
-            let (sc, m) = scale_min(&b[SCALES..QS], j);
-            let (step, offset) = (d * sc as f32, dmin * m as f32);
-            for l in 0..32 {
-                out[32 * j + l] = step * q[32 * j + l] as f32 - offset;
-            }
-        }
-    }
-}
-
-/// Scalar reference: Q4_K weight row · Q8_K activation row (same number of super-blocks).
-pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
-    debug_assert_eq!(w.len() / BLOCK_BYTES, x.len() / q8_k::BLOCK_BYTES);
-    let mut sum = 0.0f32;
-    for (wb, xb) in w.chunks_exact(BLOCK_BYTES).zip(x.chunks_exact(q8_k::BLOCK_BYTES)) {
-        let q = unpack_quants(wb);
-        let (mut sumi, mut summ) = (0i32, 0i32);
-        for j in 0..8 {
-            let (sc, m) = scale_min(&wb[SCALES..QS], j);
-            let isum: i32 = (0..32).map(|l| q[32 * j + l] as i32 * q8_k::q(xb, 32 * j + l)).sum();
-            sumi += sc as i32 * isum;
-            summ += m as i32 * (q8_k::bsum(xb, 2 * j) + q8_k::bsum(xb, 2 * j + 1));
-        }
-        let xd = q8_k::scale(xb);
-        sum += read_f16(wb, 0) * xd * sumi as f32 - read_f16(wb, 2) * xd * summ as f32;
-    }
-    sum
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd {
-    use super::{read_f16, scale_min, BLOCK_BYTES, QS, SCALES};
+    use super::{Block, Block256, BLOCK_BYTES};
+    use crate::kernels::block::{as_blocks, f16};
+    use crate::kernels::q8_k::simd::Decoded7;
     #[cfg(not(target_feature = "relaxed-simd"))]
-    use crate::kernels::q8_k::simd::{tile_with, Decoded};
+    use crate::kernels::q8_k::simd::{tile_with, widen};
     #[cfg(target_feature = "relaxed-simd")]
-    use crate::kernels::q8_k::simd::{tile7_with, Decoded7};
+    use crate::kernels::q8_k::simd::tile7_with;
     use crate::kernels::simd::load;
     use core::arch::wasm32::*;
 
-    /// Nibbles as bytes in value order, for the relaxed 8-bit dot.
-    #[cfg(target_feature = "relaxed-simd")]
+    /// Nibbles as bytes in value order: chunk c's low nibbles are values 64c..64c+32, high nibbles 64c+32..64c+64.
     #[inline(always)]
-    fn decode7(block: &[u8], out: &mut Decoded7) {
-        out.d = read_f16(block, 0);
-        out.dmin = read_f16(block, 2);
+    fn decode7(bytes: &[u8], out: &mut Decoded7) {
+        let b = &as_blocks::<Block>(bytes)[0];
+        out.d = f16(b.d);
+        out.dmin = f16(b.dmin);
         let mask = u8x16_splat(0x0f);
         for c in 0..4 {
-            let (a, b) = (load(block, QS + 32 * c), load(block, QS + 32 * c + 16));
-            out.w[4 * c] = v128_and(a, mask);
-            out.w[4 * c + 1] = v128_and(b, mask);
-            out.w[4 * c + 2] = u8x16_shr(a, 4);
-            out.w[4 * c + 3] = u8x16_shr(b, 4);
+            let (lo, hi) = (load(&b.qs, 32 * c), load(&b.qs, 32 * c + 16));
+            out.w[4 * c] = v128_and(lo, mask);
+            out.w[4 * c + 1] = v128_and(hi, mask);
+            out.w[4 * c + 2] = u8x16_shr(lo, 4);
+            out.w[4 * c + 3] = u8x16_shr(hi, 4);
         }
-        for j in 0..8 {
-            let (sc, m) = scale_min(&block[SCALES..QS], j);
-            out.scales[j] = sc as i32;
-            out.mins[j] = m as i32;
-        }
-    }
-
-    /// Nibbles → i16x8 in value order: chunk c's low nibbles are values 64c..64c+32, high nibbles 64c+32..64c+64.
-    #[cfg(not(target_feature = "relaxed-simd"))]
-    #[inline(always)]
-    fn decode(block: &[u8], out: &mut Decoded) {
-        out.d = read_f16(block, 0);
-        out.dmin = read_f16(block, 2);
-        let mask = u8x16_splat(0x0f);
-        for c in 0..4 {
-            let a = load(block, QS + 32 * c);
-            let b = load(block, QS + 32 * c + 16);
-            let (a_lo, b_lo) = (v128_and(a, mask), v128_and(b, mask));
-            let (a_hi, b_hi) = (u8x16_shr(a, 4), u8x16_shr(b, 4));
-            out.w[8 * c] = u16x8_extend_low_u8x16(a_lo);
-            out.w[8 * c + 1] = u16x8_extend_high_u8x16(a_lo);
-            out.w[8 * c + 2] = u16x8_extend_low_u8x16(b_lo);
-            out.w[8 * c + 3] = u16x8_extend_high_u8x16(b_lo);
-            out.w[8 * c + 4] = u16x8_extend_low_u8x16(a_hi);
-            out.w[8 * c + 5] = u16x8_extend_high_u8x16(a_hi);
-            out.w[8 * c + 6] = u16x8_extend_low_u8x16(b_hi);
-            out.w[8 * c + 7] = u16x8_extend_high_u8x16(b_hi);
-        }
-        for j in 0..8 {
-            let (sc, m) = scale_min(&block[SCALES..QS], j);
-            out.scales[j] = sc as i32;
-            out.mins[j] = m as i32;
-        }
+        (out.scales, out.mins) = b.scales_mins();
     }
 
     /// Q4_K weights × Q8_K activations.
@@ -191,13 +157,18 @@ pub mod simd {
         #[cfg(target_feature = "relaxed-simd")]
         return tile7_with::<R, T, 8, true>(w, x, BLOCK_BYTES, decode7);
         #[cfg(not(target_feature = "relaxed-simd"))]
-        tile_with::<R, T, 8, true>(w, x, BLOCK_BYTES, decode)
+        tile_with::<R, T, 8, true>(w, x, BLOCK_BYTES, |b, out| {
+            let mut bytes = Decoded7::zeroed();
+            decode7(b, &mut bytes);
+            widen(&bytes, out)
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::block256;
 
     #[test]
     fn scale_packing_round_trips_all_6bit_values() {
@@ -230,7 +201,7 @@ mod tests {
             }
         }
         let mut out = vec![0.0; 256];
-        dequantize_row(&block, &mut out);
+        block256::dequantize_row::<Block>(&block, &mut out);
         for i in 0..256 {
             let (c, within) = (i / 64, i % 64);
             let j = i / 32;
@@ -247,7 +218,7 @@ mod tests {
         let mut q = vec![0u8; 3 * BLOCK_BYTES];
         quantize_row(&src, &mut q);
         let mut back = vec![0.0; 768];
-        dequantize_row(&q, &mut back);
+        block256::dequantize_row::<Block>(&q, &mut back);
         for (j, (s, b)) in src.chunks(32).zip(back.chunks(32)).enumerate() {
             let range = s.iter().fold(0.0f32, |m, &v| m.max(v)) - s.iter().fold(0.0f32, |m, &v| m.min(v));
             for (a, c) in s.iter().zip(b) {

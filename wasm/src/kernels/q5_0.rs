@@ -2,7 +2,7 @@
 //! (j < 16: low nibble of qs[j]; j ≥ 16: high nibble of qs[j − 16]) plus bit j of the little-endian u32 `qh` as its
 //! fifth bit; value = d · (quant − 16). Dot partner: Q8_0 activations.
 
-use super::block::{as_blocks_mut, byte_block, f16};
+use super::block::{as_blocks_mut, byte_block};
 use super::half::{f16_to_f32, f32_to_f16};
 use super::block32::{self, Block32};
 
@@ -22,20 +22,8 @@ byte_block!(Block, BLOCK_BYTES);
 impl Block32 for Block {
     const NAME: &'static str = "q5_0";
     #[inline(always)]
-    fn d(&self) -> f32 {
-        f16(self.d)
-    }
-    #[inline(always)]
     fn q(&self, j: usize) -> i32 {
-        self.quant(j) as i32 - 16
-    }
-}
-
-impl Block {
-    /// Quant j (0..32), 0..=31.
-    #[inline(always)]
-    pub fn quant(&self, j: usize) -> u8 {
-        quant5(&self.qs, self.qh, j)
+        quant5(&self.qs, self.qh, j) as i32 - 16
     }
 }
 
@@ -72,16 +60,6 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
         out.d = d16.to_le_bytes();
         (out.qs, out.qh) = pack5(&q);
     }
-}
-
-/// Dequantizes Q5_0 blocks `src` into `dst` (32 values per block).
-pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
-    block32::dequantize_row::<Block>(src, dst)
-}
-
-/// Scalar reference: Q5_0 weight row · Q8_0 activation row (same number of 32-value blocks).
-pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
-    block32::vec_dot::<Block>(w, x)
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -123,7 +101,7 @@ mod tests {
             block[6 + j] = (j as u8) | ((15 - j as u8) << 4);
         }
         let mut out = vec![0.0; 32];
-        dequantize_row(&block, &mut out);
+        block32::dequantize_row::<Block>(&block, &mut out);
         for j in 0..32 {
             let nibble = if j < 16 { j } else { 31 - j } as i32;
             let q = nibble + if j % 2 == 1 { 16 } else { 0 };
@@ -138,7 +116,7 @@ mod tests {
         let mut q = vec![0u8; 5 * BLOCK_BYTES];
         quantize_row(&src, &mut q);
         let mut back = vec![0.0; 160];
-        dequantize_row(&q, &mut back);
+        block32::dequantize_row::<Block>(&q, &mut back);
         assert_eq!(back[37], -1.5);
         for (s, b) in src.chunks(32).zip(back.chunks(32)) {
             let amax = s.iter().fold(0.0f32, |m, v| m.max(v.abs()));

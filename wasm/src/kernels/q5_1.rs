@@ -1,10 +1,10 @@
 //! Q5_1: blocks of 32 values, `{ f16 d; f16 m; u8 qh[4]; u8 qs[16] }` (24 bytes): Q5_0's 5-bit quants (see `q5_0`)
 //! with a minimum instead of an offset; value = d · quant + m. Dot partner: Q8_0 activations.
 
-use super::block::{as_blocks_mut, byte_block, f16};
+use super::block::{as_blocks_mut, byte_block};
 use super::half::{f16_to_f32, f32_to_f16};
 use super::q5_0::{pack5, quant5};
-use super::block32::{self, Block32};
+use super::block32::Block32;
 
 pub const BLOCK_LEN: usize = 32;
 pub const BLOCK_BYTES: usize = 24;
@@ -22,25 +22,10 @@ byte_block!(Block, BLOCK_BYTES);
 
 impl Block32 for Block {
     const NAME: &'static str = "q5_1";
-    #[inline(always)]
-    fn d(&self) -> f32 {
-        f16(self.d)
-    }
-    #[inline(always)]
-    fn m(&self) -> Option<f32> {
-        Some(f16(self.m))
-    }
+    const MIN_AT: Option<usize> = Some(2);
     #[inline(always)]
     fn q(&self, j: usize) -> i32 {
-        self.quant(j) as i32
-    }
-}
-
-impl Block {
-    /// Quant j (0..32), 0..=31.
-    #[inline(always)]
-    pub fn quant(&self, j: usize) -> u8 {
-        quant5(&self.qs, self.qh, j)
+        quant5(&self.qs, self.qh, j) as i32
     }
 }
 
@@ -59,16 +44,6 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
         out.m = m16.to_le_bytes();
         (out.qs, out.qh) = pack5(&q);
     }
-}
-
-/// Dequantizes Q5_1 blocks `src` into `dst` (32 values per block).
-pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
-    block32::dequantize_row::<Block>(src, dst)
-}
-
-/// Scalar reference: Q5_1 weight row · Q8_0 activation row (same number of 32-value blocks).
-pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
-    block32::vec_dot::<Block>(w, x)
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -99,6 +74,7 @@ pub mod simd {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::block32;
 
     #[test]
     fn hand_built_block_dequantizes_exactly() {
@@ -111,7 +87,7 @@ mod tests {
             block[8 + j] = (j as u8) | ((j as u8) << 4);
         }
         let mut out = vec![0.0; 32];
-        dequantize_row(&block, &mut out);
+        block32::dequantize_row::<Block>(&block, &mut out);
         for (j, v) in out.iter().enumerate() {
             assert_eq!(*v, 0.5 * j as f32 - 4.0, "value {j}");
         }
@@ -123,7 +99,7 @@ mod tests {
         let mut q = vec![0u8; 5 * BLOCK_BYTES];
         quantize_row(&src, &mut q);
         let mut back = vec![0.0; 160];
-        dequantize_row(&q, &mut back);
+        block32::dequantize_row::<Block>(&q, &mut back);
         for (s, b) in src.chunks(32).zip(back.chunks(32)) {
             let (lo, hi) = s.iter().fold((f32::MAX, f32::MIN), |(l, h), &v| (l.min(v), h.max(v)));
             let step = (hi - lo) / 31.0;

@@ -5,11 +5,11 @@
 //!   value 64c + 32 + l : qs[32c + l] high nibble, high bit = qh[l] bit 2c + 1
 //! Dot partner: Q8_K.
 
-use super::block::{as_blocks, as_blocks_mut, byte_block, f16};
+use super::block::{as_blocks_mut, byte_block};
+use super::block256::Block256;
 use super::half::{f16_to_f32, f32_to_f16};
 use super::kquant_fit::{fit_scale_min, nearest_int};
-use super::q4_k::{pack_scales, scale_min};
-use super::q8_k;
+use super::q4_k::{pack_scales, scales_mins};
 
 pub const BLOCK_LEN: usize = 256;
 pub const BLOCK_BYTES: usize = 176;
@@ -27,18 +27,28 @@ pub struct Block {
 }
 byte_block!(Block, BLOCK_BYTES);
 
-/// The 256 5-bit quants of a super-block, in value order.
-#[inline(always)]
-fn unpack_quants(block: &Block) -> [u8; 256] {
-    let mut q = [0u8; 256];
-    for c in 0..4 {
-        for l in 0..32 {
-            let (byte, hi) = (block.qs[32 * c + l], block.qh[l] >> (2 * c));
-            q[64 * c + l] = (byte & 0x0f) | ((hi & 1) << 4);
-            q[64 * c + 32 + l] = (byte >> 4) | (((hi >> 1) & 1) << 4);
+impl Block256 for Block {
+    const NAME: &'static str = "q5_k";
+    const GROUPS: usize = 8;
+    const D_AT: usize = 0;
+    const DMIN_AT: Option<usize> = Some(2);
+    /// The 256 5-bit quants, in value order.
+    #[inline(always)]
+    fn quants(&self) -> [i8; 256] {
+        let mut q = [0i8; 256];
+        for c in 0..4 {
+            for l in 0..32 {
+                let (byte, hi) = (self.qs[32 * c + l], self.qh[l] >> (2 * c));
+                q[64 * c + l] = ((byte & 0x0f) | ((hi & 1) << 4)) as i8;
+                q[64 * c + 32 + l] = ((byte >> 4) | (((hi >> 1) & 1) << 4)) as i8;
+            }
         }
+        q
     }
-    q
+    #[inline(always)]
+    fn scales_mins(&self) -> ([i32; 16], [i32; 16]) {
+        scales_mins(&self.scales)
+    }
 }
 
 /// ggml's reference quantizer: per 32-value sub-block a searched affine fit (weights rms + |x|), 6-bit scales and
@@ -82,7 +92,7 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
     }
 }
 
-/// Inverse of `unpack_quants` for quants 0..=31.
+/// Inverse of `quants` for quants 0..=31.
 fn set_quants(block: &mut Block, q: &[u8; 256]) {
     block.qh = [0; 32];
     for c in 0..4 {
@@ -94,46 +104,10 @@ fn set_quants(block: &mut Block, q: &[u8; 256]) {
     }
 }
 
-/// Dequantizes Q5_K super-blocks `src` into `dst` (`src.len() / 176 * 256` values).
-pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
-    assert_eq!(src.len() % BLOCK_BYTES, 0, "q5_k::dequantize_row: not whole blocks");
-    assert_eq!(dst.len(), src.len() / BLOCK_BYTES * BLOCK_LEN, "q5_k::dequantize_row: output size");
-    for (b, out) in as_blocks::<Block>(src).iter().zip(dst.chunks_exact_mut(BLOCK_LEN)) {
-        let (d, dmin) = (f16(b.d), f16(b.dmin));
-        let q = unpack_quants(b);
-        for j in 0..8 {
-            let (sc, m) = scale_min(&b.scales, j);
-            let (step, offset) = (d * sc as f32, dmin * m as f32);
-            for l in 0..32 {
-                out[32 * j + l] = step * q[32 * j + l] as f32 - offset;
-            }
-        }
-    }
-}
-
-/// Scalar reference: Q5_K weight row · Q8_K activation row (same number of super-blocks).
-pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
-    debug_assert_eq!(w.len() / BLOCK_BYTES, x.len() / q8_k::BLOCK_BYTES);
-    let mut sum = 0.0f32;
-    for (wb, xb) in as_blocks::<Block>(w).iter().zip(x.chunks_exact(q8_k::BLOCK_BYTES)) {
-        let q = unpack_quants(wb);
-        let (mut sumi, mut summ) = (0i32, 0i32);
-        for j in 0..8 {
-            let (sc, m) = scale_min(&wb.scales, j);
-            let isum: i32 = (0..32).map(|l| q[32 * j + l] as i32 * q8_k::q(xb, 32 * j + l)).sum();
-            sumi += sc as i32 * isum;
-            summ += m as i32 * (q8_k::bsum(xb, 2 * j) + q8_k::bsum(xb, 2 * j + 1));
-        }
-        let xd = q8_k::scale(xb);
-        sum += f16(wb.d) * xd * sumi as f32 - f16(wb.dmin) * xd * summ as f32;
-    }
-    sum
-}
-
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd {
-    use super::{f16, scale_min, Block, BLOCK_BYTES};
-    use crate::kernels::block::as_blocks;
+    use super::{Block, Block256, BLOCK_BYTES};
+    use crate::kernels::block::{as_blocks, f16};
     use crate::kernels::q8_k::simd::Decoded7;
     #[cfg(not(target_feature = "relaxed-simd"))]
     use crate::kernels::q8_k::simd::{tile_with, widen};
@@ -159,11 +133,7 @@ pub mod simd {
                 out.w[4 * c + 2 + h] = v128_or(u8x16_shr(bytes, 4), fifth(qh[h], 2 * c as u32 + 1)); // 64c + 32 + 16h ..
             }
         }
-        for j in 0..8 {
-            let (sc, m) = scale_min(&b.scales, j);
-            out.scales[j] = sc as i32;
-            out.mins[j] = m as i32;
-        }
+        (out.scales, out.mins) = b.scales_mins();
     }
 
     /// Q5_K weights × Q8_K activations.
@@ -183,6 +153,7 @@ pub mod simd {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::block256;
 
     #[test]
     fn hand_built_block_dequantizes_exactly() {
@@ -203,7 +174,7 @@ mod tests {
             }
         }
         let mut out = vec![0.0; 256];
-        dequantize_row(&block, &mut out);
+        block256::dequantize_row::<Block>(&block, &mut out);
         for (i, v) in out.iter().enumerate() {
             let j = i / 32;
             assert_eq!(*v, sc[j] as f32 * (i % 32) as f32 - 0.5 * m[j] as f32, "value {i}");
@@ -216,7 +187,7 @@ mod tests {
         let mut q = vec![0u8; 3 * BLOCK_BYTES];
         quantize_row(&src, &mut q);
         let mut back = vec![0.0; 768];
-        dequantize_row(&q, &mut back);
+        block256::dequantize_row::<Block>(&q, &mut back);
         for (j, (s, b)) in src.chunks(32).zip(back.chunks(32)).enumerate() {
             let range = s.iter().fold(0.0f32, |m, &v| m.max(v)) - s.iter().fold(0.0f32, |m, &v| m.min(v));
             let step = range / 31.0;

@@ -7,40 +7,59 @@
 //!   value l + 96 : ql[l + 32] high nibble, qh[l] bits 6-7
 //! Dot partner: Q8_K.
 
-use super::half::{f16_to_f32, f32_to_f16, read_f16};
-use super::q8_k;
+use super::block::{as_blocks_mut, byte_block};
+use super::block256::Block256;
+use super::half::{f16_to_f32, f32_to_f16};
 
 pub const BLOCK_LEN: usize = 256;
 pub const BLOCK_BYTES: usize = 210;
-const QH: usize = 128;
-const SCALES: usize = 192;
-const D: usize = 208;
 
-/// The 256 quants of a super-block in value order, already offset to −32..31.
-#[inline(always)]
-fn unpack_quants(block: &[u8]) -> [i8; 256] {
-    let mut q = [0i8; 256];
-    for n in 0..2 {
-        let (ql, qh) = (&block[64 * n..64 * n + 64], &block[QH + 32 * n..QH + 32 * n + 32]);
-        let out = &mut q[128 * n..128 * n + 128];
-        for l in 0..32 {
-            out[l] = ((ql[l] & 0x0f) | ((qh[l] & 3) << 4)) as i8 - 32;
-            out[l + 32] = ((ql[l + 32] & 0x0f) | (((qh[l] >> 2) & 3) << 4)) as i8 - 32;
-            out[l + 64] = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) as i8 - 32;
-            out[l + 96] = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) as i8 - 32;
+/// ggml's `block_q6_K`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Block {
+    pub ql: [u8; 128],
+    pub qh: [u8; 64],
+    /// The sixteen group scales (i8).
+    pub scales: [u8; 16],
+    pub d: [u8; 2],
+}
+byte_block!(Block, BLOCK_BYTES);
+
+impl Block256 for Block {
+    const NAME: &'static str = "q6_k";
+    const GROUPS: usize = 16;
+    const D_AT: usize = 208;
+    /// The 256 quants in value order, already offset to −32..31.
+    #[inline(always)]
+    fn quants(&self) -> [i8; 256] {
+        let mut q = [0i8; 256];
+        for n in 0..2 {
+            let (ql, qh) = (&self.ql[64 * n..64 * n + 64], &self.qh[32 * n..32 * n + 32]);
+            let out = &mut q[128 * n..128 * n + 128];
+            for l in 0..32 {
+                out[l] = ((ql[l] & 0x0f) | ((qh[l] & 3) << 4)) as i8 - 32;
+                out[l + 32] = ((ql[l + 32] & 0x0f) | (((qh[l] >> 2) & 3) << 4)) as i8 - 32;
+                out[l + 64] = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) as i8 - 32;
+                out[l + 96] = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) as i8 - 32;
+            }
         }
+        q
     }
-    q
+    #[inline(always)]
+    fn scales_mins(&self) -> ([i32; 16], [i32; 16]) {
+        (self.scales.map(|s| s as i8 as i32), [0; 16])
+    }
 }
 
-/// Inverse of `unpack_quants` for quants 0..63 (offset already added).
-fn pack_quants(q: &[u8; 256], block: &mut [u8]) {
+/// Inverse of `quants` for quants 0..63 (offset already added).
+fn pack_quants(q: &[u8; 256], block: &mut Block) {
     for n in 0..2 {
         let q = &q[128 * n..128 * n + 128];
         for l in 0..32 {
-            block[64 * n + l] = (q[l] & 0x0f) | ((q[l + 64] & 0x0f) << 4);
-            block[64 * n + l + 32] = (q[l + 32] & 0x0f) | ((q[l + 96] & 0x0f) << 4);
-            block[QH + 32 * n + l] = (q[l] >> 4) | ((q[l + 32] >> 4) << 2) | ((q[l + 64] >> 4) << 4) | ((q[l + 96] >> 4) << 6);
+            block.ql[64 * n + l] = (q[l] & 0x0f) | ((q[l + 64] & 0x0f) << 4);
+            block.ql[64 * n + l + 32] = (q[l + 32] & 0x0f) | ((q[l + 96] & 0x0f) << 4);
+            block.qh[32 * n + l] = (q[l] >> 4) | ((q[l + 32] >> 4) << 2) | ((q[l + 64] >> 4) << 4) | ((q[l + 96] >> 4) << 6);
         }
     }
 }
@@ -51,7 +70,7 @@ fn pack_quants(q: &[u8; 256], block: &mut [u8]) {
 pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
     assert_eq!(src.len() % BLOCK_LEN, 0, "q6_k::quantize_row: length not a multiple of 256");
     assert_eq!(dst.len(), src.len() / BLOCK_LEN * BLOCK_BYTES, "q6_k::quantize_row: output size");
-    for (x, out) in src.chunks_exact(BLOCK_LEN).zip(dst.chunks_exact_mut(BLOCK_BYTES)) {
+    for (x, out) in src.chunks_exact(BLOCK_LEN).zip(as_blocks_mut::<Block>(dst)) {
         let group_scale: [f32; 16] = core::array::from_fn(|g| {
             let extreme = x[16 * g..16 * g + 16].iter().fold(0.0f32, |m, &v| if v.abs() > m.abs() { v } else { m });
             extreme / -32.0
@@ -68,45 +87,15 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
             }
         }
         pack_quants(&q, out);
-        for g in 0..16 {
-            out[SCALES + g] = sc[g] as u8;
-        }
-        out[D..D + 2].copy_from_slice(&d16.to_le_bytes());
+        out.scales = sc.map(|s| s as u8);
+        out.d = d16.to_le_bytes();
     }
-}
-
-/// Dequantizes Q6_K super-blocks `src` into `dst` (`src.len() / 210 * 256` values).
-pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
-    assert_eq!(src.len() % BLOCK_BYTES, 0, "q6_k::dequantize_row: not whole blocks");
-    assert_eq!(dst.len(), src.len() / BLOCK_BYTES * BLOCK_LEN, "q6_k::dequantize_row: output size");
-    for (b, out) in src.chunks_exact(BLOCK_BYTES).zip(dst.chunks_exact_mut(BLOCK_LEN)) {
-        let d = read_f16(b, D);
-        let q = unpack_quants(b);
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = d * (b[SCALES + i / 16] as i8) as f32 * q[i] as f32;
-        }
-    }
-}
-
-/// Scalar reference: Q6_K weight row · Q8_K activation row (same number of super-blocks).
-pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
-    debug_assert_eq!(w.len() / BLOCK_BYTES, x.len() / q8_k::BLOCK_BYTES);
-    let mut sum = 0.0f32;
-    for (wb, xb) in w.chunks_exact(BLOCK_BYTES).zip(x.chunks_exact(q8_k::BLOCK_BYTES)) {
-        let q = unpack_quants(wb);
-        let mut sumi = 0i32;
-        for g in 0..16 {
-            let isum: i32 = (16 * g..16 * g + 16).map(|i| q[i] as i32 * q8_k::q(xb, i)).sum();
-            sumi += (wb[SCALES + g] as i8) as i32 * isum;
-        }
-        sum += read_f16(wb, D) * q8_k::scale(xb) * sumi as f32;
-    }
-    sum
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd {
-    use super::{read_f16, BLOCK_BYTES, D, QH, SCALES};
+    use super::{Block, Block256, BLOCK_BYTES};
+    use crate::kernels::block::{as_blocks, f16};
     #[cfg(not(target_feature = "relaxed-simd"))]
     use crate::kernels::q8_k::simd::{tile_with, Decoded};
     #[cfg(target_feature = "relaxed-simd")]
@@ -118,15 +107,16 @@ pub mod simd {
     /// into the minimums (32 · scale, with dmin = d).
     #[cfg(target_feature = "relaxed-simd")]
     #[inline(always)]
-    fn decode7(block: &[u8], out: &mut Decoded7) {
-        out.d = read_f16(block, D);
+    fn decode7(bytes: &[u8], out: &mut Decoded7) {
+        let b = &as_blocks::<Block>(bytes)[0];
+        out.d = f16(b.d);
         out.dmin = out.d;
         let (low4, bits45) = (u8x16_splat(0x0f), u8x16_splat(0x30));
         for n in 0..2 {
             for h in 0..2 {
-                let ql_a = load(block, 64 * n + 16 * h);
-                let ql_b = load(block, 64 * n + 32 + 16 * h);
-                let qh = load(block, QH + 32 * n + 16 * h);
+                let ql_a = load(&b.ql, 64 * n + 16 * h);
+                let ql_b = load(&b.ql, 64 * n + 32 + 16 * h);
+                let qh = load(&b.qh, 32 * n + 16 * h);
                 // Quant k's lanes are values 128n + 32k + 16h .. + 16.
                 out.w[8 * n + h] = v128_or(v128_and(ql_a, low4), v128_and(i8x16_shl(qh, 4), bits45));
                 out.w[8 * n + 2 + h] = v128_or(v128_and(ql_b, low4), v128_and(i8x16_shl(qh, 2), bits45));
@@ -134,27 +124,25 @@ pub mod simd {
                 out.w[8 * n + 6 + h] = v128_or(u8x16_shr(ql_b, 4), v128_and(u8x16_shr(qh, 2), bits45));
             }
         }
-        for g in 0..16 {
-            let sc = (block[SCALES + g] as i8) as i32;
-            out.scales[g] = sc;
-            out.mins[g] = 32 * sc;
-        }
+        (out.scales, _) = b.scales_mins();
+        out.mins = out.scales.map(|s| 32 * s);
     }
 
     /// 6-bit quants → i16x8 (−32..31) in value order; 16 i8 group scales.
     #[cfg(not(target_feature = "relaxed-simd"))]
     #[inline(always)]
-    fn decode(block: &[u8], out: &mut Decoded) {
-        out.d = read_f16(block, D);
+    fn decode(bytes: &[u8], out: &mut Decoded) {
+        let b = &as_blocks::<Block>(bytes)[0];
+        out.d = f16(b.d);
         out.dmin = 0.0;
         let low4 = u8x16_splat(0x0f);
         let bits45 = u8x16_splat(0x30);
         let offset = i8x16_splat(32);
         for n in 0..2 {
             for h in 0..2 {
-                let ql_a = load(block, 64 * n + 16 * h); // ql[l], l = 16h..16h+16
-                let ql_b = load(block, 64 * n + 32 + 16 * h); // ql[l + 32]
-                let qh = load(block, QH + 32 * n + 16 * h);
+                let ql_a = load(&b.ql, 64 * n + 16 * h); // ql[l], l = 16h..16h+16
+                let ql_b = load(&b.ql, 64 * n + 32 + 16 * h); // ql[l + 32]
+                let qh = load(&b.qh, 32 * n + 16 * h);
                 let q1 = v128_or(v128_and(ql_a, low4), v128_and(i8x16_shl(qh, 4), bits45));
                 let q2 = v128_or(v128_and(ql_b, low4), v128_and(i8x16_shl(qh, 2), bits45));
                 let q3 = v128_or(u8x16_shr(ql_a, 4), v128_and(qh, bits45));
@@ -168,9 +156,7 @@ pub mod simd {
                 }
             }
         }
-        for g in 0..16 {
-            out.scales[g] = (block[SCALES + g] as i8) as i32;
-        }
+        (out.scales, _) = b.scales_mins();
     }
 
     /// Q6_K weights × Q8_K activations.
@@ -186,6 +172,7 @@ pub mod simd {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::block256;
 
     #[test]
     fn hand_built_block_dequantizes_exactly() {
@@ -205,7 +192,7 @@ mod tests {
         }
         block[208..210].copy_from_slice(&0x3400u16.to_le_bytes());
         let mut out = vec![0.0; 256];
-        dequantize_row(&block, &mut out);
+        block256::dequantize_row::<Block>(&block, &mut out);
         for (i, v) in out.iter().enumerate() {
             let want = 0.25 * ((i / 16) as f32 - 8.0) * ((i % 32) as f32 - 16.0);
             assert_eq!(*v, want, "value {i}");
@@ -221,13 +208,13 @@ mod tests {
             q[i] = v;
         }
         let mut block = vec![0u8; BLOCK_BYTES];
-        pack_quants(&q, &mut block);
+        pack_quants(&q, &mut as_blocks_mut::<Block>(&mut block)[0]);
         for g in 0..16 {
             block[192 + g] = 1;
         }
         block[208..210].copy_from_slice(&0x3c00u16.to_le_bytes());
         let mut out = vec![0.0; 256];
-        dequantize_row(&block, &mut out);
+        block256::dequantize_row::<Block>(&block, &mut out);
         for (i, v) in out.iter().enumerate() {
             assert_eq!(*v, q[i] as f32 - 32.0, "value {i}");
         }
@@ -239,7 +226,7 @@ mod tests {
         let mut q = vec![0u8; 2 * BLOCK_BYTES];
         quantize_row(&src, &mut q);
         let mut back = vec![0.0; 512];
-        dequantize_row(&q, &mut back);
+        block256::dequantize_row::<Block>(&q, &mut back);
         for (g, (s, b)) in src.chunks(16).zip(back.chunks(16)).enumerate() {
             let amax = s.iter().fold(0.0f32, |m, v| m.max(v.abs()));
             for (a, c) in s.iter().zip(b) {

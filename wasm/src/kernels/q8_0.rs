@@ -2,7 +2,6 @@
 //! Also the activation format partnered with Q4_0 and Q8_0 weights.
 
 use super::block32::{self, Block32};
-use super::block::f16;
 use super::half::f32_to_f16;
 
 pub const BLOCK_LEN: usize = 32;
@@ -19,10 +18,6 @@ super::block::byte_block!(Block, BLOCK_BYTES);
 
 impl Block32 for Block {
     const NAME: &'static str = "q8_0";
-    #[inline(always)]
-    fn d(&self) -> f32 {
-        f16(self.d)
-    }
     #[inline(always)]
     fn q(&self, j: usize) -> i32 {
         self.qs[j] as i8 as i32

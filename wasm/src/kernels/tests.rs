@@ -125,18 +125,18 @@ fn quantized_dot_equals_dot_of_dequantized_blocks() {
         quantize(dtype, &w, &mut wq).unwrap();
         quantize(act, &x, &mut xq).unwrap();
         let got = match dtype {
-            DType::Q4_0 => q4_0::vec_dot(&wq, &xq),
-            DType::Q4_1 => q4_1::vec_dot(&wq, &xq),
-            DType::Q5_0 => q5_0::vec_dot(&wq, &xq),
-            DType::Q5_1 => q5_1::vec_dot(&wq, &xq),
-            DType::IQ4_NL => iq4_nl::vec_dot(&wq, &xq),
+            DType::Q4_0 => block32::vec_dot::<q4_0::Block>(&wq, &xq),
+            DType::Q4_1 => block32::vec_dot::<q4_1::Block>(&wq, &xq),
+            DType::Q5_0 => block32::vec_dot::<q5_0::Block>(&wq, &xq),
+            DType::Q5_1 => block32::vec_dot::<q5_1::Block>(&wq, &xq),
+            DType::IQ4_NL => block32::vec_dot::<iq4_nl::Block>(&wq, &xq),
             DType::Q8_0 => q8_0::vec_dot(&wq, &xq),
-            DType::Q2_K => q2_k::vec_dot(&wq, &xq),
-            DType::Q3_K => q3_k::vec_dot(&wq, &xq),
-            DType::Q4_K => q4_k::vec_dot(&wq, &xq),
-            DType::Q5_K => q5_k::vec_dot(&wq, &xq),
-            DType::Q6_K => q6_k::vec_dot(&wq, &xq),
-            _ => iq4_xs::vec_dot(&wq, &xq),
+            DType::Q2_K => block256::vec_dot::<q2_k::Block>(&wq, &xq),
+            DType::Q3_K => block256::vec_dot::<q3_k::Block>(&wq, &xq),
+            DType::Q4_K => block256::vec_dot::<q4_k::Block>(&wq, &xq),
+            DType::Q5_K => block256::vec_dot::<q5_k::Block>(&wq, &xq),
+            DType::Q6_K => block256::vec_dot::<q6_k::Block>(&wq, &xq),
+            _ => block256::vec_dot::<iq4_xs::Block>(&wq, &xq),
         };
         let (mut wd, mut xd) = (Vec::new(), Vec::new());
         dequantize(dtype, &wq, &mut wd).unwrap();

@@ -63,15 +63,20 @@ pub fn vec_dot<B: Block256>(w: &[u8], x: &[u8]) -> f32 {
     let mut sum = 0.0f32;
     for (wb, xb) in ws.iter().zip(x.chunks_exact(q8_k::BLOCK_BYTES)) {
         let (q, (scales, mins)) = (wb.quants(), wb.scales_mins());
-        let (mut sumi, mut summ) = (0i32, 0i32);
+        let mut sumi = 0i32;
         for g in 0..B::GROUPS {
             let isum: i32 = (group * g..group * (g + 1)).map(|i| q[i] as i32 * q8_k::q(xb, i)).sum();
             sumi += scales[g] * isum;
-            summ += mins[g] * (group / 16 * g..group / 16 * (g + 1)).map(|k| q8_k::bsum(xb, k)).sum::<i32>();
         }
         let xd = q8_k::scale(xb);
         sum += match wb.dmin() {
-            Some(dmin) => wb.d() * xd * sumi as f32 - dmin * xd * summ as f32,
+            Some(dmin) => {
+                let per_group = group / 16; // bsums are over 16 values
+                let summ: i32 = (0..B::GROUPS)
+                    .map(|g| mins[g] * (per_group * g..per_group * (g + 1)).map(|k| q8_k::bsum(xb, k)).sum::<i32>())
+                    .sum();
+                wb.d() * xd * sumi as f32 - dmin * xd * summ as f32
+            }
             None => wb.d() * xd * sumi as f32,
         };
     }

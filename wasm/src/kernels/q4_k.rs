@@ -126,15 +126,15 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
 pub mod simd {
     use super::{Block, Block256, BLOCK_BYTES};
     use crate::kernels::block::{as_blocks, f16};
-    use crate::kernels::q8_k::simd::Decoded7;
     #[cfg(not(target_feature = "relaxed-simd"))]
-    use crate::kernels::q8_k::simd::{tile_with, widen};
+    use crate::kernels::q8_k::simd::{tile_with, Decoded};
     #[cfg(target_feature = "relaxed-simd")]
-    use crate::kernels::q8_k::simd::tile7_with;
+    use crate::kernels::q8_k::simd::{tile7_with, Decoded7};
     use crate::kernels::simd::load;
     use core::arch::wasm32::*;
 
     /// Nibbles as bytes in value order: chunk c's low nibbles are values 64c..64c+32, high nibbles 64c+32..64c+64.
+    #[cfg(target_feature = "relaxed-simd")]
     #[inline(always)]
     fn decode7(bytes: &[u8], out: &mut Decoded7) {
         let b = &as_blocks::<Block>(bytes)[0];
@@ -151,17 +151,31 @@ pub mod simd {
         (out.scales, out.mins) = b.scales_mins();
     }
 
+    /// The same nibbles widened straight to i16x8 (what `widen` of `decode7` gives, a little faster as measured).
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    #[inline(always)]
+    fn decode(bytes: &[u8], out: &mut Decoded) {
+        let b = &as_blocks::<Block>(bytes)[0];
+        out.d = f16(b.d);
+        out.dmin = f16(b.dmin);
+        let mask = u8x16_splat(0x0f);
+        for c in 0..4 {
+            let (lo, hi) = (load(&b.qs, 32 * c), load(&b.qs, 32 * c + 16));
+            for (k, v) in [v128_and(lo, mask), v128_and(hi, mask), u8x16_shr(lo, 4), u8x16_shr(hi, 4)].into_iter().enumerate() {
+                out.w[8 * c + 2 * k] = u16x8_extend_low_u8x16(v);
+                out.w[8 * c + 2 * k + 1] = u16x8_extend_high_u8x16(v);
+            }
+        }
+        (out.scales, out.mins) = b.scales_mins();
+    }
+
     /// Q4_K weights × Q8_K activations.
     #[inline(never)]
     pub fn tile<const R: usize, const T: usize>(w: &[&[u8]; R], x: &[&[u8]; T]) -> [[f32; T]; R] {
         #[cfg(target_feature = "relaxed-simd")]
         return tile7_with::<R, T, 8, true>(w, x, BLOCK_BYTES, decode7);
         #[cfg(not(target_feature = "relaxed-simd"))]
-        tile_with::<R, T, 8, true>(w, x, BLOCK_BYTES, |b, out| {
-            let mut bytes = Decoded7::zeroed();
-            decode7(b, &mut bytes);
-            widen(&bytes, out)
-        })
+        tile_with::<R, T, 8, true>(w, x, BLOCK_BYTES, decode)
     }
 }
 

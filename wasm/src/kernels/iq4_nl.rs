@@ -5,6 +5,10 @@
 use super::block::{as_blocks_mut, byte_block};
 use super::half::{f16_to_f32, f32_to_f16};
 use super::block32::{self, Block32};
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use super::{q8_tiles::{split_nibbles, WideWeights}, simd::load};
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use core::arch::wasm32::{i8x16_swizzle, v128};
 
 pub const BLOCK_LEN: usize = 32;
 pub const BLOCK_BYTES: usize = 18;
@@ -83,26 +87,16 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
     }
 }
 
+/// IQ4_NL for the Q8_0-partner tiles: the nibbles look their levels up with one byte shuffle per half. The levels
+/// span the whole signed byte range, so the relaxed build keeps the exact i16 dot product.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub mod simd {
-    use super::{BLOCK_BYTES, LEVELS};
-    use crate::kernels::q8_tiles::{ld, split_nibbles, widen_signed, WideWeights};
-    use core::arch::wasm32::*;
-
-    /// IQ4_NL for the Q8_0-partner tiles: the nibbles look their levels up with one byte shuffle per half. The
-    /// levels span the whole signed byte range, so the relaxed build keeps the exact i16 dot product.
-    pub struct Wide;
-
-    impl WideWeights for Wide {
-        const BLOCK_BYTES: usize = BLOCK_BYTES;
-        const OFFSET: i32 = 0;
-        const MIN_AT: Option<usize> = None;
-        #[inline(always)]
-        unsafe fn widen(p: *const u8) -> [v128; 4] {
-            let levels = ld(LEVELS.as_ptr());
-            let (lo, hi) = split_nibbles(ld(p.add(2)));
-            widen_signed(i8x16_swizzle(levels, lo), i8x16_swizzle(levels, hi))
-        }
+impl WideWeights for Block {
+    const SEVEN_BIT: bool = false;
+    #[inline(always)]
+    fn bytes(&self) -> (v128, v128) {
+        let levels = load(&LEVELS.map(|l| l as u8), 0);
+        let (lo, hi) = split_nibbles(load(&self.qs, 0));
+        (i8x16_swizzle(levels, lo), i8x16_swizzle(levels, hi))
     }
 }
 

@@ -153,12 +153,12 @@ pub fn matmul_with(
     }
     match w.dtype {
         DType::F32 | DType::F16 | DType::BF16 => sweep(&FloatKernel(w.dtype), path, w, x, w.cols, n_tokens, out),
-        DType::Q4_0 => q8_partnered::<Q4_0Weights>(path, w, x, n_tokens, out, scratch),
-        DType::Q4_1 => q8_partnered::<Q4_1Weights>(path, w, x, n_tokens, out, scratch),
-        DType::Q5_0 => q8_partnered::<Q5_0Weights>(path, w, x, n_tokens, out, scratch),
-        DType::Q5_1 => q8_partnered::<Q5_1Weights>(path, w, x, n_tokens, out, scratch),
-        DType::Q8_0 => q8_partnered::<Q8_0Weights>(path, w, x, n_tokens, out, scratch),
-        DType::IQ4_NL => q8_partnered::<IQ4NLWeights>(path, w, x, n_tokens, out, scratch),
+        DType::Q4_0 => q8_partnered::<q4_0::Block>(path, w, x, n_tokens, out, scratch),
+        DType::Q4_1 => q8_partnered::<q4_1::Block>(path, w, x, n_tokens, out, scratch),
+        DType::Q5_0 => q8_partnered::<q5_0::Block>(path, w, x, n_tokens, out, scratch),
+        DType::Q5_1 => q8_partnered::<q5_1::Block>(path, w, x, n_tokens, out, scratch),
+        DType::Q8_0 => q8_partnered::<q8_0::Block>(path, w, x, n_tokens, out, scratch),
+        DType::IQ4_NL => q8_partnered::<iq4_nl::Block>(path, w, x, n_tokens, out, scratch),
         DType::Q2_K => quantized(&Q2KKernel, path, w, x, n_tokens, out, scratch),
         DType::Q3_K => quantized(&Q3KKernel, path, w, x, n_tokens, out, scratch),
         DType::Q4_K => quantized(&Q4KKernel, path, w, x, n_tokens, out, scratch),
@@ -201,9 +201,9 @@ fn q8_partnered<K: Q8Weights>(
     in_chunks(DType::Q8_0, quantize, w, x, n_tokens, out, scratch, |act, n, out, _wide| {
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         if path == KernelPath::Simd {
-            return wide_sweep::<K::Wide>(w, act, n, _wide, out);
+            return wide_sweep::<K>(w, act, n, _wide, out);
         }
-        scalar_sweep(w, act, act_row, n, out, K::dot)
+        scalar_sweep(w, act, act_row, n, out, block32::vec_dot::<K>)
     });
 }
 
@@ -259,33 +259,15 @@ fn wide_sweep<W: super::q8_tiles::WideWeights>(w: &TensorView, act: &[u8], n: us
     }
 }
 
-/// A weight format dotted with Q8_0 activations: its scalar reference and, on SIMD builds, its tile decoder.
-trait Q8Weights {
-    fn dot(w: &[u8], x: &[u8]) -> f32;
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    type Wide: super::q8_tiles::WideWeights;
-}
-
-macro_rules! q8_weights {
-    ($kernel:ident, $module:ident) => {
-        struct $kernel;
-        impl Q8Weights for $kernel {
-            #[inline(always)]
-            fn dot(w: &[u8], x: &[u8]) -> f32 {
-                block32::vec_dot::<$module::Block>(w, x)
-            }
-            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-            type Wide = $module::simd::Wide;
-        }
-    };
-}
-
-q8_weights!(Q4_0Weights, q4_0);
-q8_weights!(Q4_1Weights, q4_1);
-q8_weights!(Q5_0Weights, q5_0);
-q8_weights!(Q5_1Weights, q5_1);
-q8_weights!(Q8_0Weights, q8_0);
-q8_weights!(IQ4NLWeights, iq4_nl);
+/// A weight block dotted with Q8_0 activations: its `Block32` scalar reference and, on SIMD builds, its tile decoder.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+trait Q8Weights: super::q8_tiles::WideWeights {}
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+impl<B: super::q8_tiles::WideWeights> Q8Weights for B {}
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+trait Q8Weights: block32::Block32 {}
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+impl<B: block32::Block32> Q8Weights for B {}
 
 /// One format's kernels as the sweep sees them: a scalar reference dot and a SIMD tile.
 trait TileKernel {

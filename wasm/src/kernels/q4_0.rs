@@ -4,6 +4,10 @@
 use super::block::byte_block;
 use super::half::{f32_to_f16, f16_to_f32};
 use super::block32::{self, Block32};
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use super::{q8_tiles::{split_nibbles, widen_nibbles, WideWeights}, simd::load};
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use core::arch::wasm32::v128;
 
 pub const BLOCK_LEN: usize = 32;
 pub const BLOCK_BYTES: usize = 18;
@@ -44,27 +48,18 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
     }
 }
 
+/// Q4_0 for the Q8_0-partner tiles: nibbles 0..15 with the −8 folded out.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub mod simd {
-    use super::BLOCK_BYTES;
-    use crate::kernels::q8_tiles::{ld, split_nibbles, widen_nibbles, WideWeights};
-    use core::arch::wasm32::v128;
-
-    /// Q4_0 for the Q8_0-partner tiles: nibbles 0..15 with the −8 folded out.
-    pub struct Wide;
-
-    impl WideWeights for Wide {
-        const BLOCK_BYTES: usize = BLOCK_BYTES;
-        const OFFSET: i32 = 8;
-        const MIN_AT: Option<usize> = None;
-        #[inline(always)]
-        unsafe fn widen(p: *const u8) -> [v128; 4] {
-            widen_nibbles(ld(p.add(2)))
-        }
-        #[inline(always)]
-        unsafe fn seven_bit(p: *const u8) -> Option<(v128, v128)> {
-            Some(split_nibbles(ld(p.add(2))))
-        }
+impl WideWeights for Block {
+    const OFFSET: i32 = 8;
+    const SEVEN_BIT: bool = true;
+    #[inline(always)]
+    fn bytes(&self) -> (v128, v128) {
+        split_nibbles(load(&self.qs, 0))
+    }
+    #[inline(always)]
+    fn widen(&self) -> [v128; 4] {
+        widen_nibbles(load(&self.qs, 0))
     }
 }
 

@@ -5,6 +5,10 @@
 use super::block::{as_blocks_mut, byte_block};
 use super::half::{f16_to_f32, f32_to_f16};
 use super::block32::{self, Block32};
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use super::{q8_tiles::{split_nibbles, widen_nibbles, WideWeights}, simd::load};
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use core::arch::wasm32::v128;
 
 pub const BLOCK_LEN: usize = 32;
 pub const BLOCK_BYTES: usize = 20;
@@ -48,27 +52,17 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
     }
 }
 
+/// Q4_1 for the Q8_0-partner tiles: Q4_0's nibble decode, with the minimum folded in instead of an offset.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub mod simd {
-    use super::BLOCK_BYTES;
-    use crate::kernels::q8_tiles::{ld, split_nibbles, widen_nibbles, WideWeights};
-    use core::arch::wasm32::v128;
-
-    /// Q4_1 for the Q8_0-partner tiles: Q4_0's nibble decode, with the minimum folded in instead of an offset.
-    pub struct Wide;
-
-    impl WideWeights for Wide {
-        const BLOCK_BYTES: usize = BLOCK_BYTES;
-        const OFFSET: i32 = 0;
-        const MIN_AT: Option<usize> = Some(2);
-        #[inline(always)]
-        unsafe fn widen(p: *const u8) -> [v128; 4] {
-            widen_nibbles(ld(p.add(4)))
-        }
-        #[inline(always)]
-        unsafe fn seven_bit(p: *const u8) -> Option<(v128, v128)> {
-            Some(split_nibbles(ld(p.add(4))))
-        }
+impl WideWeights for Block {
+    const SEVEN_BIT: bool = true;
+    #[inline(always)]
+    fn bytes(&self) -> (v128, v128) {
+        split_nibbles(load(&self.qs, 0))
+    }
+    #[inline(always)]
+    fn widen(&self) -> [v128; 4] {
+        widen_nibbles(load(&self.qs, 0))
     }
 }
 

@@ -5,6 +5,10 @@
 use super::block::{as_blocks_mut, byte_block};
 use super::half::{f16_to_f32, f32_to_f16};
 use super::block32::{self, Block32};
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use super::{q8_tiles::{five_bit, WideWeights}, simd::load};
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use core::arch::wasm32::v128;
 
 pub const BLOCK_LEN: usize = 32;
 pub const BLOCK_BYTES: usize = 22;
@@ -62,28 +66,14 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
     }
 }
 
+/// Q5_0 for the Q8_0-partner tiles: 5-bit quants 0..31 with the −16 folded out.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub mod simd {
-    use super::BLOCK_BYTES;
-    use crate::kernels::q8_tiles::{five_bit, ld, widen_unsigned, WideWeights};
-    use core::arch::wasm32::v128;
-
-    /// Q5_0 for the Q8_0-partner tiles: 5-bit quants 0..31 with the −16 folded out.
-    pub struct Wide;
-
-    impl WideWeights for Wide {
-        const BLOCK_BYTES: usize = BLOCK_BYTES;
-        const OFFSET: i32 = 16;
-        const MIN_AT: Option<usize> = None;
-        #[inline(always)]
-        unsafe fn widen(p: *const u8) -> [v128; 4] {
-            let (lo, hi) = five_bit(ld(p.add(6)), core::ptr::read_unaligned(p.add(2) as *const u32));
-            widen_unsigned(lo, hi)
-        }
-        #[inline(always)]
-        unsafe fn seven_bit(p: *const u8) -> Option<(v128, v128)> {
-            Some(five_bit(ld(p.add(6)), core::ptr::read_unaligned(p.add(2) as *const u32)))
-        }
+impl WideWeights for Block {
+    const OFFSET: i32 = 16;
+    const SEVEN_BIT: bool = true;
+    #[inline(always)]
+    fn bytes(&self) -> (v128, v128) {
+        five_bit(load(&self.qs, 0), u32::from_le_bytes(self.qh))
     }
 }
 

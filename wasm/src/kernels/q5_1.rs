@@ -5,6 +5,10 @@ use super::block::{as_blocks_mut, byte_block};
 use super::half::{f16_to_f32, f32_to_f16};
 use super::q5_0::{pack5, quant5};
 use super::block32::Block32;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use super::{q8_tiles::{five_bit, WideWeights}, simd::load};
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use core::arch::wasm32::v128;
 
 pub const BLOCK_LEN: usize = 32;
 pub const BLOCK_BYTES: usize = 24;
@@ -46,28 +50,13 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
     }
 }
 
+/// Q5_1 for the Q8_0-partner tiles: Q5_0's decode, with the minimum folded in instead of an offset.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub mod simd {
-    use super::BLOCK_BYTES;
-    use crate::kernels::q8_tiles::{five_bit, ld, widen_unsigned, WideWeights};
-    use core::arch::wasm32::v128;
-
-    /// Q5_1 for the Q8_0-partner tiles: Q5_0's decode, with the minimum folded in instead of an offset.
-    pub struct Wide;
-
-    impl WideWeights for Wide {
-        const BLOCK_BYTES: usize = BLOCK_BYTES;
-        const OFFSET: i32 = 0;
-        const MIN_AT: Option<usize> = Some(2);
-        #[inline(always)]
-        unsafe fn widen(p: *const u8) -> [v128; 4] {
-            let (lo, hi) = five_bit(ld(p.add(8)), core::ptr::read_unaligned(p.add(4) as *const u32));
-            widen_unsigned(lo, hi)
-        }
-        #[inline(always)]
-        unsafe fn seven_bit(p: *const u8) -> Option<(v128, v128)> {
-            Some(five_bit(ld(p.add(8)), core::ptr::read_unaligned(p.add(4) as *const u32)))
-        }
+impl WideWeights for Block {
+    const SEVEN_BIT: bool = true;
+    #[inline(always)]
+    fn bytes(&self) -> (v128, v128) {
+        five_bit(load(&self.qs, 0), u32::from_le_bytes(self.qh))
     }
 }
 

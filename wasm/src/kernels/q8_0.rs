@@ -3,6 +3,10 @@
 
 use super::block32::{self, Block32};
 use super::half::f32_to_f16;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use super::{q8_tiles::{WideWeights}, simd::load};
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use core::arch::wasm32::v128;
 
 pub const BLOCK_LEN: usize = 32;
 pub const BLOCK_BYTES: usize = 34;
@@ -51,23 +55,13 @@ pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
     block32::vec_dot::<Block>(w, x)
 }
 
+/// Q8_0 weights for the Q8_0-partner tiles (signed 8-bit quants: no relaxed 7-bit dot).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub mod simd {
-    use super::BLOCK_BYTES;
-    use crate::kernels::q8_tiles::{ld, widen_signed, WideWeights};
-    use core::arch::wasm32::v128;
-
-    /// Q8_0 weights for the Q8_0-partner tiles (signed 8-bit quants: no relaxed 7-bit dot).
-    pub struct Wide;
-
-    impl WideWeights for Wide {
-        const BLOCK_BYTES: usize = BLOCK_BYTES;
-        const OFFSET: i32 = 0;
-        const MIN_AT: Option<usize> = None;
-        #[inline(always)]
-        unsafe fn widen(p: *const u8) -> [v128; 4] {
-            widen_signed(ld(p.add(2)), ld(p.add(18)))
-        }
+impl WideWeights for Block {
+    const SEVEN_BIT: bool = false;
+    #[inline(always)]
+    fn bytes(&self) -> (v128, v128) {
+        (load(&self.qs, 0), load(&self.qs, 16))
     }
 }
 

@@ -1,6 +1,6 @@
 //! SIMD128 fast path for every weight format whose activation partner is Q8_0 (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,
 //! IQ4_NL: the decode-critical formats): 4 weight rows × T tokens per pass. Each format supplies only how one of its
-//! 32-value blocks decodes (`WideWeights`, implemented in the format's own module); the loops live here.
+//! 32-value blocks decodes (`WideWeights`, implemented on the format's block type); the loops live here.
 //!
 //! Why this shape: for one token the old tile spent most of its time widening bytes and converting f16 scales one
 //! block at a time. Here
@@ -19,6 +19,7 @@
 //!
 //! Integer sums are exactly the scalar reference's; only the f32 summation order differs.
 
+use super::block32::Block32;
 use super::half::read_f16;
 use super::simd::{f16x4_to_f32x4, hsum_i32x4};
 use super::q8_0;
@@ -103,29 +104,27 @@ pub fn quantize_q8_0(src: &[f32], dst: &mut [u8]) {
     }
 }
 
-/// How a weight format's 32-value block decodes for the tiles. Implemented by each format module's `simd::Wide`.
-pub trait WideWeights {
-    const BLOCK_BYTES: usize;
+/// How a weight format's 32-value block decodes for the tiles, implemented by the format's block type next to its
+/// `Block32` (which gives the block size and where an affine format keeps its f16 minimum; every format keeps its f16
+/// scale at byte 0).
+pub trait WideWeights: Block32 {
     /// Subtracted from every decoded quant (Q4_0's 8, Q5_0's 16); folded out of the block sum as `OFFSET · Σ x`.
-    const OFFSET: i32;
-    /// Byte position of the block's f16 minimum (Q4_1, Q5_1): value = d · q + m. Every format keeps its f16 scale
-    /// at byte 0.
-    const MIN_AT: Option<usize>;
-    /// The block's quants at `p` as four i16x8 in the wide activations' order: positions 0,2,..,14 | 1,3,..,15 |
-    /// 16,18,..,30 | 17,19,..,31.
-    ///
-    /// # Safety
-    /// `p` points at a whole block.
-    unsafe fn widen(p: *const u8) -> [v128; 4];
-    /// Unsigned quants of at most 64 (the relaxed dot's 7-bit operand, and four products × 127 still fit an i16
-    /// lane), as bytes in value order (0..16, 16..32); `None` for signed 8-bit quants. Only the relaxed build calls it.
-    ///
-    /// # Safety
-    /// As for `widen`.
-    #[cfg_attr(not(target_feature = "relaxed-simd"), allow(dead_code))]
+    const OFFSET: i32 = 0;
+    /// Whether `bytes` are unsigned quants of at most 64 (the relaxed dot's 7-bit operand, and four products × 127
+    /// still fit an i16 lane); the others (signed 8-bit quants) keep the exact i16 dot on the relaxed build too.
+    const SEVEN_BIT: bool;
+    /// The block's quants (offset not yet subtracted) as bytes in value order: values 0..16, values 16..32.
+    fn bytes(&self) -> (v128, v128);
+    /// The quants as four i16x8 in the wide activations' order: positions 0,2,..,14 | 1,3,..,15 | 16,18,..,30 |
+    /// 17,19,..,31. A format may widen its packed bytes more directly than this.
     #[inline(always)]
-    unsafe fn seven_bit(_p: *const u8) -> Option<(v128, v128)> {
-        None
+    fn widen(&self) -> [v128; 4] {
+        let (lo, hi) = self.bytes();
+        if Self::SEVEN_BIT {
+            widen_unsigned(lo, hi)
+        } else {
+            widen_signed(lo, hi)
+        }
     }
 }
 
@@ -135,7 +134,7 @@ pub trait WideWeights {
 #[inline(never)] // one function per format × T, compiled only when used (see kernels::matmul)
 pub fn sweep<W: WideWeights, const T: usize>(w_data: &[u8], rows: usize, x: &WideActivations, t0: usize, out: &mut [f32]) -> usize {
     let nb = x.n_blocks;
-    let row_bytes = nb * W::BLOCK_BYTES;
+    let row_bytes = nb * W::BYTES;
     assert_eq!(w_data.len(), rows * row_bytes, "q8_tiles::sweep: weight bytes");
     assert!((t0 + T) * nb <= x.d.len() && (t0 + T) * nb <= x.sum.len(), "q8_tiles::sweep: activation scales");
     assert!((t0 + T) * nb * 32 <= x.x16.len(), "q8_tiles::sweep: wide activations");
@@ -147,7 +146,7 @@ pub fn sweep<W: WideWeights, const T: usize>(w_data: &[u8], rows: usize, x: &Wid
         let idx: [usize; ROWS] = core::array::from_fn(|i| (r + i).min(rows - 1));
         // SAFETY: every index is < rows, so each row slice lies inside w_data (length asserted above).
         let ptrs: [*const u8; ROWS] = core::array::from_fn(|i| unsafe { w_data.as_ptr().add(idx[i] * row_bytes) });
-        // SAFETY: row pointers cover nb blocks of W::BLOCK_BYTES; activations cover tokens t0..t0+T (asserted above).
+        // SAFETY: row pointers cover nb blocks of W::BYTES; activations cover tokens t0..t0+T (asserted above).
         let acc = unsafe { tile::<W, T>(ptrs, x, t0) };
         let live = (rows - r).min(ROWS);
         for (t, v) in acc.iter().enumerate() {
@@ -274,12 +273,14 @@ unsafe fn tile<W: WideWeights, const T: usize>(ptrs: [*const u8; ROWS], x: &Wide
     let nb = x.n_blocks;
     let mut acc = [f32x4_splat(0.0); T];
     for b in 0..nb {
-        let off = b * W::BLOCK_BYTES;
+        let off = b * W::BYTES;
         let mut sums = [[i32x4_splat(0); ROWS]; T];
         for r in 0..ROWS {
-            let p = ptrs[r].add(off);
+            // SAFETY: a whole block of W (caller's contract); W is align-1 plain bytes (ByteBlock).
+            let block = &*(ptrs[r].add(off) as *const W);
             #[cfg(target_feature = "relaxed-simd")]
-            if let Some((lo, hi)) = W::seven_bit(p) {
+            if W::SEVEN_BIT {
+                let (lo, hi) = block.bytes();
                 for t in 0..T {
                     let xq = x.q8.as_ptr().add(((t0 + t) * nb + b) * q8_0::BLOCK_BYTES + 2);
                     // i16 dots (one pmaddubsw each on x86: the 7-bit weights are its unsigned operand), summed in
@@ -292,7 +293,7 @@ unsafe fn tile<W: WideWeights, const T: usize>(ptrs: [*const u8; ROWS], x: &Wide
                 }
                 continue;
             }
-            let wv = W::widen(p);
+            let wv = block.widen();
             for t in 0..T {
                 sums[t][r] = dot_block(&wv, x.x16.as_ptr().add(((t0 + t) * nb + b) * 32));
             }
@@ -314,7 +315,6 @@ pub fn widen_nibbles(q: v128) -> [v128; 4] {
 }
 
 /// Packed nibbles → (values 0..16, values 16..32) as bytes 0..15.
-#[cfg_attr(not(target_feature = "relaxed-simd"), allow(dead_code))]
 #[inline(always)]
 pub fn split_nibbles(q: v128) -> (v128, v128) {
     let low4 = i8x16_splat(0x0f);

@@ -18,10 +18,18 @@ import { writeGgufFile } from "./gguf/file.mjs";
 
 /**
  * The formats the agreement test and the benchmark cover: `type` for every weight matrix, `fallback` for matrices
- * whose rows are not a whole number of `type` blocks (llama.cpp's own choice for 256-value K-quants on 576-wide rows),
- * `ftype` the matching llama.cpp `general.file_type`. Append new formats here.
+ * whose rows are not a whole number of `type` blocks, `ftype` the matching llama.cpp `general.file_type` (the
+ * "mostly `type`" one). The fallbacks are llama.cpp's own (llama-quant.cpp's tensor_type_fallback in the bundled
+ * llama.cpp: Q2_K / Q3_K → Q4_0, Q5_K → Q5_1, IQ4_XS → IQ4_NL): SmolLM2's 576-wide rows are not whole 256-value
+ * super-blocks, so in the K-quant files only ffn_down (1536 wide) has the K-quant type. Append new formats here.
  */
-export const REQUANT_FORMATS = ["Q4_0", "Q8_0", "Q4_1", "Q5_0", "Q5_1", "IQ4_NL"].map((type) => ({ type, ftype: LLAMA_FILE_TYPES[type] }));
+export const REQUANT_FORMATS = [
+  ...["Q4_0", "Q8_0", "Q4_1", "Q5_0", "Q5_1", "IQ4_NL"].map((type) => ({ type, ftype: LLAMA_FILE_TYPES[type] })),
+  { type: "Q2_K", fallback: "Q4_0", ftype: LLAMA_FILE_TYPES.Q2_K },
+  { type: "Q3_K", fallback: "Q4_0", ftype: LLAMA_FILE_TYPES.Q3_K_S },
+  { type: "Q5_K", fallback: "Q5_1", ftype: LLAMA_FILE_TYPES.Q5_K_S },
+  { type: "IQ4_XS", fallback: "IQ4_NL", ftype: LLAMA_FILE_TYPES.IQ4_XS },
+];
 
 export const REQUANT_DIR = resolve(fileURLToPath(new URL("../test/.fixtures/requant", import.meta.url)));
 

@@ -9,17 +9,29 @@ pub const QS: usize = 4;
 /// Byte offset of bsums within a block.
 pub const BSUMS: usize = 4 + 256;
 
-/// Quantizes `src` (a multiple of 256 values) into `dst`: d = max|x| / 127, q = round(x / d).
+/// Quantizes `src` (a multiple of 256 values) into `dst` exactly as ggml's `quantize_row_q8_K_ref` (what
+/// llama.cpp's CPU backend runs for K-quant activations): `max` is the value of largest magnitude (the first one),
+/// iscale = −127 / max, q = round-half-even(iscale · x), d = 1 / iscale (so d is negative when max is positive).
+/// Matching its bits matters: the coarse 256-value grid turns any rounding difference into a whole step.
 pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
     assert_eq!(src.len() % BLOCK_LEN, 0, "q8_k::quantize_row: length not a multiple of 256");
     assert_eq!(dst.len(), src.len() / BLOCK_LEN * BLOCK_BYTES, "q8_k::quantize_row: output size");
     for (x, out) in src.chunks_exact(BLOCK_LEN).zip(dst.chunks_exact_mut(BLOCK_BYTES)) {
-        let amax = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-        let d = amax / 127.0;
-        let inv_d = if d != 0.0 { 1.0 / d } else { 0.0 };
-        out[..4].copy_from_slice(&d.to_le_bytes());
+        let (mut amax, mut max) = (0.0f32, 0.0f32);
+        for &v in x {
+            if v.abs() > amax {
+                (amax, max) = (v.abs(), v);
+            }
+        }
+        if amax == 0.0 {
+            out.fill(0);
+            continue;
+        }
+        let iscale = -127.0 / max;
+        out[..4].copy_from_slice(&(1.0 / iscale).to_le_bytes());
         for (q, &v) in out[QS..BSUMS].iter_mut().zip(x) {
-            *q = ((v * inv_d).round().clamp(-127.0, 127.0) as i8) as u8;
+            // ggml's nearest_int rounds half to even; the clamp only matters for NaN (→ 0) and float slop.
+            *q = ((iscale * v).round_ties_even().clamp(-127.0, 127.0) as i8) as u8;
         }
         for g in 0..16 {
             let s: i32 = out[QS + 16 * g..QS + 16 * g + 16].iter().map(|&q| (q as i8) as i32).sum();
@@ -262,5 +274,23 @@ mod tests {
         for (a, c) in src.iter().zip(&back) {
             assert!((a - c).abs() <= 0.5 / 127.0 + 1e-6);
         }
+    }
+
+    /// ggml's sign and rounding: a positive max gives a negative d and negated quants, halves round to even.
+    #[test]
+    fn matches_ggml_sign_and_ties() {
+        let mut src = vec![0.0f32; 256];
+        src[0] = 127.0; // max: iscale = -1, d = -1
+        src[1] = 2.5; // -2.5 → -2 (half to even; half away from zero would give -3)
+        src[2] = -3.5; // 3.5 → 4
+        src[3] = -127.0; // equal magnitude after the max: max stays the first
+        let mut b = vec![0u8; BLOCK_BYTES];
+        quantize_row(&src, &mut b);
+        assert_eq!(scale(&b), -1.0);
+        assert_eq!([q(&b, 0), q(&b, 1), q(&b, 2), q(&b, 3)], [-127, -2, 4, 127]);
+        assert_eq!(bsum(&b, 0), 2);
+        let zero = vec![0.0f32; 256];
+        quantize_row(&zero, &mut b);
+        assert!(b.iter().all(|&v| v == 0));
     }
 }

@@ -1,6 +1,6 @@
 //! Causal grouped-query attention of one token over the KV cache.
 
-use super::kv_cache::{KvCache, KvRows};
+use super::kv_cache::{KvCache, KvRows, KvType};
 use super::ops::softmax;
 use crate::kernels::{self, KernelPath};
 
@@ -28,19 +28,25 @@ pub const GROUP_HEADS: usize = 4;
 /// Q8_0 head row (`head_dim / 32 × 34` bytes; only a Q8_0 cache uses it: the query is quantized once per head and
 /// dotted with the keys in integers, like llama.cpp's `vec_dot_type`). An f16 cache serves up to `GROUP_HEADS` heads
 /// of a group per pass (each key and value converted once for all of them; the same numbers as head by head).
-/// Allocates nothing.
+/// With an f16 cache, `q` (rounded in place) and the softmax weights are rounded to f16 before they meet the keys and
+/// values, as llama.cpp's non-flash attention does (its f16 mul_mat converts the f32 operand), so both engines attend
+/// with the same numbers. Allocates nothing.
 #[allow(clippy::too_many_arguments)]
 pub fn attend(
     path: KernelPath,
     kv: &KvCache,
     site: &AttentionSite,
     heads: Heads,
-    q: &[f32],
+    q: &mut [f32],
     scores: &mut [f32],
     q8: &mut [u8],
     out: &mut [f32],
 ) {
     let Heads { n_heads, n_kv_heads, head_dim } = heads;
+    if kv.kv_type() == KvType::F16 {
+        round_to_f16(&mut q[..n_heads * head_dim]);
+    }
+    let q = &*q;
     let group = n_heads / n_kv_heads;
     let scale = 1.0 / (head_dim as f32).sqrt();
     let n = site.n_pos;
@@ -81,11 +87,19 @@ fn heads_f16<const N: usize>(path: KernelPath, at: &Group, k: &[u16], v: &[u16],
     kernels::scores_f16_with::<N>(path, k, qs, at.scale, &mut scores[..N * n]);
     for row in scores[..N * n].chunks_exact_mut(n) {
         softmax(row);
+        round_to_f16(row);
     }
     kernels::weighted_sum_f16_with::<N>(path, v, &scores[..N * n], &mut out[at.h0 * hd..(at.h0 + N) * hd]);
 }
 
-/// Head `h` (of KV group `g`) alone, for the f32 and Q8_0 caches.
+/// Rounds every value to the nearest f16 (kept as f32).
+fn round_to_f16(values: &mut [f32]) {
+    for v in values {
+        *v = kernels::f16_to_f32(kernels::f32_to_f16(*v));
+    }
+}
+
+/// Head `h` (of KV group `g`) alone, for the f32 and Q8_0 caches (and, head by head, the f16 one's reference).
 #[allow(clippy::too_many_arguments)]
 fn one_head(path: KernelPath, kv: &KvCache, site: &AttentionSite, g: usize, at: &Group, h: usize, q: &[f32], scores: &mut [f32], q8: &mut [u8], out: &mut [f32]) {
     let (head_dim, scale, n) = (at.head_dim, at.scale, at.n);
@@ -120,6 +134,7 @@ fn one_head(path: KernelPath, kv: &KvCache, site: &AttentionSite, g: usize, at: 
             }
         }
         KvRows::F16(v) => {
+            round_to_f16(scores);
             for (&s, row) in scores.iter().zip(v.chunks_exact(head_dim)) {
                 kernels::axpy_f16_with(path, oh, s, row);
             }
@@ -174,7 +189,7 @@ mod tests {
                 kv.write(KernelPath::Scalar, 0, 0, p, &ks[p], &vs[p]);
             }
             let (mut scores, mut q8, mut out) = (vec![0.0; n_pos], vec![0u8; 68], vec![0.0; 4 * 64]);
-            attend(KernelPath::Scalar, &kv, &site, heads, &q, &mut scores, &mut q8, &mut out);
+            attend(KernelPath::Scalar, &kv, &site, heads, &mut q.clone(), &mut scores, &mut q8, &mut out);
             outs.push(out);
         }
         let mut want = vec![0.0f64; 4 * 64];
@@ -226,12 +241,14 @@ mod tests {
             let site = AttentionSite { layer: 0, seq: 0, n_pos };
             let mut scores = vec![0.0; GROUP_HEADS * n_pos];
             let mut out = vec![0.0; n_heads * 64];
-            attend(KernelPath::Scalar, &kv, &site, heads, &q, &mut scores, &mut [], &mut out);
+            let mut q16 = q.clone();
+            attend(KernelPath::Scalar, &kv, &site, heads, &mut q16, &mut scores, &mut [], &mut out);
+            assert_ne!(q16, q, "an f16 cache rounds the query in place");
             let group = n_heads / n_kv_heads;
             for h in 0..n_heads {
                 let mut want = vec![0.0; n_heads * 64];
                 let at = Group { h0: h, head_dim: 64, scale: 0.125, n: n_pos };
-                one_head(KernelPath::Scalar, &kv, &site, h / group, &at, h, &q, &mut scores[..n_pos], &mut [], &mut want);
+                one_head(KernelPath::Scalar, &kv, &site, h / group, &at, h, &q16, &mut scores[..n_pos], &mut [], &mut want);
                 assert_eq!(&out[h * 64..(h + 1) * 64], &want[h * 64..(h + 1) * 64], "{n_heads}/{n_kv_heads} heads: head {h}");
             }
         }

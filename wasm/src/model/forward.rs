@@ -129,7 +129,7 @@ impl Model {
             }
             for t in 0..n {
                 let site = AttentionSite { layer: l, seq, n_pos: pos0 + t + 1 };
-                let q = &s.q[t * q_dim..(t + 1) * q_dim];
+                let q = &mut s.q[t * q_dim..(t + 1) * q_dim];
                 attend(path, kv, &site, heads, q, &mut s.scores, &mut s.q8, &mut s.att[t * q_dim..(t + 1) * q_dim]);
             }
             matmul_with(path, &lw.wo.view(arena), &s.att[..n * q_dim], n, &mut s.proj[..n * dim], &mut s.matmul);

@@ -411,15 +411,15 @@ fn tile_pass<K: TileKernel, const T: usize>(
     T
 }
 
-/// Q8_0 quantization of `src` (a multiple of 32 values) into `dst` on a kernel path; both paths give identical
-/// bytes (the SIMD one is what `matmul` uses for activations).
+/// Q8_0 quantization of activations `src` (a multiple of 32 values) into `dst` on a kernel path, rounded as
+/// llama.cpp's x86 backend (`q8_0::quantize_activation_row`); both paths give identical bytes.
 pub fn quantize_q8_0_with(path: KernelPath, src: &[f32], dst: &mut [u8]) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     if path == KernelPath::Simd {
         return super::q8_tiles::quantize_q8_0(src, dst);
     }
     let _ = path;
-    q8_0::quantize_row(src, dst)
+    q8_0::quantize_activation_row(src, dst)
 }
 
 /// Row `r` of `w`, dequantized into `out` (`w.cols` values). Used for embedding lookups.

@@ -45,6 +45,23 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
     }
 }
 
+/// Quantizes activations as llama.cpp's x86 CPU backend does (`quantize_row_q8_0`, its conversion before every
+/// Q8_0-partnered dot and into a q8_0 KV cache): the stored d is f16(max|x| / 127) as in `quantize_row`, but the
+/// multiplier is 127 / max|x| and halves round to even. Weights keep the reference rounding (`quantize_row`, what
+/// llama-quantize writes); activations match the engine users compare with, bit for bit.
+pub fn quantize_activation_row(src: &[f32], dst: &mut [u8]) {
+    assert_eq!(src.len() % BLOCK_LEN, 0, "q8_0::quantize_activation_row: length not a multiple of 32");
+    assert_eq!(dst.len(), src.len() / BLOCK_LEN * BLOCK_BYTES, "q8_0::quantize_activation_row: output size");
+    for (x, out) in src.chunks_exact(BLOCK_LEN).zip(dst.chunks_exact_mut(BLOCK_BYTES)) {
+        let amax = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let id = if amax != 0.0 { 127.0 / amax } else { 0.0 };
+        out[..2].copy_from_slice(&f32_to_f16(amax / 127.0).to_le_bytes());
+        for (q, &v) in out[2..].iter_mut().zip(x) {
+            *q = ((v * id).round_ties_even().clamp(-127.0, 127.0) as i8) as u8;
+        }
+    }
+}
+
 /// Dequantizes Q8_0 blocks `src` into `dst` (32 values per block).
 pub fn dequantize_row(src: &[u8], dst: &mut [f32]) {
     block32::dequantize_row::<Block>(src, dst)

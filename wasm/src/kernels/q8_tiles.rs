@@ -63,8 +63,8 @@ pub fn prepare(q8: &[u8], x16: &mut [i16], d: &mut [f32], sum: &mut [i32]) {
     }
 }
 
-/// Q8_0 quantization of one activation row with SIMD128, bit-identical to `q8_0::quantize_row` (same scale,
-/// round-half-away-from-zero, clamp to ±127): the scalar version spends most of its time in `roundf` calls.
+/// Q8_0 quantization of one activation row with SIMD128, bit-identical to `q8_0::quantize_activation_row` (same
+/// multiplier, halves to even, clamp to ±127).
 pub fn quantize_q8_0(src: &[f32], dst: &mut [u8]) {
     assert_eq!(src.len() % 32, 0, "q8_tiles::quantize_q8_0: length not a multiple of 32");
     assert_eq!(dst.len(), src.len() / 32 * q8_0::BLOCK_BYTES, "q8_tiles::quantize_q8_0: output size");
@@ -80,17 +80,11 @@ pub fn quantize_q8_0(src: &[f32], dst: &mut [u8]) {
         let m = f32x4_pmax(m, i32x4_shuffle::<1, 0, 3, 2>(m, m));
         // pmax(a, b) = a < b ? b : a keeps a when b is NaN; the scalar fold's f32::max ignores NaN the same way.
         let amax = f32x4_extract_lane::<0>(m);
-        let d = amax / 127.0;
-        let inv_d = if d != 0.0 { 1.0 / d } else { 0.0 };
-        out[..2].copy_from_slice(&super::half::f32_to_f16(d).to_le_bytes());
-        let scale = f32x4_splat(inv_d);
+        let id = if amax != 0.0 { 127.0 / amax } else { 0.0 };
+        out[..2].copy_from_slice(&super::half::f32_to_f16(amax / 127.0).to_le_bytes());
+        let scale = f32x4_splat(id);
         let q: [v128; 8] = core::array::from_fn(|k| {
-            let y = f32x4_mul(v[k], scale);
-            // Round half away from zero, exactly: trunc, then step away from zero where the dropped part ≥ 0.5.
-            let t = f32x4_trunc(y);
-            let away = f32x4_ge(f32x4_abs(f32x4_sub(y, t)), f32x4_splat(0.5));
-            let step = v128_or(v128_and(y, u32x4_splat(0x8000_0000)), f32x4_splat(1.0));
-            let r = f32x4_add(t, v128_and(away, step));
+            let r = f32x4_nearest(f32x4_mul(v[k], scale)); // half to even, as the scalar activation rounding
             i32x4_trunc_sat_f32x4(f32x4_pmin(f32x4_pmax(r, f32x4_splat(-127.0)), f32x4_splat(127.0)))
         });
         let lo = i8x16_narrow_i16x8(i16x8_narrow_i32x4(q[0], q[1]), i16x8_narrow_i32x4(q[2], q[3]));

@@ -167,7 +167,7 @@ mod tests {
 
     fn dequant(row: &[f32]) -> (Vec<u8>, Vec<f64>) {
         let mut q = vec![0u8; row.len() / 32 * 34];
-        q8_0::quantize_row(row, &mut q);
+        q8_0::quantize_activation_row(row, &mut q);
         let mut d = vec![0.0f32; row.len()];
         q8_0::dequantize_row(&q, &mut d);
         (q, d.into_iter().map(f64::from).collect())

@@ -1,25 +1,28 @@
 //! Element-wise building blocks of the transformer block: RMSNorm, softmax, SwiGLU, bias and residual adds.
 
-/// `out = x · w / sqrt(mean(x²) + eps)`. The mean is accumulated in f64: it costs nothing at these sizes and keeps the
-/// normalisation independent of summation order.
+/// `out = x · w / sqrt(mean(x²) + eps)`, rounded step by step as ggml's `rms_norm` (f32 squares summed in f64, the
+/// mean, the root and the scale in f32; then `(x · scale) · w`): the normalised activations are quantized next, and
+/// a one-ulp difference from llama.cpp there can become a whole quantization step.
 pub fn rmsnorm(out: &mut [f32], x: &[f32], w: &[f32], eps: f32) {
     debug_assert!(out.len() == x.len() && w.len() == x.len());
-    let ss: f64 = x.iter().map(|&v| (v as f64) * (v as f64)).sum();
-    let scale = (1.0 / (ss / x.len() as f64 + eps as f64).sqrt()) as f32;
+    let ss: f64 = x.iter().map(|&v| (v * v) as f64).sum();
+    let mean = (ss / x.len() as f64) as f32;
+    let scale = 1.0 / (mean + eps).sqrt();
     for ((o, &xv), &wv) in out.iter_mut().zip(x).zip(w) {
         *o = xv * scale * wv;
     }
 }
 
-/// In-place softmax, shifted by the maximum for stability.
+/// In-place softmax, shifted by the maximum for stability; the sum in f64 and its inverse rounded once to f32, as
+/// ggml's `soft_max`.
 pub fn softmax(x: &mut [f32]) {
     let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0f32;
+    let mut sum = 0.0f64;
     for v in x.iter_mut() {
         *v = (*v - max).exp();
-        sum += *v;
+        sum += *v as f64;
     }
-    let inv = 1.0 / sum;
+    let inv = (1.0 / sum) as f32;
     for v in x.iter_mut() {
         *v *= inv;
     }

@@ -352,7 +352,7 @@ describe.skipIf(!checks)("kernels: activation quantization (Q8_0) on the SIMD pa
   it("gives exactly the scalar path's bytes, including ties, NaN, ±inf, zeros and subnormals", () => {
     const next = rng(0xacc);
     const cases: Float32Array[] = [];
-    // Random blocks with values at exact .5 steps of the scale (ties round away from zero).
+    // Random blocks with values at exact .5 steps of the scale (ties round to even).
     for (let b = 0; b < 40; b++) {
       const v = randomVector(next, 32, 10 ** Math.floor(next() * 6 - 3));
       if (b % 4 === 0) {
@@ -374,7 +374,21 @@ describe.skipIf(!checks)("kernels: activation quantization (Q8_0) on the SIMD pa
     cases.forEach((c, i) => all.set(c, i * 32));
     const scalar = k.quantizeQ8_0Check("scalar", all);
     const simd = k.quantizeQ8_0Check("simd", all);
-    expect(Array.from(scalar)).toEqual(Array.from(k.quantize("Q8_0", all)));
+    // llama.cpp's x86 activation rounding: the weights' d = f16(max|x| / 127), quants round(x · 127 / max|x|) with
+    // halves to even (the weight quantizer multiplies by 1 / d and rounds halves away from zero).
+    const weights = k.quantize("Q8_0", all);
+    for (let b = 0; b < cases.length; b++) {
+      const x = all.subarray(b * 32, b * 32 + 32);
+      const amax = x.reduce((m, v) => (Math.abs(v) > m ? Math.abs(v) : m), 0);
+      const id = amax !== 0 ? Math.fround(127 / amax) : 0;
+      const want = Array.from(x, (v) => {
+        const y = Math.fround(v * id);
+        const r = Math.abs(y % 1) === 0.5 ? 2 * Math.round(y / 2) : Math.round(y);
+        return Number.isNaN(r) ? 0 : (Math.max(-127, Math.min(127, r)) + 256) % 256;
+      });
+      expect(Array.from(scalar.subarray(b * 34, b * 34 + 2)), `block ${b} d`).toEqual(Array.from(weights.subarray(b * 34, b * 34 + 2)));
+      expect(Array.from(scalar.subarray(b * 34 + 2, b * 34 + 34)), `block ${b}`).toEqual(want);
+    }
     for (let b = 0; b < cases.length; b++) {
       expect(Array.from(simd.subarray(b * 34, b * 34 + 34)), `block ${b}`).toEqual(Array.from(scalar.subarray(b * 34, b * 34 + 34)));
     }

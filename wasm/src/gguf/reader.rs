@@ -92,15 +92,7 @@ impl<'a> ByteReader<'a> {
                     Ok(count as usize) // ≤ remaining bytes, so it fits in usize
                 }
             }
-            _ => Err(GgufError::invalid(
-                field(),
-                at,
-                format!(
-                    "count {count} needs at least {} bytes, more than a header may span ({} bytes)",
-                    need.map_or_else(|| "2^64+".to_string(), |n| n.to_string()),
-                    self.max_header
-                ),
-            )),
+            _ => Err(self.oversized(count, need, field)),
         }
     }
 
@@ -113,16 +105,21 @@ impl<'a> ByteReader<'a> {
             Some(need) if at.saturating_add(need) <= self.max_header => {
                 Ok(count.min(self.remaining() as u64 / min_item_bytes.max(1)) as usize)
             }
-            need => Err(GgufError::invalid(
-                field(),
-                at,
-                format!(
-                    "count {count} needs at least {} bytes, more than a header may span ({} bytes)",
-                    need.map_or_else(|| "2^64+".to_string(), |n| n.to_string()),
-                    self.max_header
-                ),
-            )),
+            need => Err(self.oversized(count, need, field)),
         }
+    }
+
+    /// `InvalidValue` for a `count` at the current position whose `need` (None: past 2^64) bytes no header could hold.
+    fn oversized(&self, count: u64, need: Option<u64>, field: FieldName) -> GgufError {
+        GgufError::invalid(
+            field(),
+            self.pos(),
+            format!(
+                "count {count} needs at least {} bytes, more than a header may span ({} bytes)",
+                need.map_or_else(|| "2^64+".to_string(), |n| n.to_string()),
+                self.max_header
+            ),
+        )
     }
 
     /// A GGUF string: u64 byte length, then UTF-8 bytes (no terminator).

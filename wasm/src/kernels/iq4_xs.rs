@@ -163,7 +163,7 @@ pub mod simd {
     /// IQ4_XS weights × Q8_K activations.
     #[inline(never)]
     pub fn tile<const R: usize, const T: usize>(w: &[&[u8]; R], x: &[&[u8]; T]) -> [[f32; T]; R] {
-        tile_with::<R, T, 8, false>(w, x, BLOCK_BYTES, decode)
+        tile_with::<R, T, 8, false, Decoded>(w, x, BLOCK_BYTES, decode)
     }
 }
 

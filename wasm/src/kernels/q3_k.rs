@@ -133,10 +133,7 @@ pub mod simd {
     use super::{Block, Block256, BLOCK_BYTES};
     use crate::kernels::block::{as_blocks, f16};
     use crate::kernels::q8_k::simd::Decoded7;
-    #[cfg(not(target_feature = "relaxed-simd"))]
-    use crate::kernels::q8_k::simd::{tile_with, widen};
-    #[cfg(target_feature = "relaxed-simd")]
-    use crate::kernels::q8_k::simd::tile7_with;
+    use crate::kernels::q8_k::simd::tile_bytes;
     use crate::kernels::simd::load;
     use core::arch::wasm32::*;
 
@@ -173,14 +170,7 @@ pub mod simd {
     /// Q3_K weights × Q8_K activations.
     #[inline(never)]
     pub fn tile<const R: usize, const T: usize>(w: &[&[u8]; R], x: &[&[u8]; T]) -> [[f32; T]; R] {
-        #[cfg(target_feature = "relaxed-simd")]
-        return tile7_with::<R, T, 16, true>(w, x, BLOCK_BYTES, decode7);
-        #[cfg(not(target_feature = "relaxed-simd"))]
-        tile_with::<R, T, 16, true>(w, x, BLOCK_BYTES, |b, out| {
-            let mut bytes = Decoded7::zeroed();
-            decode7(b, &mut bytes);
-            widen(&bytes, out)
-        })
+        tile_bytes::<R, T, 16, true>(w, x, BLOCK_BYTES, decode7)
     }
 }
 

@@ -129,7 +129,7 @@ pub mod simd {
     #[cfg(not(target_feature = "relaxed-simd"))]
     use crate::kernels::q8_k::simd::{tile_with, Decoded};
     #[cfg(target_feature = "relaxed-simd")]
-    use crate::kernels::q8_k::simd::{tile7_with, Decoded7};
+    use crate::kernels::q8_k::simd::{tile_with, Decoded7};
     use crate::kernels::simd::load;
     use core::arch::wasm32::*;
 
@@ -173,9 +173,9 @@ pub mod simd {
     #[inline(never)]
     pub fn tile<const R: usize, const T: usize>(w: &[&[u8]; R], x: &[&[u8]; T]) -> [[f32; T]; R] {
         #[cfg(target_feature = "relaxed-simd")]
-        return tile7_with::<R, T, 8, true>(w, x, BLOCK_BYTES, decode7);
+        return tile_with::<R, T, 8, true, Decoded7>(w, x, BLOCK_BYTES, decode7);
         #[cfg(not(target_feature = "relaxed-simd"))]
-        tile_with::<R, T, 8, true>(w, x, BLOCK_BYTES, decode)
+        tile_with::<R, T, 8, true, Decoded>(w, x, BLOCK_BYTES, decode)
     }
 }
 

@@ -98,16 +98,63 @@ pub mod simd {
         }
     }
 
+    /// A decoded weight super-block as the tile loop sees it: how a group's activations are loaded once per token
+    /// and dotted with this block's weights of that group. `Decoded` (i16, every SIMD128 engine) and `Decoded7`
+    /// (7-bit bytes, the relaxed 8-bit dot) are the two kinds.
+    pub trait DecodedBlock: Copy {
+        /// A group's activation vectors.
+        type Acts: Copy;
+        fn zeroed() -> Self;
+        /// (d, dmin, scales, mins) of the block.
+        fn head(&self) -> (f32, f32, &[i32; 16], &[i32; 16]);
+        /// Group g's activation quants of the Q8_K block `xb`, for `G` groups.
+        fn acts<const G: usize>(xb: &[u8], g: usize) -> Self::Acts;
+        /// Σ weight · activation over group g, in i32x4 lanes.
+        fn group_dot<const G: usize>(&self, xs: &Self::Acts, g: usize) -> v128;
+    }
+
+    impl DecodedBlock for Decoded {
+        type Acts = [v128; 4];
+        #[inline(always)]
+        fn zeroed() -> Self {
+            Decoded::zeroed()
+        }
+        #[inline(always)]
+        fn head(&self) -> (f32, f32, &[i32; 16], &[i32; 16]) {
+            (self.d, self.dmin, &self.scales, &self.mins)
+        }
+        #[inline(always)]
+        fn acts<const G: usize>(xb: &[u8], g: usize) -> [v128; 4] {
+            let per_group = 32 / G;
+            let mut xs = [i16x8_splat(0); 4];
+            for k in 0..per_group / 2 {
+                let v = load(xb, QS + 16 * (g * per_group / 2 + k));
+                xs[2 * k] = i16x8_extend_low_i8x16(v);
+                xs[2 * k + 1] = i16x8_extend_high_i8x16(v);
+            }
+            xs
+        }
+        #[inline(always)]
+        fn group_dot<const G: usize>(&self, xs: &[v128; 4], g: usize) -> v128 {
+            let per_group = 32 / G;
+            let wv = &self.w[g * per_group..(g + 1) * per_group];
+            let mut s = i32x4_dot_i16x8(wv[0], xs[0]);
+            for k in 1..per_group {
+                s = i32x4_add(s, i32x4_dot_i16x8(wv[k], xs[k]));
+            }
+            s
+        }
+    }
+
     /// R rows × T tokens; `G` scale groups per super-block (8 for Q4_K / Q5_K / IQ4_XS, 16 for Q2_K / Q3_K /
-    /// Q6_K); `HAS_MIN` adds the `dmin · Σ mins · bsums` correction.
+    /// Q6_K); `HAS_MIN` adds the `dmin · Σ mins · bsums` correction. `decode_weight` fills one block's `D`.
     #[inline(always)]
-    pub fn tile_with<const R: usize, const T: usize, const G: usize, const HAS_MIN: bool>(
+    pub fn tile_with<const R: usize, const T: usize, const G: usize, const HAS_MIN: bool, D: DecodedBlock>(
         w: &[&[u8]; R],
         x: &[&[u8]; T],
         weight_bytes: usize,
-        decode_weight: impl Fn(&[u8], &mut Decoded),
+        decode_weight: impl Fn(&[u8], &mut D),
     ) -> [[f32; T]; R] {
-        let vecs_per_group = 32 / G;
         let n_blocks = x[0].len() / BLOCK_BYTES;
         for row in w {
             assert_eq!(row.len(), n_blocks * weight_bytes, "weight row length");
@@ -116,7 +163,7 @@ pub mod simd {
             assert_eq!(row.len(), n_blocks * BLOCK_BYTES, "activation row length");
         }
         let mut acc = [[0.0f32; T]; R];
-        let mut ws = [Decoded::zeroed(); R];
+        let mut ws = [D::zeroed(); R];
         for b in 0..n_blocks {
             for r in 0..R {
                 // SAFETY: every row holds n_blocks blocks (asserted above).
@@ -128,28 +175,39 @@ pub mod simd {
                 let xd = scale(xb);
                 let mut isum = [i32x4_splat(0); R];
                 for g in 0..G {
-                    let mut xs = [i16x8_splat(0); 4];
-                    for k in 0..vecs_per_group / 2 {
-                        let v = load(xb, QS + 16 * (g * vecs_per_group / 2 + k));
-                        xs[2 * k] = i16x8_extend_low_i8x16(v);
-                        xs[2 * k + 1] = i16x8_extend_high_i8x16(v);
-                    }
+                    let xs = D::acts::<G>(xb, g);
                     for r in 0..R {
-                        let wv = &ws[r].w[g * vecs_per_group..(g + 1) * vecs_per_group];
-                        let mut s = i32x4_dot_i16x8(wv[0], xs[0]);
-                        for k in 1..vecs_per_group {
-                            s = i32x4_add(s, i32x4_dot_i16x8(wv[k], xs[k]));
-                        }
-                        isum[r] = i32x4_add(isum[r], i32x4_mul(s, i32x4_splat(ws[r].scales[g])));
+                        let s = ws[r].group_dot::<G>(&xs, g);
+                        isum[r] = i32x4_add(isum[r], i32x4_mul(s, i32x4_splat(ws[r].head().2[g])));
                     }
                 }
                 let xsums = if HAS_MIN { group_sums::<G>(xb) } else { [0; 16] };
                 for r in 0..R {
-                    acc[r][t] += finish::<G, HAS_MIN>(ws[r].d, ws[r].dmin, &ws[r].mins, xd, hsum_i32x4(isum[r]), &xsums);
+                    let (d, dmin, _, mins) = ws[r].head();
+                    acc[r][t] += finish::<G, HAS_MIN>(d, dmin, mins, xd, hsum_i32x4(isum[r]), &xsums);
                 }
             }
         }
         acc
+    }
+
+    /// The tile of a format that decodes to bytes (`Decoded7`): the relaxed build dots them directly, the SIMD128
+    /// build widens them first.
+    #[inline(always)]
+    pub fn tile_bytes<const R: usize, const T: usize, const G: usize, const HAS_MIN: bool>(
+        w: &[&[u8]; R],
+        x: &[&[u8]; T],
+        weight_bytes: usize,
+        decode7: impl Fn(&[u8], &mut Decoded7),
+    ) -> [[f32; T]; R] {
+        #[cfg(target_feature = "relaxed-simd")]
+        return tile_with::<R, T, G, HAS_MIN, Decoded7>(w, x, weight_bytes, decode7);
+        #[cfg(not(target_feature = "relaxed-simd"))]
+        tile_with::<R, T, G, HAS_MIN, Decoded>(w, x, weight_bytes, |b, out| {
+            let mut bytes = Decoded7::zeroed();
+            decode7(b, &mut bytes);
+            widen(&bytes, out)
+        })
     }
 
     /// Σ of the activation quants over each of the G weight groups (from the 16 bsums).
@@ -198,58 +256,39 @@ pub mod simd {
         }
     }
 
-    /// `tile_with` for the relaxed-SIMD build: `i32x4.relaxed_dot_i8x16_i7x16_add_s` takes the activation bytes
-    /// as they are and the 7-bit quants as the second operand (exact on every engine), 16 products per
-    /// instruction and no widening on either side.
+    /// The relaxed-SIMD build's kind: `i32x4.relaxed_dot_i8x16_i7x16_add_s` takes the activation bytes as they are
+    /// and the 7-bit quants as the second operand (exact on every engine), 16 products per instruction and no
+    /// widening on either side.
     #[cfg(target_feature = "relaxed-simd")]
-    #[inline(always)]
-    pub fn tile7_with<const R: usize, const T: usize, const G: usize, const HAS_MIN: bool>(
-        w: &[&[u8]; R],
-        x: &[&[u8]; T],
-        weight_bytes: usize,
-        decode_weight: impl Fn(&[u8], &mut Decoded7),
-    ) -> [[f32; T]; R] {
-        let vecs_per_group = 16 / G;
-        let n_blocks = x[0].len() / BLOCK_BYTES;
-        for row in w {
-            assert_eq!(row.len(), n_blocks * weight_bytes, "weight row length");
+    impl DecodedBlock for Decoded7 {
+        type Acts = [v128; 2];
+        #[inline(always)]
+        fn zeroed() -> Self {
+            Decoded7::zeroed()
         }
-        for row in x {
-            assert_eq!(row.len(), n_blocks * BLOCK_BYTES, "activation row length");
+        #[inline(always)]
+        fn head(&self) -> (f32, f32, &[i32; 16], &[i32; 16]) {
+            (self.d, self.dmin, &self.scales, &self.mins)
         }
-        let mut acc = [[0.0f32; T]; R];
-        let mut ws = [Decoded7::zeroed(); R];
-        for b in 0..n_blocks {
-            for r in 0..R {
-                // SAFETY: every row holds n_blocks blocks (asserted above).
-                decode_weight(unsafe { block_unchecked(w[r], b, weight_bytes) }, &mut ws[r]);
+        #[inline(always)]
+        fn acts<const G: usize>(xb: &[u8], g: usize) -> [v128; 2] {
+            let per_group = 16 / G;
+            let mut xs = [i8x16_splat(0); 2];
+            for k in 0..per_group {
+                xs[k] = load(xb, QS + 16 * (g * per_group + k));
             }
-            for t in 0..T {
-                // SAFETY: as above.
-                let xb = unsafe { block_unchecked(x[t], b, BLOCK_BYTES) };
-                let xd = scale(xb);
-                let mut isum = [i32x4_splat(0); R];
-                for g in 0..G {
-                    let mut xs = [i8x16_splat(0); 2];
-                    for k in 0..vecs_per_group {
-                        xs[k] = load(xb, QS + 16 * (g * vecs_per_group + k));
-                    }
-                    for r in 0..R {
-                        let wv = &ws[r].w[g * vecs_per_group..(g + 1) * vecs_per_group];
-                        let mut s = i32x4_relaxed_dot_i8x16_i7x16_add(xs[0], wv[0], i32x4_splat(0));
-                        for k in 1..vecs_per_group {
-                            s = i32x4_relaxed_dot_i8x16_i7x16_add(xs[k], wv[k], s);
-                        }
-                        isum[r] = i32x4_add(isum[r], i32x4_mul(s, i32x4_splat(ws[r].scales[g])));
-                    }
-                }
-                let xsums = if HAS_MIN { group_sums::<G>(xb) } else { [0; 16] };
-                for r in 0..R {
-                    acc[r][t] += finish::<G, HAS_MIN>(ws[r].d, ws[r].dmin, &ws[r].mins, xd, hsum_i32x4(isum[r]), &xsums);
-                }
-            }
+            xs
         }
-        acc
+        #[inline(always)]
+        fn group_dot<const G: usize>(&self, xs: &[v128; 2], g: usize) -> v128 {
+            let per_group = 16 / G;
+            let wv = &self.w[g * per_group..(g + 1) * per_group];
+            let mut s = i32x4_relaxed_dot_i8x16_i7x16_add(xs[0], wv[0], i32x4_splat(0));
+            for k in 1..per_group {
+                s = i32x4_relaxed_dot_i8x16_i7x16_add(xs[k], wv[k], s);
+            }
+            s
+        }
     }
 }
 

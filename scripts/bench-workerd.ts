@@ -2,11 +2,11 @@
  * npm run bench:workerd -- [model.gguf] [--runs 3] [--gen 128] [--context 1024]
  *
  * The Worker itself — the bundle `wrangler deploy` uploads — in local workerd, serving a GGUF from local R2, the path
- * production takes, side by side with the same Hono app in Node (`ellm serve`, same engine binary, same HTTP route).
+ * production takes, side by side with the same Hono app in Node (`ellm serve`, same engine, same HTTP route).
  * Per run, a fresh workerd isolate: cold time to first token (first request: R2 → WASM memory load, prefill, first
  * token), warm time to first token (same request again), and steady decode tokens/s of a streamed completion (tokens
  * after the first / time after the first); then a fresh Node process, the same warm and decode requests. Ratios are
- * per run (workerd / Node), medians printed. No request reuses a cached prefix (`cache_prompt: false`). Default model: the SmolLM2-135M-shaped Q4_0 fixture.
+ * per run (workerd / Node), medians printed, with the engine binary each side chose (relaxed SIMD where the runtime has it exact). No request reuses a cached prefix (`cache_prompt: false`). Default model: the SmolLM2-135M-shaped Q4_0 fixture.
  */
 import { statSync } from "node:fs";
 import { basename, resolve } from "node:path";
@@ -74,6 +74,12 @@ async function streamed(url: string, modelId: string, maxTokens: number) {
   return { ttftMs: (firstAt ?? end) - t0, loadMs, decodeTps: ((completionTokens - 1) * 1000) / (end - (firstAt ?? end)) };
 }
 
+/** The engine binary a server runs ("simd" or "relaxed", from /healthz). */
+async function engineBuild(url: string): Promise<string> {
+  return ((await (await fetch(`${url}/healthz`)).json()) as { engine: { build: string } }).engine.build;
+}
+
+const builds = { workerd: new Set<string>(), node: new Set<string>() };
 type Row = { startS: number; coldMs: number; loadMs: number; warmMs: number; decodeTps: number; nodeWarmMs: number; nodeDecodeTps: number; decodeRatio: number; warmRatio: number };
 const rows: Row[] = [];
 try {
@@ -84,6 +90,7 @@ try {
       const cold = await streamed(worker.url, "bench", 1);
       const warm = await streamed(worker.url, "bench", 1);
       const decode = await streamed(worker.url, "bench", gen);
+      builds.workerd.add(await engineBuild(worker.url));
       w = { startS: worker.startMs / 1000, coldMs: cold.ttftMs, loadMs: cold.loadMs, warmMs: warm.ttftMs, decodeTps: decode.decodeTps };
     } finally {
       await worker.stop();
@@ -93,6 +100,7 @@ try {
       await streamed(node.url, node.id, 1); // the first request in Node: its tier-up, not a load (serve loads first)
       const warm = await streamed(node.url, node.id, 1);
       const decode = await streamed(node.url, node.id, gen);
+      builds.node.add(await engineBuild(node.url));
       rows.push({ ...w, nodeWarmMs: warm.ttftMs, nodeDecodeTps: decode.decodeTps, decodeRatio: w.decodeTps / decode.decodeTps, warmRatio: w.warmMs / warm.ttftMs });
     } finally {
       await node.stop();
@@ -107,6 +115,7 @@ const col = (k: keyof Row) => rows.map((r) => r[k]);
 const fmt = (k: keyof Row, digits: number) =>
   `${median(col(k)).toFixed(digits)} (min ${Math.min(...col(k)).toFixed(digits)}, max ${Math.max(...col(k)).toFixed(digits)})`;
 console.log(`bench:workerd — ${basename(file)} (${(statSync(file).size / 2 ** 20).toFixed(1)} MiB), the deploy bundle in local workerd (Miniflare) vs the same app in Node ${process.version} (ellm serve), ${runs} fresh isolates/processes`);
+console.log(`engine binary              workerd ${[...builds.workerd].join("/")}   Node ${[...builds.node].join("/")}`);
 console.log(`workerd start              ${fmt("startS", 2)} s`);
 console.log(`cold TTFT (load+prefill)   ${fmt("coldMs", 0)} ms   of which R2 → WASM load ${fmt("loadMs", 0)} ms`);
 console.log(`warm TTFT                  workerd ${fmt("warmMs", 0)} ms   Node ${fmt("nodeWarmMs", 0)} ms   workerd/Node ${fmt("warmRatio", 2)}`);

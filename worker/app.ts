@@ -13,7 +13,7 @@ import { completeWithFailover } from "./backend/failover.js";
 import { chooseBackend, type Backends } from "./backend/router.js";
 import { loadCatalog } from "./catalog/catalog.js";
 import type { CatalogEntry } from "./catalog/schema.js";
-import { workerEngine } from "./engine.js";
+import { workerEngine, workerEngineBuild } from "./engine.js";
 import type { Env } from "./env.js";
 import { intVar, listVar } from "./vars.js";
 import { requireApiKey } from "./http/auth.js";
@@ -87,7 +87,7 @@ app.get("/healthz", (c) => {
   return c.json({
     status: "ok",
     auth: listVar(c.env.API_KEYS).length > 0 ? "enabled" : "disabled",
-    engine: { version: engine.engineVersion(), simd128: engine.simdEnabled() },
+    engine: { version: engine.engineVersion(), simd128: engine.simdEnabled(), build: workerEngineBuild() },
     model: { loaded: models.currentId ?? null, ...models.stats },
     queue: {
       running: turn.running, waiting: turn.waiting, max: intVar(c.env.MAX_QUEUE, "MAX_QUEUE", DEFAULT_MAX_QUEUE),

@@ -51,7 +51,7 @@ export function isEngineInitialised(): boolean {
  * implementation-defined). Node 20's experimental relaxed SIMD (--experimental-wasm-relaxed-simd) compiles the first
  * wrongly in its baseline tier (treats the signed operand as unsigned: 5060), so validation alone is not enough.
  */
-const RELAXED_PROBE = (() => {
+export const RELAXED_PROBE = (() => {
   const v128Const = (byte: number) => [0xfd, 0x0c, ...new Array<number>(16).fill(byte)];
   const body = [
     0x00, // no locals
@@ -76,13 +76,13 @@ export function relaxedSimdSupported(): boolean {
 }
 
 /**
- * Whether relaxed SIMD is supported *and* gives the exact 8-bit dot product the engine relies on (compiles and runs
- * the probe: use where runtime compilation is allowed, i.e. Node and browsers, not Workers).
+ * Whether relaxed SIMD is supported *and* gives the exact 8-bit dot product the engine relies on: runs the probe,
+ * compiled here (Node, browsers) or given precompiled (`probe`: Workers, which cannot compile bytes, bundle it).
  */
-export function relaxedSimdExact(): boolean {
+export function relaxedSimdExact(probe?: WebAssembly.Module): boolean {
   if (!relaxedSimdSupported()) return false;
   try {
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(RELAXED_PROBE));
+    const instance = new WebAssembly.Instance(probe ?? new WebAssembly.Module(RELAXED_PROBE));
     return (instance.exports.f as () => number)() === -90;
   } catch {
     return false;

@@ -43,13 +43,15 @@ const VARS = ["API_KEYS", "CORS_ORIGINS", "MAX_QUEUE", "MAX_BODY_BYTES", "CONTEX
 const PACKAGE_ROOT = new URL("../../", import.meta.url).href;
 
 // Runs in Node's loader thread: the Worker's .wasm import becomes a compiled WebAssembly.Module (what wrangler's
-// CompiledWasm rule gives it), a JSON import without attributes becomes its default export (what esbuild does).
+// CompiledWasm rule gives it) — undefined for one this Node cannot compile (the relaxed-SIMD build on Node 20) —,
+// a JSON import without attributes becomes its default export (what esbuild does).
 const LOADER_HOOK = `
 const ROOT = ${JSON.stringify(PACKAGE_ROOT)};
 export async function load(url, context, nextLoad) {
   if (url.startsWith(ROOT) && url.endsWith(".wasm")) {
     return { format: "module", shortCircuit: true, source:
-      "import { readFile } from 'node:fs/promises'; export default await WebAssembly.compile(await readFile(new URL(" + JSON.stringify(url) + ")));" };
+      "import { readFile } from 'node:fs/promises'; const bytes = await readFile(new URL(" + JSON.stringify(url) + "));" +
+      " export default WebAssembly.validate(bytes) ? await WebAssembly.compile(bytes) : undefined;" };
   }
   const attributes = context.importAttributes || context.importAssertions || {};
   if (url.startsWith(ROOT) && url.endsWith(".json") && !attributes.type) {

@@ -9,10 +9,10 @@
  * and skip.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { relaxedSimdExact, relaxedSimdSupported } from "../../lib/engine/wasm.js";
+import { RELAXED_PROBE, relaxedSimdExact, relaxedSimdSupported } from "../../lib/engine/wasm.js";
 import { ENGINE_RELAXED_WASM_URL, loadedEngineBuild } from "../../lib/node/engine.js";
 import { loadEngine } from "../helpers/engine.js";
 import { CHECKS_GLUE_PATH, CHECKS_RELAXED_PATH } from "../helpers/kernel-checks.js";
@@ -97,6 +97,10 @@ describe("choosing the engine build at run time", () => {
   it("loadEngineNode loads the relaxed build only where the probe says it is exact", async () => {
     await loadEngine();
     expect(loadedEngineBuild()).toBe(relaxedSimdExact() && haveBinary ? "relaxed" : "simd");
+  });
+
+  it("the Worker bundles the same probe (worker/relaxed-probe.wasm: Workers cannot compile the bytes themselves)", () => {
+    expect(new Uint8Array(readFileSync(new URL("../../worker/relaxed-probe.wasm", import.meta.url)))).toEqual(RELAXED_PROBE);
   });
 
   it("a child Node 20 with the flag reports relaxed SIMD as supported but not exact", () => {

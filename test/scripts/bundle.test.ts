@@ -1,5 +1,5 @@
 /**
- * `wrangler deploy --dry-run`: the Worker bundles (engine and grammar .wasm as precompiled modules) within the free
+ * `wrangler deploy --dry-run`: the Worker bundles (engine builds and grammar .wasm as precompiled modules) within the free
  * plan's size, and the bundle, served by workerd on a real loopback socket, keeps keep-alive connections usable after a 413.
  */
 import { spawnSync } from "node:child_process";
@@ -27,11 +27,11 @@ beforeAll(() => {
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 describe("deploy bundle", () => {
-  it("bundles the Worker, its engine and its grammar module under the free plan's 3 MB (gzip)", () => {
+  it("bundles the Worker, its two engine builds, the relaxed-SIMD probe and the grammar module under the free plan's 3 MB (gzip)", () => {
     expect(built.status, String(built.stderr)).toBe(0);
     const files = readdirSync(out);
     const wasm = files.filter((f) => f.endsWith(".wasm"));
-    expect(wasm, "the engine and the grammar module are uploaded as modules, not inlined").toHaveLength(2);
+    expect(wasm, "the engines (SIMD128, relaxed), the probe and the grammar module are uploaded as modules, not inlined").toHaveLength(4);
     expect(files).toContain("index.js");
     const sizes = [...wasm, "index.js"].map((f) => {
       const bytes = readFileSync(join(out, f));

@@ -129,7 +129,7 @@ export default {
       const files = readdirSync(out);
       const wasm = files.filter((f) => f.endsWith(".wasm"));
       const main = files.find((f) => f.endsWith(".js"));
-      expect(wasm, "the engine and the grammar module are modules of the bundle").toHaveLength(2);
+      expect(wasm, "both engine builds, the relaxed-SIMD probe and the grammar module are modules of the bundle").toHaveLength(4);
 
       const mf = new Miniflare({
         modules: [

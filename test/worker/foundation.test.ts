@@ -1,7 +1,7 @@
 import { SELF, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { relaxedSimdSupported } from "../../lib/engine/wasm.js";
-import probeModule from "../../worker/relaxed-probe.wasm";
+import probeModule from "../../lib/engine/relaxed-probe.wasm";
 
 describe("worker inside workerd", () => {
   it("instantiates the bundled WASM engine and calls a Rust export", async () => {
@@ -16,7 +16,7 @@ describe("worker inside workerd", () => {
   });
 
   it("bundles the relaxed-SIMD probe that lib/engine/wasm.ts defines, and it answers -90", () => {
-    // worker/relaxed-probe.wasm is RELAXED_PROBE written to a file (Workers cannot compile bytes at run time).
+    // lib/engine/relaxed-probe.wasm is RELAXED_PROBE written to a file (Workers cannot compile bytes at run time).
     const instance = new WebAssembly.Instance(probeModule);
     expect((instance.exports.f as () => number)()).toBe(-90);
     expect(WebAssembly.Module.exports(probeModule)).toEqual([{ name: "f", kind: "function" }]);

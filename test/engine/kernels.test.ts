@@ -326,6 +326,14 @@ describe.skipIf(!checks)("kernels: attention vector primitives, SIMD vs scalar",
     }
   });
 
+  it("round_f16 gives the scalar path's bits on the SIMD path", () => {
+    const next = rng(91);
+    for (const n of [1, 3, 4, 7, 64, 257]) {
+      const a = Float32Array.from({ length: n }, (_, i) => (i % 9 === 4 ? 70000 : (next() * 2 - 1) * 30 * 10 ** -Math.round(next() * 6)));
+      expect(Array.from(k.vecCheck("round_f16", "simd", a, a, 0)), `n=${n}`).toEqual(Array.from(k.vecCheck("round_f16", "scalar", a, a, 0)));
+    }
+  });
+
   it("to_f16 is bit-identical on both paths, including ties, subnormals, overflow, inf and NaN", () => {
     const special = [
       0, -0, 1, -1, 0.1, 65504, 65519.99, 65520, 1e9, -1e9, Infinity, -Infinity, NaN, 2 ** -24, 2 ** -25, 1.5 * 2 ** -25,

@@ -85,6 +85,7 @@ pub fn matmul_check(
 /// test differs between paths; the Q8_0 ops need lengths that are multiples of 32. "group_f16": `a` holds 1–4 query
 /// heads of width `alpha`, `b` rows of that width used as both f16 keys and values; returns the grouped scores and
 /// weighted sums (`scores_f16_with`, `weighted_sum_f16_with`), then the same from head-by-head `dot_f16` / `axpy_f16`.
+/// "round_f16" → a rounded to f16.
 #[wasm_bindgen(js_name = vecCheck)]
 pub fn vec_check(op: &str, path: &str, a: &[f32], b: &[f32], alpha: f32) -> Result<Vec<f32>, JsError> {
     let path = parse_path(path)?;
@@ -139,6 +140,11 @@ pub fn vec_check(op: &str, path: &str, a: &[f32], b: &[f32], alpha: f32) -> Resu
             Ok(y)
         }
         "group_f16" => group_f16(path, a, &to_f16(b), alpha),
+        "round_f16" => {
+            let mut y = a.to_vec();
+            kernels::round_to_f16_with(path, &mut y);
+            Ok(y)
+        }
         "to_f16" => {
             let mut h = vec![0u16; a.len()];
             kernels::f32_to_f16_slice_with(path, a, &mut h);

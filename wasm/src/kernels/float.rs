@@ -68,7 +68,7 @@ pub mod simd {
     //! octet loaded once per token; the column tail (cols % 8) is finished in scalar code.
 
     use super::get;
-    use crate::kernels::simd::{bf16x8_to_f32x4x2, f16x8_to_f32x4x2, hsum_f32x4, load, load_f32x4};
+    use crate::kernels::simd::{bf16x8_to_f32x4x2, F16Consts, hsum_f32x4, load, load_f32x4};
     use crate::tensor::DType;
     use core::arch::wasm32::*;
 
@@ -110,9 +110,10 @@ pub mod simd {
     /// Float weights (F32 / F16 / BF16) × f32 activations.
     #[inline(never)]
     pub fn tile<const R: usize, const T: usize>(dtype: DType, w: &[&[u8]; R], x: &[&[f32]; T]) -> [[f32; T]; R] {
+        let f16 = F16Consts::hoisted();
         match dtype {
             DType::F32 => tile_with(dtype, w, x, |row, c| (load(row, 4 * c), load(row, 4 * c + 16))),
-            DType::F16 => tile_with(dtype, w, x, |row, c| f16x8_to_f32x4x2(load(row, 2 * c))),
+            DType::F16 => tile_with(dtype, w, x, |row, c| f16.to_f32x4x2(load(row, 2 * c))),
             _ => tile_with(dtype, w, x, |row, c| bf16x8_to_f32x4x2(load(row, 2 * c))),
         }
     }

@@ -6,7 +6,7 @@ use super::block::{as_blocks_mut, byte_block};
 use super::half::{f16_to_f32, f32_to_f16};
 use super::block32::{self, Block32};
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-use super::{q8_tiles::{split_nibbles, WideWeights}, simd::load};
+use super::{q8_tiles::{split_nibbles, Consts, WideWeights}, simd::load};
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 use core::arch::wasm32::{i8x16_swizzle, v128};
 
@@ -87,16 +87,22 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
     }
 }
 
+/// The levels as one vector, for a byte swizzle.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+pub fn levels_v128() -> v128 {
+    load(&LEVELS.map(|l| l as u8), 0)
+}
+
 /// IQ4_NL for the Q8_0-partner tiles: the nibbles look their levels up with one byte shuffle per half. The levels
 /// span the whole signed byte range, so the relaxed build keeps the exact i16 dot product.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 impl WideWeights for Block {
     const SEVEN_BIT: bool = false;
     #[inline(always)]
-    fn bytes(&self) -> (v128, v128) {
-        let levels = load(&LEVELS.map(|l| l as u8), 0);
-        let (lo, hi) = split_nibbles(load(&self.qs, 0));
-        (i8x16_swizzle(levels, lo), i8x16_swizzle(levels, hi))
+    fn bytes(&self, k: &Consts) -> (v128, v128) {
+        let (lo, hi) = split_nibbles(load(&self.qs, 0), k);
+        (i8x16_swizzle(k.iq4_levels, lo), i8x16_swizzle(k.iq4_levels, hi))
     }
 }
 

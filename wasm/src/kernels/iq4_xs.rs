@@ -137,7 +137,7 @@ pub mod simd {
     use super::{scale, Block, BLOCK_BYTES, KVALUES};
     use crate::kernels::block::{as_blocks, f16};
     use crate::kernels::q8_k::simd::{tile_with, Decoded};
-    use crate::kernels::simd::load;
+    use crate::kernels::simd::{opaque, load};
     use core::arch::wasm32::*;
 
     /// Indices → table values (one swizzle per 16) → i16x8 in value order; 8 signed scales.
@@ -146,8 +146,7 @@ pub mod simd {
         let b = &as_blocks::<Block>(bytes)[0];
         out.d = f16(b.d);
         out.dmin = 0.0;
-        let table = load(&KVALUES.map(|v| v as u8), 0);
-        let mask = u8x16_splat(0x0f);
+        let (table, mask) = opaque((load(&KVALUES.map(|v| v as u8), 0), u8x16_splat(0x0f)));
         for ib in 0..8 {
             let bytes = load(&b.qs, 16 * ib);
             let lo = i8x16_swizzle(table, v128_and(bytes, mask));

@@ -48,5 +48,5 @@ pub use matmul::{
 };
 pub use vec::{
     axpy_f16, axpy_f16_with, axpy_f32, axpy_f32_with, axpy_q8_0_with, dot_f16_f32, dot_f16_f32_with, dot_f32,
-    dot_f32_with, dot_q8_0_with, f32_to_f16_slice, f32_to_f16_slice_with, scores_f16_with, weighted_sum_f16_with,
+    dot_f32_with, dot_q8_0_with, f32_to_f16_slice, f32_to_f16_slice_with, round_to_f16_with, scores_f16_with, weighted_sum_f16_with,
 };

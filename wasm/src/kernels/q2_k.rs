@@ -105,7 +105,7 @@ pub mod simd {
     use crate::kernels::block::{as_blocks, f16};
     use crate::kernels::q8_k::simd::Decoded7;
     use crate::kernels::q8_k::simd::tile_bytes;
-    use crate::kernels::simd::load;
+    use crate::kernels::simd::{opaque, load};
     use core::arch::wasm32::*;
 
     /// 2-bit quants as bytes in value order; 16 scales and minimums.
@@ -114,7 +114,7 @@ pub mod simd {
         let b = &as_blocks::<Block>(bytes)[0];
         out.d = f16(b.d);
         out.dmin = f16(b.dmin);
-        let three = u8x16_splat(3);
+        let three = opaque(u8x16_splat(3));
         for n in 0..2 {
             for h in 0..2 {
                 let bytes = load(&b.qs, 32 * n + 16 * h);

@@ -134,7 +134,7 @@ pub mod simd {
     use crate::kernels::block::{as_blocks, f16};
     use crate::kernels::q8_k::simd::Decoded7;
     use crate::kernels::q8_k::simd::tile_bytes;
-    use crate::kernels::simd::load;
+    use crate::kernels::simd::{opaque, load};
     use core::arch::wasm32::*;
 
     /// 3-bit quants as unsigned bytes (0..7) in value order; the −4 offset goes into the minimums (4 · scale,
@@ -144,7 +144,7 @@ pub mod simd {
         let b = &as_blocks::<Block>(bytes)[0];
         out.d = f16(b.d);
         out.dmin = out.d;
-        let (three, four) = (u8x16_splat(3), u8x16_splat(4));
+        let (three, four) = opaque((u8x16_splat(3), u8x16_splat(4)));
         let hmask = [load(&b.hmask, 0), load(&b.hmask, 16)];
         for n in 0..2 {
             for h in 0..2 {

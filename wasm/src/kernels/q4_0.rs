@@ -5,7 +5,7 @@ use super::block::byte_block;
 use super::half::{f32_to_f16, f16_to_f32};
 use super::block32::{self, Block32};
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-use super::{q8_tiles::{split_nibbles, widen_nibbles, WideWeights}, simd::load};
+use super::{q8_tiles::{split_nibbles, widen_nibbles, Consts, WideWeights}, simd::load};
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 use core::arch::wasm32::v128;
 
@@ -54,12 +54,12 @@ impl WideWeights for Block {
     const OFFSET: i32 = 8;
     const SEVEN_BIT: bool = true;
     #[inline(always)]
-    fn bytes(&self) -> (v128, v128) {
-        split_nibbles(load(&self.qs, 0))
+    fn bytes(&self, k: &Consts) -> (v128, v128) {
+        split_nibbles(load(&self.qs, 0), k)
     }
     #[inline(always)]
-    fn widen(&self) -> [v128; 4] {
-        widen_nibbles(load(&self.qs, 0))
+    fn widen(&self, k: &Consts) -> [v128; 4] {
+        widen_nibbles(load(&self.qs, 0), k)
     }
 }
 

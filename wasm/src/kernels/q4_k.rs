@@ -130,7 +130,7 @@ pub mod simd {
     use crate::kernels::q8_k::simd::{tile_with, Decoded};
     #[cfg(target_feature = "relaxed-simd")]
     use crate::kernels::q8_k::simd::{tile_with, Decoded7};
-    use crate::kernels::simd::load;
+    use crate::kernels::simd::{opaque, load};
     use core::arch::wasm32::*;
 
     /// Nibbles as bytes in value order: chunk c's low nibbles are values 64c..64c+32, high nibbles 64c+32..64c+64.
@@ -140,7 +140,7 @@ pub mod simd {
         let b = &as_blocks::<Block>(bytes)[0];
         out.d = f16(b.d);
         out.dmin = f16(b.dmin);
-        let mask = u8x16_splat(0x0f);
+        let mask = opaque(u8x16_splat(0x0f));
         for c in 0..4 {
             let (lo, hi) = (load(&b.qs, 32 * c), load(&b.qs, 32 * c + 16));
             out.w[4 * c] = v128_and(lo, mask);
@@ -158,7 +158,7 @@ pub mod simd {
         let b = &as_blocks::<Block>(bytes)[0];
         out.d = f16(b.d);
         out.dmin = f16(b.dmin);
-        let mask = u8x16_splat(0x0f);
+        let mask = opaque(u8x16_splat(0x0f));
         for c in 0..4 {
             let (lo, hi) = (load(&b.qs, 32 * c), load(&b.qs, 32 * c + 16));
             for (k, v) in [v128_and(lo, mask), v128_and(hi, mask), u8x16_shr(lo, 4), u8x16_shr(hi, 4)].into_iter().enumerate() {

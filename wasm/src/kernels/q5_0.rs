@@ -6,7 +6,7 @@ use super::block::{as_blocks_mut, byte_block};
 use super::half::{f16_to_f32, f32_to_f16};
 use super::block32::{self, Block32};
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-use super::{q8_tiles::{five_bit, WideWeights}, simd::load};
+use super::{q8_tiles::{five_bit, Consts, WideWeights}, simd::load};
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 use core::arch::wasm32::v128;
 
@@ -72,8 +72,8 @@ impl WideWeights for Block {
     const OFFSET: i32 = 16;
     const SEVEN_BIT: bool = true;
     #[inline(always)]
-    fn bytes(&self) -> (v128, v128) {
-        five_bit(load(&self.qs, 0), u32::from_le_bytes(self.qh))
+    fn bytes(&self, k: &Consts) -> (v128, v128) {
+        five_bit(load(&self.qs, 0), u32::from_le_bytes(self.qh), k)
     }
 }
 

@@ -110,7 +110,7 @@ pub mod simd {
     use crate::kernels::block::{as_blocks, f16};
     use crate::kernels::q8_k::simd::Decoded7;
     use crate::kernels::q8_k::simd::tile_bytes;
-    use crate::kernels::simd::load;
+    use crate::kernels::simd::{opaque, load};
     use core::arch::wasm32::*;
 
     /// 5-bit quants as bytes in value order: Q4_K's nibble order plus one qh bit per value.
@@ -120,7 +120,7 @@ pub mod simd {
         out.d = f16(b.d);
         out.dmin = f16(b.dmin);
         let qh = [load(&b.qh, 0), load(&b.qh, 16)];
-        let (mask, bit4) = (u8x16_splat(0x0f), u8x16_splat(0x10));
+        let (mask, bit4) = opaque((u8x16_splat(0x0f), u8x16_splat(0x10)));
         // qh bit b moved to bit 4 (the quant's fifth bit): a left shift by 4 − b, or a right shift by b − 4.
         let fifth = |v: v128, b: u32| v128_and(if b <= 4 { i8x16_shl(v, 4 - b) } else { u8x16_shr(v, b - 4) }, bit4);
         for c in 0..4 {

@@ -100,7 +100,7 @@ pub mod simd {
     use crate::kernels::q8_k::simd::{tile_with, Decoded};
     #[cfg(target_feature = "relaxed-simd")]
     use crate::kernels::q8_k::simd::{tile_with, Decoded7};
-    use crate::kernels::simd::load;
+    use crate::kernels::simd::{opaque, load};
     use core::arch::wasm32::*;
 
     /// 6-bit quants as unsigned bytes (0..63) in value order, for the relaxed 8-bit dot; the −32 offset goes
@@ -111,7 +111,7 @@ pub mod simd {
         let b = &as_blocks::<Block>(bytes)[0];
         out.d = f16(b.d);
         out.dmin = out.d;
-        let (low4, bits45) = (u8x16_splat(0x0f), u8x16_splat(0x30));
+        let (low4, bits45) = opaque((u8x16_splat(0x0f), u8x16_splat(0x30)));
         for n in 0..2 {
             for h in 0..2 {
                 let ql_a = load(&b.ql, 64 * n + 16 * h);
@@ -135,9 +135,7 @@ pub mod simd {
         let b = &as_blocks::<Block>(bytes)[0];
         out.d = f16(b.d);
         out.dmin = 0.0;
-        let low4 = u8x16_splat(0x0f);
-        let bits45 = u8x16_splat(0x30);
-        let offset = i8x16_splat(32);
+        let (low4, bits45, offset) = opaque((u8x16_splat(0x0f), u8x16_splat(0x30), i8x16_splat(32)));
         for n in 0..2 {
             for h in 0..2 {
                 let ql_a = load(&b.ql, 64 * n + 16 * h); // ql[l], l = 16h..16h+16

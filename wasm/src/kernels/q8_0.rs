@@ -4,7 +4,7 @@
 use super::block32::{self, Block32};
 use super::half::f32_to_f16;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-use super::{q8_tiles::{WideWeights}, simd::load};
+use super::{q8_tiles::{Consts, WideWeights}, simd::load};
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 use core::arch::wasm32::v128;
 
@@ -77,7 +77,7 @@ pub fn vec_dot(w: &[u8], x: &[u8]) -> f32 {
 impl WideWeights for Block {
     const SEVEN_BIT: bool = false;
     #[inline(always)]
-    fn bytes(&self) -> (v128, v128) {
+    fn bytes(&self, _: &Consts) -> (v128, v128) {
         (load(&self.qs, 0), load(&self.qs, 16))
     }
 }

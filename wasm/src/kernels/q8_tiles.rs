@@ -21,7 +21,7 @@
 
 use super::block32::Block32;
 use super::half::read_f16;
-use super::simd::{f16x4_to_f32x4, hsum_i32x4};
+use super::simd::{hsum_i32x4, opaque, F16Consts};
 use super::q8_0;
 use core::arch::wasm32::*;
 
@@ -98,6 +98,40 @@ pub fn quantize_q8_0(src: &[f32], dst: &mut [u8]) {
     }
 }
 
+/// The v128 constants of the block decoders and the scale conversion, built once per sweep behind `simd::opaque`
+/// (V8 would otherwise rebuild each at every use inside the block loop).
+#[derive(Clone, Copy)]
+pub struct Consts {
+    /// i8x16 0x0f: the low nibble of each byte.
+    pub low4: v128,
+    /// u16x8 0x000f: the low nibble of each i16 lane.
+    pub low4_u16: v128,
+    /// Q5's fifth bits: the bit each byte tests, the `qh` byte each byte reads (two halves), and the bit value.
+    pub bit_of_byte: v128,
+    pub qh_lo: v128,
+    pub qh_hi: v128,
+    pub fifth: v128,
+    /// IQ4_NL's 16 levels, for a swizzle.
+    pub iq4_levels: v128,
+    pub f16: F16Consts,
+}
+
+impl Consts {
+    #[inline(always)]
+    pub fn hoisted() -> Self {
+        opaque(Consts {
+            low4: i8x16_splat(0x0f),
+            low4_u16: u16x8_splat(0x000f),
+            bit_of_byte: u8x16(1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128),
+            qh_lo: u8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
+            qh_hi: u8x16(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3),
+            fifth: i8x16_splat(0x10),
+            iq4_levels: super::iq4_nl::levels_v128(),
+            f16: F16Consts::new(),
+        })
+    }
+}
+
 /// How a weight format's 32-value block decodes for the tiles, implemented by the format's block type next to its
 /// `Block32` (which gives the block size and where an affine format keeps its f16 minimum; every format keeps its f16
 /// scale at byte 0).
@@ -108,12 +142,12 @@ pub trait WideWeights: Block32 {
     /// still fit an i16 lane); the others (signed 8-bit quants) keep the exact i16 dot on the relaxed build too.
     const SEVEN_BIT: bool;
     /// The block's quants (offset not yet subtracted) as bytes in value order: values 0..16, values 16..32.
-    fn bytes(&self) -> (v128, v128);
+    fn bytes(&self, k: &Consts) -> (v128, v128);
     /// The quants as four i16x8 in the wide activations' order: positions 0,2,..,14 | 1,3,..,15 | 16,18,..,30 |
     /// 17,19,..,31. A format may widen its packed bytes more directly than this.
     #[inline(always)]
-    fn widen(&self) -> [v128; 4] {
-        let (lo, hi) = self.bytes();
+    fn widen(&self, k: &Consts) -> [v128; 4] {
+        let (lo, hi) = self.bytes(k);
         if Self::SEVEN_BIT {
             widen_unsigned(lo, hi)
         } else {
@@ -134,6 +168,7 @@ pub fn sweep<W: WideWeights, const T: usize>(w_data: &[u8], rows: usize, x: &Wid
     assert!((t0 + T) * nb * 32 <= x.x16.len(), "q8_tiles::sweep: wide activations");
     assert!((t0 + T) * nb * q8_0::BLOCK_BYTES <= x.q8.len(), "q8_tiles::sweep: q8 activations");
     assert!(out.len() >= (t0 + T) * rows, "q8_tiles::sweep: output");
+    let k = Consts::hoisted();
     let mut r = 0;
     while r < rows {
         touch_ahead(w_data, (r + PREFETCH_TILES * ROWS) * row_bytes, ROWS * row_bytes);
@@ -141,7 +176,7 @@ pub fn sweep<W: WideWeights, const T: usize>(w_data: &[u8], rows: usize, x: &Wid
         // SAFETY: every index is < rows, so each row slice lies inside w_data (length asserted above).
         let ptrs: [*const u8; ROWS] = core::array::from_fn(|i| unsafe { w_data.as_ptr().add(idx[i] * row_bytes) });
         // SAFETY: row pointers cover nb blocks of W::BYTES; activations cover tokens t0..t0+T (asserted above).
-        let acc = unsafe { tile::<W, T>(ptrs, x, t0) };
+        let acc = unsafe { tile::<W, T>(ptrs, x, t0, &k) };
         let live = (rows - r).min(ROWS);
         for (t, v) in acc.iter().enumerate() {
             let o = (t0 + t) * rows + r;
@@ -186,24 +221,25 @@ fn transpose_sum(a: v128, b: v128, c: v128, e: v128) -> v128 {
 
 /// The four rows' f16 block scales (at byte `off` of each row) as f32x4: four 16-bit lane loads, no scalar inserts.
 #[inline(always)]
-unsafe fn scales(ptrs: &[*const u8; ROWS], off: usize) -> v128 {
+unsafe fn scales(ptrs: &[*const u8; ROWS], off: usize, f16: &F16Consts) -> v128 {
     let h = |i: usize| ptrs[i].add(off) as *const u16;
     let v = v128_load16_lane::<0>(u32x4_splat(0), h(0));
     let v = v128_load16_lane::<2>(v, h(1));
     let v = v128_load16_lane::<4>(v, h(2));
-    f16x4_to_f32x4(v128_load16_lane::<6>(v, h(3)))
+    f16.to_f32x4(v128_load16_lane::<6>(v, h(3)))
 }
 
 /// Scales and minimums of formats that store them side by side (f16 d at `off`, f16 m at `off + 2`): one 32-bit
 /// lane load per row for both.
 #[inline(always)]
-unsafe fn scales_and_mins(ptrs: &[*const u8; ROWS], off: usize) -> (v128, v128) {
+unsafe fn scales_and_mins(ptrs: &[*const u8; ROWS], off: usize, f16: &F16Consts) -> (v128, v128) {
     let p = |i: usize| ptrs[i].add(off) as *const u32;
     let v = v128_load32_lane::<0>(u32x4_splat(0), p(0));
     let v = v128_load32_lane::<1>(v, p(1));
     let v = v128_load32_lane::<2>(v, p(2));
     let v = v128_load32_lane::<3>(v, p(3));
-    (f16x4_to_f32x4(v128_and(v, u32x4_splat(0xffff))), f16x4_to_f32x4(u32x4_shr(v, 16)))
+    // The f16 conversion masks each lane's low half itself (magnitude and sign masks), so the scale needs no mask.
+    (f16.to_f32x4(v), f16.to_f32x4(u32x4_shr(v, 16)))
 }
 
 /// acc += v · s, fused where relaxed SIMD is available.
@@ -240,11 +276,12 @@ unsafe fn fold_block<W: WideWeights, const T: usize>(
     x: &WideActivations,
     t0: usize,
     b: usize,
+    f16: &F16Consts,
 ) {
     let (dw, mw) = match W::MIN_AT {
-        Some(2) => scales_and_mins(ptrs, off),
-        Some(at) => (scales(ptrs, off), scales(ptrs, off + at)),
-        None => (scales(ptrs, off), f32x4_splat(0.0)),
+        Some(2) => scales_and_mins(ptrs, off, f16),
+        Some(at) => (scales(ptrs, off, f16), scales(ptrs, off + at, f16)),
+        None => (scales(ptrs, off, f16), f32x4_splat(0.0)),
     };
     for t in 0..T {
         let i = (t0 + t) * x.n_blocks + b;
@@ -263,7 +300,7 @@ unsafe fn fold_block<W: WideWeights, const T: usize>(
 
 /// Four rows of `W` × wide activations. Returns one f32x4 [row0..row3] per token.
 #[inline(never)]
-unsafe fn tile<W: WideWeights, const T: usize>(ptrs: [*const u8; ROWS], x: &WideActivations, t0: usize) -> [v128; T] {
+unsafe fn tile<W: WideWeights, const T: usize>(ptrs: [*const u8; ROWS], x: &WideActivations, t0: usize, k: &Consts) -> [v128; T] {
     let nb = x.n_blocks;
     let mut acc = [f32x4_splat(0.0); T];
     for b in 0..nb {
@@ -274,7 +311,7 @@ unsafe fn tile<W: WideWeights, const T: usize>(ptrs: [*const u8; ROWS], x: &Wide
             let block = &*(ptrs[r].add(off) as *const W);
             #[cfg(target_feature = "relaxed-simd")]
             if W::SEVEN_BIT {
-                let (lo, hi) = block.bytes();
+                let (lo, hi) = block.bytes(k);
                 for t in 0..T {
                     let xq = x.q8.as_ptr().add(((t0 + t) * nb + b) * q8_0::BLOCK_BYTES + 2);
                     // i16 dots (one pmaddubsw each on x86: the 7-bit weights are its unsigned operand), summed in
@@ -287,12 +324,12 @@ unsafe fn tile<W: WideWeights, const T: usize>(ptrs: [*const u8; ROWS], x: &Wide
                 }
                 continue;
             }
-            let wv = block.widen();
+            let wv = block.widen(k);
             for t in 0..T {
                 sums[t][r] = dot_block(&wv, x.x16.as_ptr().add(((t0 + t) * nb + b) * 32));
             }
         }
-        fold_block::<W, T>(&mut acc, &sums, &ptrs, off, x, t0, b);
+        fold_block::<W, T>(&mut acc, &sums, &ptrs, off, x, t0, b, &k.f16);
     }
     acc
 }
@@ -303,16 +340,15 @@ unsafe fn tile<W: WideWeights, const T: usize>(ptrs: [*const u8; ROWS], x: &Wide
 /// `WideWeights::widen`: i16 lane k holds bytes 2k, 2k+1, whose low nibbles are values 2k, 2k+1 and high ones
 /// 16+2k, 17+2k (bits 0–3, 8–11, 4–7, 12–15 of the lane): three masks and three shifts.
 #[inline(always)]
-pub fn widen_nibbles(q: v128) -> [v128; 4] {
-    let low4 = u16x8_splat(0x000f);
+pub fn widen_nibbles(q: v128, k: &Consts) -> [v128; 4] {
+    let low4 = k.low4_u16;
     [v128_and(q, low4), v128_and(u16x8_shr(q, 8), low4), v128_and(u16x8_shr(q, 4), low4), u16x8_shr(q, 12)]
 }
 
 /// Packed nibbles → (values 0..16, values 16..32) as bytes 0..15.
 #[inline(always)]
-pub fn split_nibbles(q: v128) -> (v128, v128) {
-    let low4 = i8x16_splat(0x0f);
-    (v128_and(q, low4), v128_and(u16x8_shr(q, 4), low4))
+pub fn split_nibbles(q: v128, k: &Consts) -> (v128, v128) {
+    (v128_and(q, k.low4), v128_and(u16x8_shr(q, 4), k.low4))
 }
 
 /// Two vectors of signed bytes in value order (0..16, 16..32) → the four i16x8 of `WideWeights::widen`: even bytes
@@ -332,13 +368,13 @@ pub fn widen_unsigned(lo: v128, hi: v128) -> [v128; 4] {
 /// bits (bit j belongs to value j). Each byte of `qh` is broadcast over the 8 bytes it covers and tested against
 /// its bit.
 #[inline(always)]
-pub fn five_bit(qs: v128, qh: u32) -> (v128, v128) {
+pub fn five_bit(qs: v128, qh: u32, k: &Consts) -> (v128, v128) {
     let h = u32x4_splat(qh);
-    let bits = u8x16(1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
-    let high = |spread: v128| v128_and(i8x16_eq(v128_and(spread, bits), bits), i8x16_splat(0x10));
-    let h_lo = high(i8x16_swizzle(h, u8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1)));
-    let h_hi = high(i8x16_swizzle(h, u8x16(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3)));
-    let (lo, hi) = split_nibbles(qs);
+    let bits = k.bit_of_byte;
+    let high = |spread: v128| v128_and(i8x16_eq(v128_and(spread, bits), bits), k.fifth);
+    let h_lo = high(i8x16_swizzle(h, k.qh_lo));
+    let h_hi = high(i8x16_swizzle(h, k.qh_hi));
+    let (lo, hi) = split_nibbles(qs, k);
     (v128_or(lo, h_lo), v128_or(hi, h_hi))
 }
 

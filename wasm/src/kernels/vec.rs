@@ -158,11 +158,24 @@ pub fn f32_to_f16_slice_with(path: KernelPath, src: &[f32], dst: &mut [u16]) {
     }
 }
 
+/// Rounds every value to the nearest f16, kept as f32 (what an f16 operand of llama.cpp's matmul holds); both paths
+/// give the same bits.
+pub fn round_to_f16_with(path: KernelPath, values: &mut [f32]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if path == KernelPath::Simd {
+        return simd::round_to_f16(values);
+    }
+    let _ = path;
+    for v in values {
+        *v = f16_to_f32(f32_to_f16(*v));
+    }
+}
+
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
     use crate::kernels::half::{f16_to_f32, f32_to_f16, read_f16};
     use crate::kernels::q8_0::{BLOCK_BYTES, BLOCK_LEN};
-    use crate::kernels::simd::{f16x8_to_f32x4x2, hsum_f32x4, load, load_f32x4, load_u16x8, store_f32x4};
+    use crate::kernels::simd::{F16Consts, ToF16Consts, hsum_f32x4, load, load_f32x4, load_u16x8, store_f32x4};
     use core::arch::wasm32::*;
 
     /// Σ qa·qb of one block pair: the 32 signed bytes widened to i16, four `i32x4_dot_i16x8`.
@@ -226,11 +239,12 @@ mod simd {
     }
 
     pub fn dot_f16_f32(a: &[u16], b: &[f32]) -> f32 {
+        let f16 = F16Consts::hoisted();
         let n8 = a.len() - a.len() % 8;
         let (mut s0, mut s1) = (f32x4_splat(0.0), f32x4_splat(0.0));
         let mut i = 0;
         while i < n8 {
-            let (lo, hi) = f16x8_to_f32x4x2(load_u16x8(a, i));
+            let (lo, hi) = f16.to_f32x4x2(load_u16x8(a, i));
             s0 = f32x4_add(s0, f32x4_mul(lo, load_f32x4(b, i)));
             s1 = f32x4_add(s1, f32x4_mul(hi, load_f32x4(b, i + 4)));
             i += 8;
@@ -244,6 +258,7 @@ mod simd {
 
     /// `dot_f16_f32` of every key row with each of the N queries, in its exact order of operations.
     pub fn scores_f16<const N: usize>(keys: &[u16], qs: [&[f32]; N], scale: f32, n: usize, out: &mut [f32]) {
+        let f16 = F16Consts::hoisted();
         let dim = qs[0].len();
         let n8 = dim - dim % 8;
         for (p, row) in keys.chunks_exact(dim).enumerate() {
@@ -251,7 +266,7 @@ mod simd {
             let mut s1 = [f32x4_splat(0.0); N];
             let mut i = 0;
             while i < n8 {
-                let (lo, hi) = f16x8_to_f32x4x2(load_u16x8(row, i));
+                let (lo, hi) = f16.to_f32x4x2(load_u16x8(row, i));
                 for h in 0..N {
                     s0[h] = f32x4_add(s0[h], f32x4_mul(lo, load_f32x4(qs[h], i)));
                     s1[h] = f32x4_add(s1[h], f32x4_mul(hi, load_f32x4(qs[h], i + 4)));
@@ -270,6 +285,7 @@ mod simd {
 
     /// `axpy_f16` of every value row into each of the N outputs, in its exact order of operations.
     pub fn weighted_sum_f16<const N: usize>(values: &[u16], weights: &[f32], n: usize, outs: &mut [f32]) {
+        let f16 = F16Consts::hoisted();
         let dim = outs.len() / N;
         let n8 = dim - dim % 8;
         for (p, row) in values.chunks_exact(dim).enumerate() {
@@ -277,7 +293,7 @@ mod simd {
             let av: [v128; N] = core::array::from_fn(|h| f32x4_splat(a[h]));
             let mut i = 0;
             while i < n8 {
-                let (lo, hi) = f16x8_to_f32x4x2(load_u16x8(row, i));
+                let (lo, hi) = f16.to_f32x4x2(load_u16x8(row, i));
                 for h in 0..N {
                     let y = &mut outs[h * dim..(h + 1) * dim];
                     store_f32x4(y, i, f32x4_add(load_f32x4(y, i), f32x4_mul(av[h], lo)));
@@ -309,11 +325,12 @@ mod simd {
     }
 
     pub fn axpy_f16(y: &mut [f32], a: f32, x: &[u16]) {
+        let f16 = F16Consts::hoisted();
         let n8 = y.len() - y.len() % 8;
         let av = f32x4_splat(a);
         let mut i = 0;
         while i < n8 {
-            let (lo, hi) = f16x8_to_f32x4x2(load_u16x8(x, i));
+            let (lo, hi) = f16.to_f32x4x2(load_u16x8(x, i));
             store_f32x4(y, i, f32x4_add(load_f32x4(y, i), f32x4_mul(av, lo)));
             store_f32x4(y, i + 4, f32x4_add(load_f32x4(y, i + 4), f32x4_mul(av, hi)));
             i += 8;
@@ -323,38 +340,26 @@ mod simd {
         }
     }
 
-    /// Four f32 → four f16 (in the low half of each u32 lane), round to nearest even, bit-identical to
-    /// `half::f32_to_f16`. Three cases computed branch-free and selected by masks:
-    /// overflow/inf/NaN, f16-subnormal (rounded by adding a magic float whose ulp is 2^-24), normal
-    /// (rebias the exponent, add 0xfff plus the mantissa's odd bit, shift).
-    #[inline(always)]
-    fn f32x4_to_f16x4(v: v128) -> v128 {
-        let sign = v128_and(v, u32x4_splat(0x8000_0000));
-        let abs = v128_xor(v, sign);
-        // Case: |v| ≥ 65520 (rounds to inf), inf, NaN (payload kept like the scalar version).
-        let overflow = u32x4_ge(abs, u32x4_splat((127 + 16) << 23));
-        let is_nan = u32x4_gt(abs, u32x4_splat(0x7f80_0000));
-        let nan_bits = v128_or(u32x4_splat(0x7e00), v128_and(u32x4_shr(abs, 13), u32x4_splat(0x03ff)));
-        let big = v128_bitselect(nan_bits, u32x4_splat(0x7c00), is_nan);
-        // Case: result is an f16 subnormal or zero (|v| < 2^-14).
-        let denorm_magic = u32x4_splat(((127 - 15) + (23 - 10) + 1) << 23);
-        let sub = i32x4_sub(f32x4_add(abs, denorm_magic), denorm_magic);
-        let is_sub = u32x4_lt(abs, u32x4_splat(113 << 23));
-        // Case: normal.
-        let odd = v128_and(u32x4_shr(abs, 13), u32x4_splat(1));
-        let rebias = u32x4_splat(((15u32.wrapping_sub(127)) << 23).wrapping_add(0xfff));
-        let normal = u32x4_shr(i32x4_add(i32x4_add(abs, rebias), odd), 13);
-        let small = v128_bitselect(sub, normal, is_sub);
-        let h = v128_bitselect(big, small, overflow);
-        v128_or(h, u32x4_shr(sign, 16))
+    pub fn round_to_f16(values: &mut [f32]) {
+        let (to_f16, to_f32) = (ToF16Consts::hoisted(), F16Consts::hoisted());
+        let n4 = values.len() - values.len() % 4;
+        let mut i = 0;
+        while i < n4 {
+            store_f32x4(values, i, to_f32.to_f32x4(to_f16.convert(load_f32x4(values, i))));
+            i += 4;
+        }
+        for v in &mut values[n4..] {
+            *v = f16_to_f32(f32_to_f16(*v));
+        }
     }
 
     pub fn f32_to_f16_slice(src: &[f32], dst: &mut [u16]) {
+        let to_f16 = ToF16Consts::hoisted();
         let n8 = src.len() - src.len() % 8;
         let mut i = 0;
         while i < n8 {
-            let lo = f32x4_to_f16x4(load_f32x4(src, i));
-            let hi = f32x4_to_f16x4(load_f32x4(src, i + 4));
+            let lo = to_f16.convert(load_f32x4(src, i));
+            let hi = to_f16.convert(load_f32x4(src, i + 4));
             let packed = u16x8_narrow_i32x4(lo, hi); // lanes ≤ 0xffff: the saturating narrow is exact
             let out: &mut [u16; 8] = (&mut dst[i..i + 8]).try_into().expect("8-half slice");
             // SAFETY: 16 writable bytes; unaligned stores are fine in wasm.

@@ -2,7 +2,7 @@
 
 use super::kv_cache::{KvCache, KvRows, KvType};
 use super::ops::softmax;
-use crate::kernels::{self, KernelPath};
+use crate::kernels::{self, round_to_f16_with, KernelPath};
 
 /// Where in the cache one token attends: its layer, sequence slot, and how many positions it sees (its own included).
 pub struct AttentionSite {
@@ -44,7 +44,7 @@ pub fn attend(
 ) {
     let Heads { n_heads, n_kv_heads, head_dim } = heads;
     if kv.kv_type() == KvType::F16 {
-        round_to_f16(&mut q[..n_heads * head_dim]);
+        round_to_f16_with(path, &mut q[..n_heads * head_dim]);
     }
     let q = &*q;
     let group = n_heads / n_kv_heads;
@@ -87,16 +87,9 @@ fn heads_f16<const N: usize>(path: KernelPath, at: &Group, k: &[u16], v: &[u16],
     kernels::scores_f16_with::<N>(path, k, qs, at.scale, &mut scores[..N * n]);
     for row in scores[..N * n].chunks_exact_mut(n) {
         softmax(row);
-        round_to_f16(row);
+        round_to_f16_with(path, row);
     }
     kernels::weighted_sum_f16_with::<N>(path, v, &scores[..N * n], &mut out[at.h0 * hd..(at.h0 + N) * hd]);
-}
-
-/// Rounds every value to the nearest f16 (kept as f32).
-fn round_to_f16(values: &mut [f32]) {
-    for v in values {
-        *v = kernels::f16_to_f32(kernels::f32_to_f16(*v));
-    }
 }
 
 /// Head `h` (of KV group `g`) alone, for the f32 and Q8_0 caches (and, head by head, the f16 one's reference).
@@ -134,7 +127,7 @@ fn one_head(path: KernelPath, kv: &KvCache, site: &AttentionSite, g: usize, at: 
             }
         }
         KvRows::F16(v) => {
-            round_to_f16(scores);
+            round_to_f16_with(path, scores);
             for (&s, row) in scores.iter().zip(v.chunks_exact(head_dim)) {
                 kernels::axpy_f16_with(path, oh, s, row);
             }

@@ -401,21 +401,19 @@ for (const file of models) {
     console.log(`${name.padEnd(17)} ${String(rs[0]?.build ?? "").slice(0, 34).padEnd(34)} ${fmt(s.load, 2).padEnd(17)} ${fmt(s.prefill).padEnd(20)} ${fmt(s.decode).padEnd(20)} ${fmt(s.rss, 0)}`);
   }
   // Ratios from the same rounds: median over rounds of ours / anchor (robust to drift between rounds).
+  const ratioLine = (a, b) => {
+    const per = (metric) => stats(byEngine[a].map((r, i) => (byEngine[b][i] ? r[metric] / byEngine[b][i][metric] : NaN)));
+    const d = per("decode_tok_s");
+    const p = per("prefill_tok_s");
+    return `decode ×${d ? d.median.toFixed(2) : "—"}, prefill ×${p ? p.median.toFixed(2) : "—"}`;
+  };
   const ours = runnable.filter(([, e]) => e.ours).map(([n]) => n).filter((n) => byEngine[n].length);
   const anchors = runnable.filter(([, e]) => !e.ours).map(([n]) => n).filter((n) => byEngine[n].length);
   for (const o of ours) {
-    for (const a of anchors) {
-      const per = (metric) => stats(byEngine[o].map((r, i) => (byEngine[a][i] ? r[metric] / byEngine[a][i][metric] : NaN)));
-      const d = per("decode_tok_s");
-      const p = per("prefill_tok_s");
-      console.log(`  ${o} / ${a}: decode ×${d ? d.median.toFixed(2) : "—"}, prefill ×${p ? p.median.toFixed(2) : "—"} (median of per-round ratios)`);
-    }
+    for (const a of anchors) console.log(`  ${o} / ${a}: ${ratioLine(o, a)} (median of per-round ratios)`);
   }
   if (byEngine["ellm-relaxed"]?.length && byEngine["ellm-node24"]?.length) {
-    const per = (metric) => stats(byEngine["ellm-relaxed"].map((r, i) => (byEngine["ellm-node24"][i] ? r[metric] / byEngine["ellm-node24"][i][metric] : NaN)));
-    const d = per("decode_tok_s");
-    const p = per("prefill_tok_s");
-    console.log(`  ellm-relaxed / ellm-node24 (relaxed / SIMD128, both Node 24): decode ×${d ? d.median.toFixed(2) : "—"}, prefill ×${p ? p.median.toFixed(2) : "—"}`);
+    console.log(`  ellm-relaxed / ellm-node24 (relaxed / SIMD128, both Node 24): ${ratioLine("ellm-relaxed", "ellm-node24")}`);
   }
 }
 if (opt.json) {

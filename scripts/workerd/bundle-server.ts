@@ -71,7 +71,17 @@ export async function startBundle(
   const url = (await mf.ready).toString().replace(/\/$/, "");
   const bucket = await mf.getR2Bucket("MODELS");
   for (const [i, { bytes }] of files.entries()) {
-    await bucket.put(catalog[i]!.r2Key, bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    const body = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    // Miniflare's R2 proxy uploads over a loopback socket; on a loaded machine workerd has closed it mid-upload of a
+    // 98 MB model once (fetch failed: write EPIPE). Two more tries; a persistent failure still throws.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await bucket.put(catalog[i]!.r2Key, body);
+        break;
+      } catch (e) {
+        if (attempt === 3) throw e;
+      }
+    }
   }
   return { url, mf, stop: () => mf.dispose() };
 }

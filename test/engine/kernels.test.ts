@@ -326,12 +326,52 @@ describe.skipIf(!checks)("kernels: attention vector primitives, SIMD vs scalar",
     }
   });
 
+  it("prompt attention in query × key blocks equals token by token, bit for bit, on both paths (f16 and q8_0 caches)", () => {
+    const next = rng(5151);
+    // [query heads, KV heads, head size, cached positions before the chunk, chunk tokens]: GQA groups of 3, 7, 1, 20.
+    const shapes = [[9, 3, 64, 0, 21], [14, 2, 64, 40, 9], [4, 4, 32, 3, 35], [40, 2, 32, 7, 3], [4, 1, 128, 29, 6]] as const;
+    for (const kvType of ["f16", "q8_0"]) {
+      for (const [nHeads, nKv, dim, pos0, n] of shapes) {
+        const q = randomVector(next, n * nHeads * dim, 2);
+        const keys = randomVector(next, (pos0 + n) * nKv * dim, 2);
+        const values = randomVector(next, (pos0 + n) * nKv * dim, 2);
+        const byPath: Float32Array[] = [];
+        for (const path of ["scalar", "simd"]) {
+          const out = k.attentionCheck(path, kvType, nHeads, nKv, dim, q, keys, values);
+          const half = out.length / 2;
+          expect(half).toBe(n * nHeads * dim);
+          const what = `${path} ${kvType} ${nHeads}/${nKv}×${dim} at ${pos0}+${n}`;
+          expect(Array.from(out.subarray(0, half)), what).toEqual(Array.from(out.subarray(half)));
+          byPath.push(out.subarray(0, half));
+        }
+        for (let i = 0; i < byPath[0]!.length; i++) {
+          expect(Math.abs(byPath[1]![i]! - byPath[0]![i]!), `${kvType} ${nHeads}/${nKv}×${dim} SIMD vs scalar at ${i}`).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(byPath[0]![i]!)));
+        }
+      }
+    }
+  });
+
   it("round_f16 gives the scalar path's bits on the SIMD path", () => {
     const next = rng(91);
     for (const n of [1, 3, 4, 7, 64, 257]) {
       const a = Float32Array.from({ length: n }, (_, i) => (i % 9 === 4 ? 70000 : (next() * 2 - 1) * 30 * 10 ** -Math.round(next() * 6)));
       expect(Array.from(k.vecCheck("round_f16", "simd", a, a, 0)), `n=${n}`).toEqual(Array.from(k.vecCheck("round_f16", "scalar", a, a, 0)));
     }
+  });
+
+  it("round_weights_f16 (softmax weights in [0, 1]) gives round_f16's bits on both paths, ties and f16 subnormals included", () => {
+    const next = rng(92);
+    const bits = new Uint32Array(4099);
+    const f = new Float32Array(bits.buffer);
+    for (let i = 0; i < bits.length; i++) {
+      // Random weights over every exponent down to 2^-30, some exactly on an f16 tie (13 low bits 0x1000), the edges.
+      f[i] = Math.abs(next()) * 2 ** -Math.floor(Math.abs(next()) * 30);
+      if (i % 5 === 0) bits[i] = (bits[i]! & ~0x1fff) | 0x1000;
+    }
+    f.set([0, 1, 2 ** -14, 2 ** -14 - 2 ** -24, 2 ** -24, 2 ** -25, 1.5 * 2 ** -25, 0.5, 1 - 2 ** -24]);
+    const want = Array.from(k.vecCheck("round_f16", "scalar", f, f, 0));
+    expect(Array.from(k.vecCheck("round_weights_f16", "scalar", f, f, 0))).toEqual(want);
+    expect(Array.from(k.vecCheck("round_weights_f16", "simd", f, f, 0))).toEqual(want);
   });
 
   it("to_f16 is bit-identical on both paths, including ties, subnormals, overflow, inf and NaN", () => {

@@ -21,6 +21,8 @@ export interface KernelChecks extends Pick<EngineBindings, "quantize" | "dequant
   matmulCheck(path: Path, dtype: string, rows: number, cols: number, weights: Uint8Array, x: Float32Array, nTokens: number, iterations?: number): Float32Array;
   /** One attention vector primitive on one path (see `vec_check` in checks.rs). */
   vecCheck(op: string, path: Path, a: Float32Array, b: Float32Array, alpha: number): Float32Array;
+  /** Prompt attention on one path: its blocked outputs, then token by token's (see `attention_check` in checks.rs). */
+  attentionCheck(path: Path, kvType: string, nHeads: number, nKvHeads: number, headDim: number, q: Float32Array, keys: Float32Array, values: Float32Array): Float32Array;
   /** The activation quantizer (Q8_0) on one path. */
   quantizeQ8_0Check(path: Path, values: Float32Array): Uint8Array;
 }

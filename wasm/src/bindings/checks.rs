@@ -4,6 +4,8 @@
 
 use super::kernels::parse_dtype;
 use crate::kernels::{self, KernelPath, MatmulScratch};
+use crate::model::attention::{attend, attend_prompt, AttentionScratch, AttentionSite, Heads, PromptSite};
+use crate::model::{KvCache, KvType};
 use crate::tensor::TensorView;
 use wasm_bindgen::prelude::*;
 
@@ -85,7 +87,7 @@ pub fn matmul_check(
 /// test differs between paths; the Q8_0 ops need lengths that are multiples of 32. "group_f16": `a` holds 1–4 query
 /// heads of width `alpha`, `b` rows of that width used as both f16 keys and values; returns the grouped scores and
 /// weighted sums (`scores_f16_with`, `weighted_sum_f16_with`), then the same from head-by-head `dot_f16` / `axpy_f16`.
-/// "round_f16" → a rounded to f16.
+/// "round_f16" → a rounded to f16; "round_weights_f16" → the same by the softmax weights' rounding (a in [0, 1]).
 #[wasm_bindgen(js_name = vecCheck)]
 pub fn vec_check(op: &str, path: &str, a: &[f32], b: &[f32], alpha: f32) -> Result<Vec<f32>, JsError> {
     let path = parse_path(path)?;
@@ -145,6 +147,11 @@ pub fn vec_check(op: &str, path: &str, a: &[f32], b: &[f32], alpha: f32) -> Resu
             kernels::round_to_f16_with(path, &mut y);
             Ok(y)
         }
+        "round_weights_f16" => {
+            let mut y = a.to_vec();
+            kernels::round_weights_to_f16_with(path, &mut y);
+            Ok(y)
+        }
         "to_f16" => {
             let mut h = vec![0u16; a.len()];
             kernels::f32_to_f16_slice_with(path, a, &mut h);
@@ -186,6 +193,50 @@ fn group_f16(path: KernelPath, q: &[f32], rows: &[u16], dim: f32) -> Result<Vec<
             kernels::axpy_f16_with(path, &mut y, weights[h * n + p], r);
         }
         out.extend(y);
+    }
+    Ok(out)
+}
+
+/// Prompt attention on a path: `keys` and `values` (`positions × nKvHeads × headDim`) are cached as `kvType`
+/// ("f32", "f16", "q8_0"), then the last `q.length / (nHeads × headDim)` positions attend (so `pos0` = positions −
+/// tokens are cached before them). Returns `attend_prompt`'s outputs followed by `attend`'s, token by token.
+#[wasm_bindgen(js_name = attentionCheck)]
+#[allow(clippy::too_many_arguments)]
+pub fn attention_check(
+    path: &str,
+    #[wasm_bindgen(js_name = kvType)] kv_type: &str,
+    #[wasm_bindgen(js_name = nHeads)] n_heads: usize,
+    #[wasm_bindgen(js_name = nKvHeads)] n_kv_heads: usize,
+    #[wasm_bindgen(js_name = headDim)] head_dim: usize,
+    q: &[f32],
+    keys: &[f32],
+    values: &[f32],
+) -> Result<Vec<f32>, JsError> {
+    let path = parse_path(path)?;
+    let kv_type = KvType::from_name(kv_type).ok_or_else(|| JsError::new(&format!("unknown kvType {kv_type:?}")))?;
+    let (q_dim, kv_dim) = (n_heads * head_dim, n_kv_heads * head_dim);
+    if head_dim == 0 || n_kv_heads == 0 || n_heads % n_kv_heads != 0 || q.is_empty() || q.len() % q_dim != 0 {
+        return Err(JsError::new("attentionCheck: q must be whole tokens of nHeads × headDim, nHeads a multiple of nKvHeads"));
+    }
+    if keys.len() != values.len() || keys.len() % kv_dim != 0 || keys.len() / kv_dim < q.len() / q_dim {
+        return Err(JsError::new("attentionCheck: keys and values must be the same whole positions, at least one per token"));
+    }
+    let (n, cap) = (q.len() / q_dim, keys.len() / kv_dim);
+    let mut kv = KvCache::new(kv_type, 1, 1, n_kv_heads, head_dim, cap).map_err(|e| JsError::new(&e.to_string()))?;
+    for p in 0..cap {
+        kv.write(path, 0, 0, p, &keys[p * kv_dim..(p + 1) * kv_dim], &values[p * kv_dim..(p + 1) * kv_dim]);
+    }
+    let heads = Heads { n_heads, n_kv_heads, head_dim };
+    let q8_row = KvType::Q8_0.row_bytes(head_dim).unwrap_or(0);
+    let mut w = AttentionScratch::new(head_dim, cap, q8_row).map_err(|e| JsError::new(&e.to_string()))?;
+    let pos0 = cap - n;
+    let mut out = vec![0.0f32; 2 * n * q_dim];
+    let (blocks, tokens) = out.split_at_mut(n * q_dim);
+    attend_prompt(path, &kv, &PromptSite { layer: 0, seq: 0, pos0, n_tokens: n }, heads, &mut q.to_vec(), &mut w, blocks);
+    let mut qt = q.to_vec();
+    for t in 0..n {
+        let r = t * q_dim..(t + 1) * q_dim;
+        attend(path, &kv, &AttentionSite { layer: 0, seq: 0, n_pos: pos0 + t + 1 }, heads, &mut qt[r.clone()], &mut w.scores, &mut w.q8, &mut tokens[r]);
     }
     Ok(out)
 }

@@ -6,10 +6,11 @@
 //! scalar `vec_dot`, and on wasm SIMD128 builds a `simd` module: a tile, or for the Q8_0-partnered formats the block
 //! decoder `q8_tiles` runs), `q8_tiles` (the SIMD loops of every Q8_0-partnered format), `block32` (their scalar
 //! dequantize and dot, written once over each typed block's d, m and q(j)), `kquant_fit` (the K-quant
-//! quantizers' scale searches), `block` (typed block views), `vec` (attention primitives), `matmul` (the API the
+//! quantizers' scale searches), `block` (typed block views), `vec` (attention primitives), `attn_tiles` (prompt attention's query-block × key-block tiles), `matmul` (the API the
 //! model calls). SIMD code is compiled only for `wasm32` + `simd128`; elsewhere `KernelPath::Simd` runs the scalar
 //! code.
 
+pub mod attn_tiles;
 mod block;
 mod block256;
 mod block32;
@@ -48,5 +49,5 @@ pub use matmul::{
 };
 pub use vec::{
     axpy_f16, axpy_f16_with, axpy_f32, axpy_f32_with, axpy_q8_0_with, dot_f16_f32, dot_f16_f32_with, dot_f32,
-    dot_f32_with, dot_q8_0_with, f32_to_f16_slice, f32_to_f16_slice_with, round_to_f16_with, scores_f16_with, weighted_sum_f16_with,
+    dot_f32_with, dot_q8_0_with, f32_to_f16_slice, f32_to_f16_slice_with, round_to_f16_with, round_weights_to_f16_with, scores_f16_with, weighted_sum_f16_with,
 };

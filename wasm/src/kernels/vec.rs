@@ -171,6 +171,35 @@ pub fn round_to_f16_with(path: KernelPath, values: &mut [f32]) {
     }
 }
 
+/// `round_to_f16_with` for softmax weights (`+0 ≤ w ≤ 1`, the domain it is exact on; NaN, `-0` and values past
+/// f16's range are not), in a few integer operations instead of two conversions: a weight under 2^-14 (an f16
+/// subnormal) is rounded to the 2^-24 grid by adding and subtracting 0.5 (the f32 ulp at 0.5 is 2^-24, and ties go
+/// to even as in the conversion); a larger one keeps 10 mantissa bits, rounded to nearest even in the bits. Both
+/// paths give the same bits.
+pub fn round_weights_to_f16_with(path: KernelPath, weights: &mut [f32]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if path == KernelPath::Simd {
+        return simd::round_weights_to_f16(weights);
+    }
+    let _ = path;
+    for w in weights {
+        *w = round_weight_to_f16(*w);
+    }
+}
+
+/// Smallest normal f16, 2^-14.
+const F16_MIN_NORMAL: f32 = 6.103_515_6e-5;
+
+#[inline(always)]
+fn round_weight_to_f16(w: f32) -> f32 {
+    if w < F16_MIN_NORMAL {
+        (w + 0.5) - 0.5
+    } else {
+        let b = w.to_bits();
+        f32::from_bits(b.wrapping_add(0xfff + ((b >> 13) & 1)) & !0x1fff)
+    }
+}
+
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
     use crate::kernels::half::{f16_to_f32, f32_to_f16, read_f16};
@@ -340,6 +369,23 @@ mod simd {
         }
     }
 
+    pub fn round_weights_to_f16(weights: &mut [f32]) {
+        let c = crate::kernels::simd::opaque([f32x4_splat(super::F16_MIN_NORMAL), f32x4_splat(0.5), u32x4_splat(1), u32x4_splat(0xfff), u32x4_splat(!0x1fff)]);
+        let [min_normal, half, one, below, mask] = c;
+        let n4 = weights.len() - weights.len() % 4;
+        let mut i = 0;
+        while i < n4 {
+            let w = load_f32x4(weights, i);
+            let sub = f32x4_sub(f32x4_add(w, half), half);
+            let normal = v128_and(i32x4_add(w, i32x4_add(below, v128_and(u32x4_shr(w, 13), one))), mask);
+            store_f32x4(weights, i, v128_bitselect(sub, normal, f32x4_lt(w, min_normal)));
+            i += 4;
+        }
+        for w in &mut weights[n4..] {
+            *w = super::round_weight_to_f16(*w);
+        }
+    }
+
     pub fn round_to_f16(values: &mut [f32]) {
         let (to_f16, to_f32) = (ToF16Consts::hoisted(), F16Consts::hoisted());
         let n4 = values.len() - values.len() % 4;
@@ -393,6 +439,20 @@ mod tests {
         for i in 0..19 {
             assert_eq!(y[i], b[i] + 2.0 * a[i]);
             assert_eq!(y16[i], y[i]);
+        }
+    }
+
+    #[test]
+    fn weight_rounding_equals_the_f16_round_trip_on_0_to_1() {
+        // Every 7th f32 from +0 to 1.0 (all exponents, both f16 ranges, and the ties around each), then each boundary.
+        let one = 1.0f32.to_bits();
+        let edges = [0u32, 1, 0x3380_0000, 0x3300_0000, 0x3880_0000 - 1, 0x3880_0000, 0x3880_1000, 0x3880_3000, one];
+        for b in (0..=one).step_by(7).chain(edges) {
+            let w = f32::from_bits(b);
+            let want = f16_to_f32(f32_to_f16(w));
+            let mut got = [w];
+            round_weights_to_f16_with(KernelPath::Scalar, &mut got);
+            assert_eq!(got[0].to_bits(), want.to_bits(), "{w:e} ({b:#010x})");
         }
     }
 

@@ -2,9 +2,9 @@
 //!
 //! Tokens are processed in chunks of up to `max_batch` positions; within a chunk every matmul runs over all its
 //! tokens at once (`kernels::matmul_with(.., n_tokens, ..)`), so prefill reads each weight tile once per chunk
-//! rather than once per token. Attention stays per token (each sees a different causal prefix).
+//! rather than once per token; attention goes over the chunk in blocks of tokens too (`attend_prompt`).
 
-use super::attention::{attend, AttentionSite, Heads};
+use super::attention::{attend_prompt, Heads, PromptSite};
 use super::error::ModelError;
 use super::ops::{add_bias_rows, add_in_place, rmsnorm, silu_mul};
 use super::Model;
@@ -127,11 +127,8 @@ impl Model {
                 let kv_rows = t * kv_dim..(t + 1) * kv_dim;
                 kv.write(path, l, seq, pos0 + t, &s.k[kv_rows.clone()], &s.v[kv_rows]);
             }
-            for t in 0..n {
-                let site = AttentionSite { layer: l, seq, n_pos: pos0 + t + 1 };
-                let q = &mut s.q[t * q_dim..(t + 1) * q_dim];
-                attend(path, kv, &site, heads, q, &mut s.scores, &mut s.q8, &mut s.att[t * q_dim..(t + 1) * q_dim]);
-            }
+            let site = PromptSite { layer: l, seq, pos0, n_tokens: n };
+            attend_prompt(path, kv, &site, heads, &mut s.q[..n * q_dim], &mut s.attn, &mut s.att[..n * q_dim]);
             matmul_with(path, &lw.wo.view(arena), &s.att[..n * q_dim], n, &mut s.proj[..n * dim], &mut s.matmul);
             add_in_place(&mut s.x[..n * dim], &s.proj[..n * dim]);
 

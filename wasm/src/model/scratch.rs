@@ -1,6 +1,6 @@
 //! Working buffers of the forward pass, sized once for a chunk of `max_batch` tokens so no step allocates.
 
-use super::attention::GROUP_HEADS;
+use super::attention::AttentionScratch;
 use super::config::ModelConfig;
 use super::error::{try_zeroed, ModelError};
 use crate::kernels::MatmulScratch;
@@ -19,10 +19,8 @@ pub struct Scratch {
     pub proj: Vec<f32>,
     pub gate: Vec<f32>,
     pub up: Vec<f32>,
-    /// Attention scores of up to `attention::GROUP_HEADS` heads over the whole context.
-    pub scores: Vec<f32>,
-    /// One query head quantized to Q8_0, for a Q8_0 KV cache (empty otherwise).
-    pub q8: Vec<u8>,
+    /// Attention's scores, quantized queries and tiles.
+    pub attn: AttentionScratch,
     /// RoPE cos/sin of every position of the chunk, `max_batch × rope_dim/2`.
     pub cos: Vec<f32>,
     pub sin: Vec<f32>,
@@ -52,8 +50,7 @@ impl Scratch {
             proj: buf(cfg.dim, "proj")?,
             gate: buf(cfg.ffn_dim, "gate")?,
             up: buf(cfg.ffn_dim, "up")?,
-            scores: try_zeroed(context * GROUP_HEADS, "attention scores")?,
-            q8: try_zeroed(q8_row, "attention query (Q8_0)")?,
+            attn: AttentionScratch::new(cfg.head_dim, context, q8_row)?,
             cos: buf(cfg.rope_dim / 2, "rope cos")?,
             sin: buf(cfg.rope_dim / 2, "rope sin")?,
             logits: try_zeroed(cfg.vocab_size, "logits")?,
@@ -66,9 +63,12 @@ impl Scratch {
         let per_token = [cfg.dim * 3, cfg.q_dim() * 2, cfg.kv_dim() * 2, cfg.ffn_dim * 2, (cfg.rope_dim / 2) * 2]
             .iter()
             .try_fold(0usize, |acc, &n| acc.checked_add(n))?;
-        let floats = per_token.checked_mul(max_batch)?.checked_add(context.checked_mul(GROUP_HEADS)?)?.checked_add(cfg.vocab_size)?;
+        let floats = per_token.checked_mul(max_batch)?.checked_add(cfg.vocab_size)?;
         let max_cols = cfg.dim.max(cfg.q_dim()).max(cfg.ffn_dim);
-        floats.checked_mul(4)?.checked_add(q8_row)?.checked_add(MatmulScratch::planned_bytes(max_batch, max_cols))
+        floats
+            .checked_mul(4)?
+            .checked_add(AttentionScratch::planned_bytes(cfg.head_dim, context, q8_row)?)?
+            .checked_add(MatmulScratch::planned_bytes(max_batch, max_cols))
     }
 
     /// Makes room for `n_rows × vocab` logits (only the all-positions path needs more than one row).
@@ -94,7 +94,6 @@ impl Scratch {
             &self.proj,
             &self.gate,
             &self.up,
-            &self.scores,
             &self.cos,
             &self.sin,
             &self.logits,
@@ -102,6 +101,6 @@ impl Scratch {
         .iter()
         .map(|v| v.capacity())
         .sum::<usize>();
-        f32s * 4 + self.q8.capacity() + self.matmul.bytes()
+        f32s * 4 + self.attn.bytes() + self.matmul.bytes()
     }
 }

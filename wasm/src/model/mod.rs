@@ -3,7 +3,8 @@
 //! - `config`: `ModelConfig` from `{arch}.*` metadata (llama, qwen2), validated.
 //! - `weights`: tensors bound by name and checked by shape / type; matrices stay in the loaded arena.
 //! - `kv_cache`: per-sequence key/value storage (f32, f16 or Q8_0).
-//! - `ops`, `rope`, `attention`: the per-token math; `forward`: the batched pass over a chunk of tokens.
+//! - `ops`, `rope`: the per-token math; `attention`: one token's, or a prompt chunk's in blocks; `forward`: the batched pass
+//!   over a chunk of tokens.
 //! - `scratch`, `memory`, `options`, `error`, `plan`: buffers, accounting, load options, errors, the load plan.
 
 pub mod attention;

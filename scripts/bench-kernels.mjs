@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Micro-benchmark of the engine's matmul kernels in Node: the check build in wasm/pkg-checks (the production kernels
 // plus the exports that pick a kernel path; scripts/setup makes it, or ELLM_WASM_CHECKS=1 scripts/build-wasm).
-// Reports GMAC/s per format, path and token count on SmolLM2-135M-sized matrices, and checks SIMD ≈ scalar.
+// Reports GMAC/s per format, path and token count on SmolLM2-135M-sized matrices, and checks SIMD ≈ scalar. The
+// SIMD kernels run on weights repacked as the loader repacks them (interleaved 4-row groups), the scalar ones on
+// the file's row-major bytes.
 //
 //   node [--experimental-wasm-relaxed-simd] scripts/bench-kernels.mjs [--quick] [--relaxed] [--wasm file.wasm] [--only Q4_0,Q8_0] [--tokens 1,64]
 // --relaxed loads wasm/pkg-checks/ellm_engine_relaxed_bg.wasm (Node 20 needs the flag); --wasm any build sharing
@@ -61,14 +63,15 @@ function cpuSeconds() {
  * wall time; cache sharing with them still can.
  */
 function time(path, dtype, rows, cols, w, x, nTokens) {
+  const matmul = (iterations) => engine.matmulCheck(path, dtype, rows, cols, w[path], x, nTokens, iterations, path === "simd" && w.packed);
   // Warm up for a while, not once: V8 first runs wasm from Liftoff and swaps in TurboFan code when its
   // background compile finishes, which takes long for the big matmul function on a busy machine.
   const warmEnd = performance.now() + (quick ? 300 : 800);
-  while (performance.now() < warmEnd) engine.matmulCheck(path, dtype, rows, cols, w, x, nTokens, 1);
+  while (performance.now() < warmEnd) matmul(1);
   let iterations = 1;
   for (;;) {
     const t0 = cpuSeconds();
-    engine.matmulCheck(path, dtype, rows, cols, w, x, nTokens, iterations);
+    matmul(iterations);
     const seconds = cpuSeconds() - t0;
     if (seconds >= minSeconds / 5) break;
     iterations = Math.min(iterations * Math.max(2, Math.ceil(minSeconds / 5 / Math.max(seconds, 1e-4))), 1 << 20);
@@ -76,7 +79,7 @@ function time(path, dtype, rows, cols, w, x, nTokens) {
   let best = Infinity;
   for (let run = 0; run < 5; run++) {
     const t0 = cpuSeconds();
-    engine.matmulCheck(path, dtype, rows, cols, w, x, nTokens, iterations);
+    matmul(iterations);
     best = Math.min(best, (cpuSeconds() - t0) / iterations);
   }
   return best;
@@ -110,11 +113,13 @@ console.log(`simd: ${engine.simdEnabled()}  wasm: ${wasmFile}  node ${process.ve
 console.log("dtype  rows×cols    tokens  path    ms/matmul   GMAC/s   weight GB/s   max|simd−scalar|/Σ|out|");
 const wanted = ([d, r]) => (!opts.only || opts.only.split(",").includes(d)) && (!opts.rows || opts.rows.split(",").map(Number).includes(r));
 for (const [dtype, rows, cols] of cases.filter(wanted)) {
-  const w = engine.quantize(dtype, random(rows * cols, 1));
+  const scalar = engine.quantize(dtype, random(rows * cols, 1));
+  const packed = !dtype.startsWith("F");
+  const w = { scalar, simd: packed ? engine.repackCheck(dtype, rows, scalar) : scalar, packed };
   for (const nTokens of tokenCounts) {
     const x = random(nTokens * cols, 2);
-    const ref = engine.matmulCheck("scalar", dtype, rows, cols, w, x, nTokens);
-    const out = engine.matmulCheck("simd", dtype, rows, cols, w, x, nTokens);
+    const ref = engine.matmulCheck("scalar", dtype, rows, cols, w.scalar, x, nTokens);
+    const out = engine.matmulCheck("simd", dtype, rows, cols, w.simd, x, nTokens, 1, packed);
     let diff = 0;
     let norm = 0;
     for (let i = 0; i < ref.length; i++) {
@@ -125,7 +130,7 @@ for (const [dtype, rows, cols] of cases.filter(wanted)) {
       if (quick && path === "scalar" && nTokens > 1) continue;
       const s = time(path, dtype, rows, cols, w, x, nTokens);
       const macs = rows * cols * nTokens;
-      const gbs = w.length / s / 1e9;
+      const gbs = w.scalar.length / s / 1e9;
       console.log(
         `${dtype.padEnd(6)} ${`${rows}×${cols}`.padEnd(12)} ${String(nTokens).padStart(6)}  ${path.padEnd(6)} ${(s * 1e3).toFixed(3).padStart(10)} ${(macs / s / 1e9).toFixed(2).padStart(8)} ${gbs.toFixed(2).padStart(12)}   ${path === "simd" ? (diff / norm).toExponential(2) : ""}`,
       );

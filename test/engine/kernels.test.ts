@@ -60,7 +60,7 @@ describe("kernels: the production build", () => {
   });
 
   it("leaves the kernel check/bench exports to the check build", () => {
-    for (const name of ["matmulCheck", "matmulBench", "vecCheck", "quantizeQ8_0Check"]) expect(engine).not.toHaveProperty(name);
+    for (const name of ["matmulCheck", "matmulBench", "vecCheck", "quantizeQ8_0Check", "repackCheck"]) expect(engine).not.toHaveProperty(name);
   });
 });
 
@@ -70,12 +70,12 @@ describe.skipIf(!checks)("kernels: matmul SIMD vs scalar vs float64 reference", 
   });
 
   for (const { dtype, block, colBlocks } of FORMATS) {
-    it(`${dtype}: rows 1,3,5,7,13 × tokens 1,2,5,9 × ${colBlocks.length} column counts`, () => {
+    it(`${dtype}: rows 1,3,5,7,8,13 × tokens 1,2,5,9 × ${colBlocks.length} column counts, both weight layouts`, () => {
       const next = rng(0x5eed + block + dtype.length * 17);
       let checked = 0;
       for (const nb of colBlocks) {
         const cols = nb * block;
-        for (const rows of [1, 3, 5, 7, 13]) {
+        for (const rows of [1, 3, 5, 7, 8, 13]) {
           const weights = k.quantize(dtype, randomVector(next, rows * cols));
           const wd = k.dequantize(dtype, weights);
           expect(wd.length).toBe(rows * cols);
@@ -84,6 +84,12 @@ describe.skipIf(!checks)("kernels: matmul SIMD vs scalar vs float64 reference", 
             const scalar = k.matmulCheck("scalar", dtype, rows, cols, weights, x, nTokens);
             const simd = k.matmulCheck("simd", dtype, rows, cols, weights, x, nTokens);
             expect(simd.length).toBe(rows * nTokens);
+            if (block > 1) {
+              // Repacked as the loader does (4-row groups interleaved): the same arithmetic, bit for bit.
+              const packed = k.repackCheck(dtype, rows, weights);
+              expect(k.matmulCheck("simd", dtype, rows, cols, packed, x, nTokens, 1, true)).toEqual(simd);
+              expect(k.matmulCheck("scalar", dtype, rows, cols, packed, x, nTokens, 1, true)).toEqual(scalar);
+            }
             for (let t = 0; t < nTokens; t++) {
               for (let r = 0; r < rows; r++) {
                 let exact = 0;
@@ -106,7 +112,7 @@ describe.skipIf(!checks)("kernels: matmul SIMD vs scalar vs float64 reference", 
           }
         }
       }
-      expect(checked).toBe(colBlocks.length * (1 + 3 + 5 + 7 + 13) * (1 + 2 + 5 + 9));
+      expect(checked).toBe(colBlocks.length * (1 + 3 + 5 + 7 + 8 + 13) * (1 + 2 + 5 + 9));
     });
   }
 
@@ -166,6 +172,7 @@ describe.skipIf(!checks)("kernels: 32-value block formats give exact integer sum
             for (let b = 0; b < x.length; b += 32) x[b + Math.floor((next() + 1) * 16)] = next() < 0 ? -127 / 16 : 127 / 16;
             const scalar = k.matmulCheck("scalar", dtype, rows, cols, w, x, nTokens);
             const simd = k.matmulCheck("simd", dtype, rows, cols, w, x, nTokens);
+            expect(k.matmulCheck("simd", dtype, rows, cols, k.repackCheck(dtype, rows, w), x, nTokens, 1, true)).toEqual(simd);
             for (let t = 0; t < nTokens; t++) {
               for (let r = 0; r < rows; r++) {
                 let exact = 0;
@@ -217,6 +224,7 @@ describe.skipIf(!checks)("kernels: super-block formats give exact integer sums o
             for (let b = 0; b < x.length; b += 256) x[b + Math.floor((next() + 1) * 128)] = next() < 0 ? -127 / 16 : 127 / 16;
             const scalar = k.matmulCheck("scalar", dtype, rows, cols, w, x, nTokens);
             const simd = k.matmulCheck("simd", dtype, rows, cols, w, x, nTokens);
+            expect(k.matmulCheck("simd", dtype, rows, cols, k.repackCheck(dtype, rows, w), x, nTokens, 1, true)).toEqual(simd);
             for (let t = 0; t < nTokens; t++) {
               for (let r = 0; r < rows; r++) {
                 let exact = 0;

@@ -105,29 +105,93 @@ impl DType {
     }
 }
 
-/// A 2-D tensor borrowed from the weight arena: `rows` rows of `cols` elements each, row-major,
-/// every row `dtype.row_bytes(cols)` bytes. (GGUF lists dims innermost first: `[cols, rows]`.)
+/// How a matrix's blocks are ordered in memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// As in the file: row after row, each row its blocks in order.
+    #[default]
+    RowMajor,
+    /// Repacked at load for the SIMD tiles, which read 4 rows at a time: rows in groups of 4, and inside a group
+    /// the four rows' block b side by side at `(4·b + i) · block_bytes`, so a tile reads one stream with the four
+    /// rows' scales together. The 32-value formats also exchange quant codes among those four blocks (see
+    /// `kernels::repack`). The last `rows % 4` rows stay row-major after the groups. Same size as row-major.
+    Interleaved4,
+}
+
+/// Rows per group of `Layout::Interleaved4`.
+pub const GROUP_ROWS: usize = 4;
+
+/// Rewrites one group of `GROUP_ROWS` row-major rows (`group`, each row a whole number of `BB`-byte blocks) into
+/// the `Interleaved4` block order, in place, through `buf` (a copy of the group). `BB` is a constant so each
+/// block moves as a fixed-size copy, not a `memcpy` call: the loader runs this over whole models.
+pub fn interleave_group<const BB: usize>(group: &mut [u8], buf: &mut Vec<u8>) {
+    let row_bytes = group.len() / GROUP_ROWS;
+    assert!(row_bytes * GROUP_ROWS == group.len() && row_bytes % BB == 0, "interleave_group: not whole blocks");
+    buf.clear();
+    buf.extend_from_slice(group);
+    let n_blocks = row_bytes / BB;
+    for (b, quad) in group.chunks_exact_mut(GROUP_ROWS * BB).enumerate() {
+        for (i, dst) in quad.chunks_exact_mut(BB).enumerate() {
+            let src: &[u8; BB] = buf[(i * n_blocks + b) * BB..][..BB].try_into().expect("one block");
+            dst.copy_from_slice(src);
+        }
+    }
+}
+
+/// Where each row's blocks lie in a matrix of either layout.
+#[derive(Clone, Copy, Debug)]
+pub struct RowAddressing {
+    pub row_bytes: usize,
+    pub block_bytes: usize,
+    /// Rows `0..grouped` are in interleaved groups, the rest row-major.
+    pub grouped: usize,
+}
+
+impl RowAddressing {
+    /// Where row `r`'s first block starts, and the bytes from one of its blocks to the next.
+    #[inline(always)]
+    pub fn row_blocks(&self, r: usize) -> (usize, usize) {
+        if r < self.grouped {
+            (r / GROUP_ROWS * GROUP_ROWS * self.row_bytes + r % GROUP_ROWS * self.block_bytes, GROUP_ROWS * self.block_bytes)
+        } else {
+            (r * self.row_bytes, self.block_bytes)
+        }
+    }
+}
+
+/// A 2-D tensor borrowed from the weight arena: `rows` rows of `cols` elements each, every row
+/// `dtype.row_bytes(cols)` bytes, in `layout` order. (GGUF lists dims innermost first: `[cols, rows]`.)
 #[derive(Clone, Copy, Debug)]
 pub struct TensorView<'a> {
     pub dtype: DType,
     pub rows: usize,
     pub cols: usize,
     pub data: &'a [u8],
+    pub layout: Layout,
 }
 
 impl<'a> TensorView<'a> {
-    /// Checks that `data` holds exactly `rows` rows of `cols` elements of `dtype`.
+    /// Checks that `data` holds exactly `rows` rows of `cols` elements of `dtype` (row-major).
     pub fn new(dtype: DType, rows: usize, cols: usize, data: &'a [u8]) -> Option<Self> {
         let need = dtype.row_bytes(cols)?.checked_mul(rows)?;
-        (data.len() == need).then_some(TensorView { dtype, rows, cols, data })
+        (data.len() == need).then_some(TensorView { dtype, rows, cols, data, layout: Layout::RowMajor })
     }
 
     pub fn row_bytes(&self) -> usize {
         self.dtype.row_bytes(self.cols).expect("validated at construction")
     }
 
-    pub fn row(&self, r: usize) -> &'a [u8] {
-        let rb = self.row_bytes();
-        &self.data[r * rb..(r + 1) * rb]
+    /// Where row `r`'s first block starts, and the bytes from one of its blocks to the next.
+    pub fn row_blocks(&self, r: usize) -> (usize, usize) {
+        self.addressing().row_blocks(r)
+    }
+
+    /// The row addressing of this view, to compute once per sweep rather than once per row.
+    pub fn addressing(&self) -> RowAddressing {
+        let grouped = match self.layout {
+            Layout::RowMajor => 0,
+            Layout::Interleaved4 => self.rows / GROUP_ROWS * GROUP_ROWS,
+        };
+        RowAddressing { row_bytes: self.row_bytes(), block_bytes: self.dtype.block_bytes(), grouped }
     }
 }

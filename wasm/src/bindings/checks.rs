@@ -6,7 +6,7 @@ use super::kernels::parse_dtype;
 use crate::kernels::{self, KernelPath, MatmulScratch};
 use crate::model::attention::{attend, attend_prompt, AttentionScratch, AttentionSite, Heads, PromptSite};
 use crate::model::{KvCache, KvType};
-use crate::tensor::TensorView;
+use crate::tensor::{Layout, TensorView};
 use wasm_bindgen::prelude::*;
 
 fn parse_path(name: &str) -> Result<KernelPath, JsError> {
@@ -58,7 +58,7 @@ fn matmul_inputs<'a>(
 
 /// out (nTokens × rows, row-major per token) = W (rows × cols of `dtype` blocks) · x (nTokens × cols), on
 /// the "scalar" or "simd" path; run `iterations` times (default 1) on the same inputs (one copy in, one scratch),
-/// for timing from JS.
+/// for timing from JS. `interleaved`: W is given repacked as the loader does (`repackCheck`).
 #[wasm_bindgen(js_name = matmulCheck)]
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_check(
@@ -70,15 +70,32 @@ pub fn matmul_check(
     x: &[f32],
     #[wasm_bindgen(js_name = nTokens)] n_tokens: usize,
     iterations: Option<u32>,
+    interleaved: Option<bool>,
 ) -> Result<Vec<f32>, JsError> {
     let path = parse_path(path)?;
-    let w = matmul_inputs(dtype, rows, cols, weights, x, n_tokens)?;
+    let layout = if interleaved.unwrap_or(false) { Layout::Interleaved4 } else { Layout::RowMajor };
+    let w = TensorView { layout, ..matmul_inputs(dtype, rows, cols, weights, x, n_tokens)? };
     let mut scratch = MatmulScratch::new(n_tokens, cols);
     let mut out = vec![0.0; n_tokens * rows];
     for _ in 0..iterations.unwrap_or(1).max(1) {
         kernels::matmul_with(path, &w, x, n_tokens, &mut out, &mut scratch);
     }
     Ok(out)
+}
+
+/// W (rows × cols of `dtype` blocks, row-major) repacked as the loader repacks it on this build, for
+/// `matmulCheck(..., interleaved = true)`.
+#[wasm_bindgen(js_name = repackCheck)]
+pub fn repack_check(dtype: &str, rows: usize, mut weights: Vec<u8>) -> Result<Vec<u8>, JsError> {
+    let dtype = parse_dtype(dtype)?;
+    if kernels::repack::group_repack(dtype).is_none() {
+        return Err(JsError::new(&format!("{} weights are not repacked on this build", dtype.name())));
+    }
+    if rows == 0 || weights.len() % rows != 0 || weights.len() / rows % dtype.block_bytes() != 0 {
+        return Err(JsError::new(&format!("weights: {} bytes are not {rows} rows of whole {} blocks", weights.len(), dtype.name())));
+    }
+    kernels::repack::pack_matrix(dtype, &mut weights, rows);
+    Ok(weights)
 }
 
 /// Runs one `vec` primitive on a path. `op`: "dot_f32" → [a·b]; "dot_f16" → [f16(a)·b]; "axpy_f32" → a + alpha·b;

@@ -122,7 +122,7 @@ impl GgufLoader {
         let cap = [bytes_arg(Some(max_bytes)), size].into_iter().flatten().min();
         let limits = cap.map_or_else(LoadLimits::default, LoadLimits::with_max_total);
         let options: Option<ModelOptions> = options.map(EngineOptions::to_model_options).transpose()?;
-        let loader = StreamLoader::new(limits).with_check(load_check(size, options));
+        let loader = StreamLoader::new(limits).with_check(load_check(size, options)).with_repack(crate::kernels::repack::group_repack);
         Ok(GgufLoader { inner: Some(loader), region_len: 0 })
     }
 

@@ -351,6 +351,11 @@ impl GgufHeader {
         self.tensor_index.get(name).map(|&i| &self.tensors[i])
     }
 
+    /// Where the tensor named `name` is in `tensors()`.
+    pub fn tensor_position(&self, name: &str) -> Option<usize> {
+        self.tensor_index.get(name).copied()
+    }
+
     /// Metadata key/values in file order.
     pub fn metadata(&self) -> &[(String, MetaValue)] {
         &self.metadata

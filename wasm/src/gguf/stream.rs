@@ -11,7 +11,8 @@
 use super::aligned::AlignedBytes;
 use super::error::{GgufError, GgufErrorKind};
 use super::header::{parse_header_limited, GgufHeader, TensorInfo, DEFAULT_MAX_HEADER_BYTES};
-use crate::tensor::{DType, TensorView};
+use super::repack::{RepackPolicy, Repacker};
+use crate::tensor::{DType, Layout, TensorView};
 
 /// Header bytes to gather before the first parse attempt, and the least step between attempts.
 const MIN_PARSE_STEP: usize = 64 << 10;
@@ -43,11 +44,13 @@ impl LoadLimits {
     }
 }
 
-/// A fully loaded file: the parsed header and the tensor data section (offset 0 = `header.data_offset`).
+/// A fully loaded file: the parsed header and the tensor data section (offset 0 = `header.data_offset`), with
+/// each tensor's layout (`header.tensors()` order): repacked matrices are no longer in the file's byte order.
 #[derive(Debug)]
 pub struct LoadedGguf {
     pub header: GgufHeader,
     pub data: AlignedBytes,
+    pub layouts: Vec<Layout>,
 }
 
 impl LoadedGguf {
@@ -58,16 +61,22 @@ impl LoadedGguf {
         Some((info, self.data.get(start..start.checked_add(len)?)?))
     }
 
-    /// The tensor as a row-major matrix: dims `[cols, rows, 1, 1]` (dims past the second fold into rows).
+    /// The tensor as a matrix: dims `[cols, rows, 1, 1]` (dims past the second fold into rows).
     pub fn tensor_view(&self, name: &str) -> Option<TensorView<'_>> {
         let (info, bytes) = self.tensor(name)?;
         let (rows, cols) = info.rows_cols();
-        TensorView::new(
+        let view = TensorView::new(
             info.dtype,
             usize::try_from(rows).ok()?,
             usize::try_from(cols).ok()?,
             bytes,
-        )
+        )?;
+        Some(TensorView { layout: self.layout(name)?, ..view })
+    }
+
+    /// How the tensor's bytes are ordered (`Interleaved4` when the loader repacked it).
+    pub fn layout(&self, name: &str) -> Option<Layout> {
+        self.layouts.get(self.header.tensor_position(name)?).copied()
     }
 
     /// Dtype of a tensor, if present.
@@ -86,6 +95,8 @@ enum Phase {
     Data {
         header: GgufHeader,
         arena: AlignedBytes,
+        repacker: Repacker,
+        layouts: Vec<Layout>,
     },
     Failed(GgufError),
     /// Transient while moving between phases.
@@ -98,6 +109,7 @@ pub type HeaderCheck = Box<dyn Fn(&GgufHeader) -> Result<(), GgufError>>;
 pub struct StreamLoader {
     limits: LoadLimits,
     check: Option<HeaderCheck>,
+    repack: Option<RepackPolicy>,
     phase: Phase,
     received: u64,
     /// Length of the region handed out by the last `next_region` (what `commit` may report).
@@ -113,6 +125,7 @@ impl StreamLoader {
         StreamLoader {
             limits,
             check: None,
+            repack: None,
             phase: Phase::Header {
                 buf: Vec::new(),
                 filled: 0,
@@ -128,6 +141,12 @@ impl StreamLoader {
     /// there (the tensors extend past the object, the model would not fit its budget) costs no memory.
     pub fn with_check(mut self, check: HeaderCheck) -> Self {
         self.check = Some(check);
+        self
+    }
+
+    /// Repacks the matrices whose type `policy` accepts into `Layout::Interleaved4` as they arrive (see `repack`).
+    pub fn with_repack(mut self, policy: RepackPolicy) -> Self {
+        self.repack = Some(policy);
         self
     }
 
@@ -154,7 +173,7 @@ impl StreamLoader {
                 self.region_len = n;
                 Ok(&mut buf[*filled..*filled + n])
             }
-            Phase::Data { header, arena } => {
+            Phase::Data { header, arena, .. } => {
                 let start = header.data_offset;
                 let end = start + header.data_size;
                 if received < start {
@@ -198,11 +217,18 @@ impl StreamLoader {
         }
         self.region_len = 0;
         self.received += n as u64;
-        if let Phase::Header { filled, parse_at, .. } = &mut self.phase {
-            *filled += n;
-            if *filled >= *parse_at {
-                return self.try_parse(false);
+        match &mut self.phase {
+            Phase::Header { filled, parse_at, .. } => {
+                *filled += n;
+                if *filled >= *parse_at {
+                    return self.try_parse(false);
+                }
             }
+            Phase::Data { header, arena, repacker, .. } => {
+                let filled = self.received.saturating_sub(header.data_offset).min(arena.len() as u64) as usize;
+                repacker.advance(arena, filled);
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -229,12 +255,13 @@ impl StreamLoader {
             self.try_parse(true)?;
         }
         match std::mem::replace(&mut self.phase, Phase::Empty) {
-            Phase::Data { header, arena } => {
+            Phase::Data { header, arena, repacker, layouts } => {
                 let end = header.file_size_needed();
                 if self.received < end {
                     return Err(missing_data(&header, self.received, "the stream ended"));
                 }
-                Ok(LoadedGguf { header, data: arena })
+                debug_assert!(repacker.is_done(), "every repacked group is complete once all data arrived");
+                Ok(LoadedGguf { header, data: arena, layouts })
             }
             Phase::Failed(e) => Err(e),
             _ => Err(GgufError::invalid(
@@ -285,7 +312,7 @@ impl StreamLoader {
         let Phase::Header { buf, filled, .. } = std::mem::replace(&mut self.phase, Phase::Empty) else {
             return Ok(());
         };
-        match start_data_phase(header, &buf[..filled], &self.limits) {
+        match start_data_phase(header, &buf[..filled], &self.limits, self.repack) {
             Ok(phase) => {
                 self.phase = phase;
                 Ok(())
@@ -306,17 +333,21 @@ fn discard(buf: &mut Vec<u8>, n: usize) -> &mut [u8] {
 }
 
 /// Allocates the arena and moves the tensor bytes that arrived with the header (`prefix` is the file start).
-fn start_data_phase(header: GgufHeader, prefix: &[u8], limits: &LoadLimits) -> Result<Phase, GgufError> {
-    let arena = allocate_arena(&header, limits)?;
-    let mut phase = Phase::Data { header, arena };
-    if let Phase::Data { header, arena } = &mut phase {
-        let start = header.data_offset as usize; // ≤ header size + alignment, both bounded
-        if prefix.len() > start {
-            let n = (prefix.len() - start).min(arena.len());
-            arena[..n].copy_from_slice(&prefix[start..start + n]);
-        }
+fn start_data_phase(
+    header: GgufHeader,
+    prefix: &[u8],
+    limits: &LoadLimits,
+    repack: Option<RepackPolicy>,
+) -> Result<Phase, GgufError> {
+    let mut arena = allocate_arena(&header, limits)?;
+    let (mut repacker, layouts) = Repacker::plan(&header, repack);
+    let start = header.data_offset as usize; // ≤ header size + alignment, both bounded
+    if prefix.len() > start {
+        let n = (prefix.len() - start).min(arena.len());
+        arena[..n].copy_from_slice(&prefix[start..start + n]);
+        repacker.advance(&mut arena, n);
     }
-    Ok(phase)
+    Ok(Phase::Data { header, arena, repacker, layouts })
 }
 
 fn allocate_arena(header: &GgufHeader, limits: &LoadLimits) -> Result<AlignedBytes, GgufError> {
@@ -370,8 +401,14 @@ fn missing_data(header: &GgufHeader, have: u64, why: &str) -> GgufError {
     e
 }
 
-/// Whole-buffer load (host tests, small files): parse, check every tensor lies inside `bytes`, copy once.
+/// Whole-buffer load (host tests, small files): parse, check every tensor lies inside `bytes`, copy once; no
+/// repacking.
 pub fn load_from_bytes(bytes: &[u8]) -> Result<LoadedGguf, GgufError> {
+    load_from_bytes_with(bytes, None)
+}
+
+/// `load_from_bytes`, repacking the matrices `repack` accepts.
+pub fn load_from_bytes_with(bytes: &[u8], repack: Option<RepackPolicy>) -> Result<LoadedGguf, GgufError> {
     let header = super::header::parse_header(bytes)?;
     let end = header.file_size_needed();
     if (bytes.len() as u64) < end {
@@ -385,10 +422,12 @@ pub fn load_from_bytes(bytes: &[u8]) -> Result<LoadedGguf, GgufError> {
         max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
     };
     let mut arena = allocate_arena(&header, &limits)?;
+    let (mut repacker, layouts) = Repacker::plan(&header, repack);
     if !arena.is_empty() {
         let start = header.data_offset as usize; // ≤ bytes.len() - arena.len(), checked above
         let len = arena.len();
         arena.copy_from_slice(&bytes[start..start + len]);
+        repacker.advance(&mut arena, len);
     }
-    Ok(LoadedGguf { header, data: arena })
+    Ok(LoadedGguf { header, data: arena, layouts })
 }

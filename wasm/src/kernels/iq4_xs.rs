@@ -138,6 +138,7 @@ pub mod simd {
     use crate::kernels::block::{as_blocks, f16};
     use crate::kernels::q8_k::simd::{tile_with, Decoded};
     use crate::kernels::simd::{opaque, load};
+    use crate::kernels::tile_rows::TileRows;
     use core::arch::wasm32::*;
 
     /// Indices → table values (one swizzle per 16) → i16x8 in value order; 8 signed scales.
@@ -161,7 +162,7 @@ pub mod simd {
 
     /// IQ4_XS weights × Q8_K activations.
     #[inline(never)]
-    pub fn tile<const R: usize, const T: usize>(w: &[&[u8]; R], x: &[&[u8]; T]) -> [[f32; T]; R] {
+    pub fn tile<const R: usize, const T: usize>(w: &TileRows<R>, x: &[&[u8]; T]) -> [[f32; T]; R] {
         tile_with::<R, T, 8, false, Decoded>(w, x, BLOCK_BYTES, decode)
     }
 }

@@ -6,6 +6,8 @@
 
 use super::error::KernelError;
 use super::{block256, block32, float, iq4_nl, iq4_xs, q2_k, q3_k, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k, q6_k, q8_0, q8_k};
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use super::tile_rows::TileRows;
 use crate::tensor::{DType, TensorView};
 
 /// Which implementation runs the kernels.
@@ -36,8 +38,14 @@ pub fn supported_names() -> String {
     DType::ALL.iter().filter(|t| is_supported(**t)).map(|t| t.name()).collect::<Vec<_>>().join(", ")
 }
 
+/// Whether the loader should repack matrices of this type into `Layout::Interleaved4`: on SIMD builds the block
+/// formats, whose tiles read four rows at a time (one stream, the four rows' blocks and scales side by side).
+pub fn prefers_interleaved(dtype: DType) -> bool {
+    cfg!(all(target_arch = "wasm32", target_feature = "simd128")) && (is_q8_partnered(dtype) || is_q8k_partnered(dtype))
+}
+
 /// The 32-value block formats, dotted with Q8_0 activations through `q8_tiles` on SIMD builds.
-fn is_q8_partnered(dtype: DType) -> bool {
+pub(super) fn is_q8_partnered(dtype: DType) -> bool {
     matches!(dtype, DType::Q4_0 | DType::Q4_1 | DType::Q5_0 | DType::Q5_1 | DType::Q8_0 | DType::IQ4_NL)
 }
 
@@ -252,9 +260,9 @@ fn wide_sweep<W: super::q8_tiles::WideWeights>(w: &TensorView, act: &[u8], n: us
     let mut t = 0;
     while t < n {
         t += match n - t {
-            left if left >= 4 => sweep::<W, 4>(w.data, w.rows, &x, t, out),
-            left if left >= 2 => sweep::<W, 2>(w.data, w.rows, &x, t, out),
-            _ => sweep::<W, 1>(w.data, w.rows, &x, t, out),
+            left if left >= 4 => sweep::<W, 4>(w, &x, t, out),
+            left if left >= 2 => sweep::<W, 2>(w, &x, t, out),
+            _ => sweep::<W, 1>(w, &x, t, out),
         };
     }
 }
@@ -277,7 +285,7 @@ trait TileKernel {
     fn dot(&self, w: &[u8], x: &[Self::Elem]) -> f32;
     /// out[r][t] = w[r] · x[t] for an R × T tile.
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    fn tile<const R: usize, const T: usize>(&self, w: &[&[u8]; R], x: &[&[Self::Elem]; T]) -> [[f32; T]; R];
+    fn tile<const R: usize, const T: usize>(&self, w: &TileRows<R>, x: &[&[Self::Elem]; T]) -> [[f32; T]; R];
 }
 
 /// The activation format a quantized weight type is dotted with.
@@ -304,7 +312,7 @@ macro_rules! quant_kernel {
             }
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             #[inline(always)]
-            fn tile<const R: usize, const T: usize>(&self, w: &[&[u8]; R], x: &[&[u8]; T]) -> [[f32; T]; R] {
+            fn tile<const R: usize, const T: usize>(&self, w: &TileRows<R>, x: &[&[u8]; T]) -> [[f32; T]; R] {
                 $module::simd::tile(w, x)
             }
         }
@@ -332,8 +340,8 @@ impl TileKernel for FloatKernel {
     }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     #[inline(always)]
-    fn tile<const R: usize, const T: usize>(&self, w: &[&[u8]; R], x: &[&[f32]; T]) -> [[f32; T]; R] {
-        float::simd::tile(self.0, w, x)
+    fn tile<const R: usize, const T: usize>(&self, w: &TileRows<R>, x: &[&[f32]; T]) -> [[f32; T]; R] {
+        float::simd::tile(self.0, &w.contiguous(), x)
     }
 }
 
@@ -370,10 +378,11 @@ fn sweep<K: TileKernel>(
 
 /// The scalar reference sweep: out[t * rows + r] = dot(w[r], x[t]), one row and token at a time.
 fn scalar_sweep<E>(w: &TensorView, x: &[E], x_row: usize, n_tokens: usize, out: &mut [f32], dot: impl Fn(&[u8], &[E]) -> f32) {
+    let mut gathered = Vec::new(); // rows of a repacked matrix, one at a time
     for t in 0..n_tokens {
         let xt = &x[t * x_row..(t + 1) * x_row];
         for r in 0..w.rows {
-            out[t * w.rows + r] = dot(w.row(r), xt);
+            out[t * w.rows + r] = dot(super::repack::row_bytes_of(w, r, &mut gathered), xt);
         }
     }
 }
@@ -392,17 +401,17 @@ fn tile_pass<K: TileKernel, const T: usize>(
     const R: usize = 4;
     let xs: [&[K::Elem]; T] = core::array::from_fn(|i| &x[(t0 + i) * x_row..(t0 + i + 1) * x_row]);
     let rows = w.rows;
+    let at = w.addressing();
     let mut r = 0;
     while r + R <= rows {
-        let ws: [&[u8]; R] = core::array::from_fn(|i| w.row(r + i));
-        let res = kernel.tile::<R, T>(&ws, &xs);
+        let res = kernel.tile::<R, T>(&TileRows::of(w, &at, core::array::from_fn(|i| r + i)), &xs);
         for t in 0..T {
             out[(t0 + t) * rows + r..(t0 + t) * rows + r + R].copy_from_slice(&core::array::from_fn::<f32, R, _>(|i| res[i][t]));
         }
         r += R;
     }
     while r < rows {
-        let res = kernel.tile::<1, T>(&[w.row(r)], &xs);
+        let res = kernel.tile::<1, T>(&TileRows::of(w, &at, [r]), &xs);
         for t in 0..T {
             out[(t0 + t) * rows + r] = res[0][t];
         }
@@ -428,7 +437,9 @@ pub fn quantize_q8_0_with(path: KernelPath, src: &[f32], dst: &mut [u8]) {
 pub fn dequantize_row(w: &TensorView, r: usize, out: &mut [f32]) {
     assert!(r < w.rows, "dequantize_row: row {r} out of {} rows", w.rows);
     assert_eq!(out.len(), w.cols, "dequantize_row: out has {} values, row has {}", out.len(), w.cols);
-    dequantize_into(w.dtype, w.row(r), out).unwrap_or_else(|e| panic!("dequantize_row: {e}"));
+    let mut gathered = Vec::new(); // only a repacked row needs it
+    let result = dequantize_into(w.dtype, super::repack::row_bytes_of(w, r, &mut gathered), out);
+    result.unwrap_or_else(|e| panic!("dequantize_row: {e}"));
 }
 
 /// f32 → ggml blocks of `dtype`, appended to `out`. `src.len()` must be a multiple of `dtype.block_len()`.

@@ -6,8 +6,10 @@
 //! scalar `vec_dot`, and on wasm SIMD128 builds a `simd` module: a tile, or for the Q8_0-partnered formats the block
 //! decoder `q8_tiles` runs), `q8_tiles` (the SIMD loops of every Q8_0-partnered format), `block32` (their scalar
 //! dequantize and dot, written once over each typed block's d, m and q(j)), `kquant_fit` (the K-quant
-//! quantizers' scale searches), `block` (typed block views), `vec` (attention primitives), `attn_tiles` (prompt attention's query-block × key-block tiles), `matmul` (the API the
-//! model calls). SIMD code is compiled only for `wasm32` + `simd128`; elsewhere `KernelPath::Simd` runs the scalar
+//! quantizers' scale searches), `block` (typed block views), `tile_rows` (the rows a tile reads, in either weight
+//! layout), `vec` (attention primitives), `attn_tiles` (prompt attention's query-block × key-block tiles), `matmul`
+//! (the API the model calls), `repack` (the load-time weight layout of the SIMD tiles). SIMD code is compiled only
+//! for `wasm32` + `simd128`; elsewhere `KernelPath::Simd` runs the scalar
 //! code.
 
 pub mod attn_tiles;
@@ -32,10 +34,13 @@ pub mod q5_k;
 pub mod q6_k;
 pub mod q8_0;
 pub mod q8_k;
+pub mod repack;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod q8_tiles;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod tile_rows;
 pub mod vec;
 
 #[cfg(test)]
@@ -44,7 +49,7 @@ mod tests;
 pub use error::KernelError;
 pub use half::{bf16_to_f32, bf16_to_f32_slice, f16_to_f32, f16_to_f32_slice, f32_to_bf16, f32_to_bf16_slice, f32_to_f16};
 pub use matmul::{
-    can_convert, default_path, dequantize, dequantize_row, is_supported, supported_names, matmul, matmul_with, quantize, quantize_q8_0_with, KernelPath,
+    can_convert, default_path, dequantize, dequantize_row, is_supported, prefers_interleaved, supported_names, matmul, matmul_with, quantize, quantize_q8_0_with, KernelPath,
     MatmulScratch,
 };
 pub use vec::{

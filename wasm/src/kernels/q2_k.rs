@@ -106,6 +106,7 @@ pub mod simd {
     use crate::kernels::q8_k::simd::Decoded7;
     use crate::kernels::q8_k::simd::tile_bytes;
     use crate::kernels::simd::{opaque, load};
+    use crate::kernels::tile_rows::TileRows;
     use core::arch::wasm32::*;
 
     /// 2-bit quants as bytes in value order; 16 scales and minimums.
@@ -128,7 +129,7 @@ pub mod simd {
 
     /// Q2_K weights × Q8_K activations.
     #[inline(never)]
-    pub fn tile<const R: usize, const T: usize>(w: &[&[u8]; R], x: &[&[u8]; T]) -> [[f32; T]; R] {
+    pub fn tile<const R: usize, const T: usize>(w: &TileRows<R>, x: &[&[u8]; T]) -> [[f32; T]; R] {
         tile_bytes::<R, T, 16, true>(w, x, BLOCK_BYTES, decode7)
     }
 }

@@ -135,6 +135,7 @@ pub mod simd {
     use crate::kernels::q8_k::simd::Decoded7;
     use crate::kernels::q8_k::simd::tile_bytes;
     use crate::kernels::simd::{opaque, load};
+    use crate::kernels::tile_rows::TileRows;
     use core::arch::wasm32::*;
 
     /// 3-bit quants as unsigned bytes (0..7) in value order; the −4 offset goes into the minimums (4 · scale,
@@ -169,7 +170,7 @@ pub mod simd {
 
     /// Q3_K weights × Q8_K activations.
     #[inline(never)]
-    pub fn tile<const R: usize, const T: usize>(w: &[&[u8]; R], x: &[&[u8]; T]) -> [[f32; T]; R] {
+    pub fn tile<const R: usize, const T: usize>(w: &TileRows<R>, x: &[&[u8]; T]) -> [[f32; T]; R] {
         tile_bytes::<R, T, 16, true>(w, x, BLOCK_BYTES, decode7)
     }
 }

@@ -53,6 +53,7 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
 impl WideWeights for Block {
     const OFFSET: i32 = 8;
     const SEVEN_BIT: bool = true;
+    const MAX_CODE: i32 = 15;
     #[inline(always)]
     fn bytes(&self, k: &Consts) -> (v128, v128) {
         split_nibbles(load(&self.qs, 0), k)

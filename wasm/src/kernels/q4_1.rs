@@ -56,6 +56,7 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 impl WideWeights for Block {
     const SEVEN_BIT: bool = true;
+    const MAX_CODE: i32 = 15;
     #[inline(always)]
     fn bytes(&self, k: &Consts) -> (v128, v128) {
         split_nibbles(load(&self.qs, 0), k)

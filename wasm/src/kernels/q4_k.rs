@@ -131,6 +131,7 @@ pub mod simd {
     #[cfg(target_feature = "relaxed-simd")]
     use crate::kernels::q8_k::simd::{tile_with, Decoded7};
     use crate::kernels::simd::{opaque, load};
+    use crate::kernels::tile_rows::TileRows;
     use core::arch::wasm32::*;
 
     /// Nibbles as bytes in value order: chunk c's low nibbles are values 64c..64c+32, high nibbles 64c+32..64c+64.
@@ -171,7 +172,7 @@ pub mod simd {
 
     /// Q4_K weights × Q8_K activations.
     #[inline(never)]
-    pub fn tile<const R: usize, const T: usize>(w: &[&[u8]; R], x: &[&[u8]; T]) -> [[f32; T]; R] {
+    pub fn tile<const R: usize, const T: usize>(w: &TileRows<R>, x: &[&[u8]; T]) -> [[f32; T]; R] {
         #[cfg(target_feature = "relaxed-simd")]
         return tile_with::<R, T, 8, true, Decoded7>(w, x, BLOCK_BYTES, decode7);
         #[cfg(not(target_feature = "relaxed-simd"))]

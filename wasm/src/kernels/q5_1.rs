@@ -54,6 +54,7 @@ pub fn quantize_row(src: &[f32], dst: &mut [u8]) {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 impl WideWeights for Block {
     const SEVEN_BIT: bool = true;
+    const MAX_CODE: i32 = 31;
     #[inline(always)]
     fn bytes(&self, k: &Consts) -> (v128, v128) {
         five_bit(load(&self.qs, 0), u32::from_le_bytes(self.qh), k)

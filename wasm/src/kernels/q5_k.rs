@@ -111,6 +111,7 @@ pub mod simd {
     use crate::kernels::q8_k::simd::Decoded7;
     use crate::kernels::q8_k::simd::tile_bytes;
     use crate::kernels::simd::{opaque, load};
+    use crate::kernels::tile_rows::TileRows;
     use core::arch::wasm32::*;
 
     /// 5-bit quants as bytes in value order: Q4_K's nibble order plus one qh bit per value.
@@ -135,7 +136,7 @@ pub mod simd {
 
     /// Q5_K weights × Q8_K activations.
     #[inline(never)]
-    pub fn tile<const R: usize, const T: usize>(w: &[&[u8]; R], x: &[&[u8]; T]) -> [[f32; T]; R] {
+    pub fn tile<const R: usize, const T: usize>(w: &TileRows<R>, x: &[&[u8]; T]) -> [[f32; T]; R] {
         tile_bytes::<R, T, 8, true>(w, x, BLOCK_BYTES, decode7)
     }
 }

@@ -101,6 +101,7 @@ pub mod simd {
     #[cfg(target_feature = "relaxed-simd")]
     use crate::kernels::q8_k::simd::{tile_with, Decoded7};
     use crate::kernels::simd::{opaque, load};
+    use crate::kernels::tile_rows::TileRows;
     use core::arch::wasm32::*;
 
     /// 6-bit quants as unsigned bytes (0..63) in value order, for the relaxed 8-bit dot; the −32 offset goes
@@ -159,7 +160,7 @@ pub mod simd {
 
     /// Q6_K weights × Q8_K activations.
     #[inline(never)]
-    pub fn tile<const R: usize, const T: usize>(w: &[&[u8]; R], x: &[&[u8]; T]) -> [[f32; T]; R] {
+    pub fn tile<const R: usize, const T: usize>(w: &TileRows<R>, x: &[&[u8]; T]) -> [[f32; T]; R] {
         #[cfg(target_feature = "relaxed-simd")]
         return tile_with::<R, T, 16, true, Decoded7>(w, x, BLOCK_BYTES, decode7);
         #[cfg(not(target_feature = "relaxed-simd"))]

@@ -78,6 +78,7 @@ pub mod simd {
 
     use super::{bsum, scale, BLOCK_BYTES, QS};
     use crate::kernels::simd::{block_unchecked, hsum_i32x4, load};
+    use crate::kernels::tile_rows::TileRows;
     use core::arch::wasm32::*;
 
     /// One decoded 256-value weight super-block: value i = d · scales[g] · w[i] − dmin · mins[g], g = i / (256 / G).
@@ -150,15 +151,13 @@ pub mod simd {
     /// Q6_K); `HAS_MIN` adds the `dmin · Σ mins · bsums` correction. `decode_weight` fills one block's `D`.
     #[inline(always)]
     pub fn tile_with<const R: usize, const T: usize, const G: usize, const HAS_MIN: bool, D: DecodedBlock>(
-        w: &[&[u8]; R],
+        w: &TileRows<R>,
         x: &[&[u8]; T],
         weight_bytes: usize,
         decode_weight: impl Fn(&[u8], &mut D),
     ) -> [[f32; T]; R] {
         let n_blocks = x[0].len() / BLOCK_BYTES;
-        for row in w {
-            assert_eq!(row.len(), n_blocks * weight_bytes, "weight row length");
-        }
+        assert!(w.n_blocks == n_blocks && w.block_bytes() == weight_bytes, "weight row length");
         for row in x {
             assert_eq!(row.len(), n_blocks * BLOCK_BYTES, "activation row length");
         }
@@ -166,8 +165,7 @@ pub mod simd {
         let mut ws = [D::zeroed(); R];
         for b in 0..n_blocks {
             for r in 0..R {
-                // SAFETY: every row holds n_blocks blocks (asserted above).
-                decode_weight(unsafe { block_unchecked(w[r], b, weight_bytes) }, &mut ws[r]);
+                decode_weight(w.block(r, b), &mut ws[r]);
             }
             for t in 0..T {
                 // SAFETY: as above.
@@ -195,7 +193,7 @@ pub mod simd {
     /// build widens them first.
     #[inline(always)]
     pub fn tile_bytes<const R: usize, const T: usize, const G: usize, const HAS_MIN: bool>(
-        w: &[&[u8]; R],
+        w: &TileRows<R>,
         x: &[&[u8]; T],
         weight_bytes: usize,
         decode7: impl Fn(&[u8], &mut Decoded7),

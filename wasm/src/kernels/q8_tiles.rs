@@ -2,20 +2,22 @@
 //! IQ4_NL: the decode-critical formats): 4 weight rows × T tokens per pass. Each format supplies only how one of its
 //! 32-value blocks decodes (`WideWeights`, implemented on the format's block type); the loops live here.
 //!
-//! Why this shape: for one token the old tile spent most of its time widening bytes and converting f16 scales one
-//! block at a time. Here
-//! - the activations (already quantized to Q8_0 by the caller) are widened to i16 *once per call*, stored
-//!   de-interleaved (even / odd positions) so a weight block can be widened with shifts and masks on i16 lanes,
-//!   without byte shuffles: a Q4_0 block is one load + 7 lane ops; constant offsets (Q4_0's −8, Q5_0's −16) are
-//!   folded out as `Σ n·x − 8 Σ x`, and minimums (Q4_1, Q5_1) added as `m · d_x · Σ x`, with Σ x per activation
-//!   block precomputed;
-//! - each row's block sum is four `i32x4.dot_i16x8_s`; the four rows' sums are transposed into one vector
-//!   [row0, row1, row2, row3], converted to f32 once and scaled by a vector of the four rows' f16 scales (one
-//!   SIMD conversion for four scales), so every token has a single f32x4 accumulator per 4-row tile and the
-//!   result is stored without a horizontal sum.
-//! - the relaxed-SIMD build replaces the inner product of formats whose quants fit 7 bits (Q4_0, Q4_1, Q5_0, Q5_1)
-//!   with `i32x4.relaxed_dot_i8x16_i7x16_add_s` on the raw Q8_0 bytes (the quants are the 7-bit operand, so the
-//!   result is exact on every engine) and uses `f32x4.relaxed_madd` for the accumulation.
+//! Why this shape:
+//! - the weights are repacked at load (`kernels::repack`): a tile's four rows sit in one stream, block b of the
+//!   four rows side by side, with their quant codes exchanged among the four blocks so that each block, decoded by
+//!   its format's `WideWeights::widen` (or `bytes`), gives vectors whose lanes are the four *rows* at two (four)
+//!   columns. A dot with those columns' activations broadcast then sums straight into [row0, row1, row2, row3]:
+//!   one i32x4 per token and block, no transpose, so 4 tokens fit the 16 v128 registers with room to spare;
+//! - the activations (already quantized to Q8_0 by the caller) are widened to i16 *once per call*; constant offsets
+//!   (Q4_0's −8, Q5_0's −16) are folded out as `Σ n·x − 8 Σ x`, and minimums (Q4_1, Q5_1) added as `m · d_x · Σ x`,
+//!   with Σ x per activation block precomputed;
+//! - the four rows' f16 scales are converted with one SIMD conversion and the block's sums scaled by them, so
+//!   every token has a single f32x4 accumulator per tile and the result is stored without a horizontal sum;
+//! - the relaxed-SIMD build dots the formats whose quants fit 7 bits (Q4_0, Q4_1, Q5_0, Q5_1) as raw bytes with
+//!   `i16x8.relaxed_dot_i8x16_i7x16_s` against four broadcast Q8_0 activation bytes (the quants are the 7-bit
+//!   operand, so the result is exact on every engine: one pmaddubsw on x86) and accumulates with
+//!   `f32x4.relaxed_madd`.
+//! Matrices that are not repacked (and the last `rows % 4` rows) are repacked a group at a time into a buffer.
 //!
 //! Integer sums are exactly the scalar reference's; only the f32 summation order differs.
 
@@ -23,14 +25,16 @@ use super::block32::Block32;
 use super::half::read_f16;
 use super::simd::{hsum_i32x4, opaque, F16Consts};
 use super::q8_0;
+use super::repack;
+use crate::tensor::{Layout, TensorView};
 use core::arch::wasm32::*;
 
-/// Rows per tile: four rows' i32x4 sums transpose into one vector.
+/// Rows per tile: the lanes of one i32x4.
 pub const ROWS: usize = 4;
 
 /// Q8_0 activations of several tokens, laid out for the tiles (see `prepare`).
 pub struct WideActivations<'a> {
-    /// Per token and block: 32 i16, positions 0,2,..,14 | 1,3,..,15 | 16,18,..,30 | 17,19,..,31.
+    /// Per token and block: the 32 quants as i16, in order.
     pub x16: &'a [i16],
     /// Per token and block: the activation scale.
     pub d: &'a [f32],
@@ -52,7 +56,7 @@ pub fn prepare(q8: &[u8], x16: &mut [i16], d: &mut [f32], sum: &mut [i32]) {
         // SAFETY: bytes 2..18 and 18..34 lie in the block; x16[i*32..i*32+32] is in bounds (asserted above).
         unsafe {
             let (q0, q1) = (ld(q.as_ptr().add(2)), ld(q.as_ptr().add(18)));
-            let v = [i16x8_shr(i16x8_shl(q0, 8), 8), i16x8_shr(q0, 8), i16x8_shr(i16x8_shl(q1, 8), 8), i16x8_shr(q1, 8)];
+            let v = [i16x8_extend_low_i8x16(q0), i16x8_extend_high_i8x16(q0), i16x8_extend_low_i8x16(q1), i16x8_extend_high_i8x16(q1)];
             let dst = x16.as_mut_ptr().add(i * 32) as *mut v128;
             for (k, vk) in v.iter().enumerate() {
                 core::ptr::write_unaligned(dst.add(k), *vk);
@@ -138,9 +142,12 @@ impl Consts {
 pub trait WideWeights: Block32 {
     /// Subtracted from every decoded quant (Q4_0's 8, Q5_0's 16); folded out of the block sum as `OFFSET · Σ x`.
     const OFFSET: i32 = 0;
-    /// Whether `bytes` are unsigned quants of at most 64 (the relaxed dot's 7-bit operand, and four products × 127
-    /// still fit an i16 lane); the others (signed 8-bit quants) keep the exact i16 dot on the relaxed build too.
+    /// Whether `bytes` are unsigned quants that fit the relaxed dot's 7-bit operand; the others (signed 8-bit
+    /// quants) keep the exact i16 dot on the relaxed build too.
     const SEVEN_BIT: bool;
+    /// The largest quant `bytes` gives (how long the relaxed build may sum products in i16).
+    #[cfg_attr(not(target_feature = "relaxed-simd"), allow(dead_code))]
+    const MAX_CODE: i32 = 127;
     /// The block's quants (offset not yet subtracted) as bytes in value order: values 0..16, values 16..32.
     fn bytes(&self, k: &Consts) -> (v128, v128);
     /// The quants as four i16x8 in the wide activations' order: positions 0,2,..,14 | 1,3,..,15 | 16,18,..,30 |
@@ -156,27 +163,38 @@ pub trait WideWeights: Block32 {
     }
 }
 
-/// out[t * rows + r] = w[r] · x[t] for all `rows` of `w_data` (row-major blocks of `W`) and the `T`-token slice of
+/// out[t * rows + r] = w[r] · x[t] for all rows of `w` (blocks of `W`, either layout) and the `T`-token slice of
 /// `x` starting at token `t0`. Rows are taken four at a time; a last partial tile repeats its final row and stores
 /// only the real rows.
 #[inline(never)] // one function per format × T, compiled only when used (see kernels::matmul)
-pub fn sweep<W: WideWeights, const T: usize>(w_data: &[u8], rows: usize, x: &WideActivations, t0: usize, out: &mut [f32]) -> usize {
-    let nb = x.n_blocks;
+pub fn sweep<W: WideWeights, const T: usize>(w: &TensorView, x: &WideActivations, t0: usize, out: &mut [f32]) -> usize {
+    let (rows, nb) = (w.rows, x.n_blocks);
     let row_bytes = nb * W::BYTES;
-    assert_eq!(w_data.len(), rows * row_bytes, "q8_tiles::sweep: weight bytes");
+    assert_eq!(w.dtype.block_bytes(), W::BYTES, "q8_tiles::sweep: block size");
+    assert_eq!(w.data.len(), rows * row_bytes, "q8_tiles::sweep: weight bytes");
     assert!((t0 + T) * nb <= x.d.len() && (t0 + T) * nb <= x.sum.len(), "q8_tiles::sweep: activation scales");
     assert!((t0 + T) * nb * 32 <= x.x16.len(), "q8_tiles::sweep: wide activations");
     assert!((t0 + T) * nb * q8_0::BLOCK_BYTES <= x.q8.len(), "q8_tiles::sweep: q8 activations");
     assert!(out.len() >= (t0 + T) * rows, "q8_tiles::sweep: output");
     let k = Consts::hoisted();
+    let repacked = if w.layout == Layout::Interleaved4 { rows / ROWS * ROWS } else { 0 };
+    let (mut group, mut buf) = (Vec::new(), Vec::new()); // for the rows that were not repacked at load
     let mut r = 0;
     while r < rows {
-        touch_ahead(w_data, (r + PREFETCH_TILES * ROWS) * row_bytes, ROWS * row_bytes);
-        let idx: [usize; ROWS] = core::array::from_fn(|i| (r + i).min(rows - 1));
-        // SAFETY: every index is < rows, so each row slice lies inside w_data (length asserted above).
-        let ptrs: [*const u8; ROWS] = core::array::from_fn(|i| unsafe { w_data.as_ptr().add(idx[i] * row_bytes) });
-        // SAFETY: row pointers cover nb blocks of W::BYTES; activations cover tokens t0..t0+T (asserted above).
-        let acc = unsafe { tile::<W, T>(ptrs, x, t0, &k) };
+        touch_ahead(w.data, (r + PREFETCH_TILES * ROWS) * row_bytes, ROWS * row_bytes);
+        let at = if r < repacked {
+            // SAFETY: r + 4 ≤ repacked ≤ rows, so the group's 4 · row_bytes lie inside w.data.
+            unsafe { w.data.as_ptr().add(r * row_bytes) }
+        } else {
+            group.clear();
+            for i in 0..ROWS {
+                group.extend_from_slice(&w.data[(r + i).min(rows - 1) * row_bytes..][..row_bytes]);
+            }
+            repack::pack_group(w.dtype, &mut group, &mut buf);
+            group.as_ptr()
+        };
+        // SAFETY: `at` holds one repacked group of nb blocks; activations cover tokens t0..t0+T (asserted above).
+        let acc = unsafe { tile::<W, T>(at, x, t0, &k) };
         let live = (rows - r).min(ROWS);
         for (t, v) in acc.iter().enumerate() {
             let o = (t0 + t) * rows + r;
@@ -209,14 +227,6 @@ fn touch_ahead(data: &[u8], start: usize, len: usize) {
         unsafe { core::ptr::read_volatile(data.as_ptr().add(at)) };
         at += 64;
     }
-}
-
-/// [Σ a, Σ b, Σ c, Σ e]: the four rows' lane sums in one vector (two rounds of pairwise transposes).
-#[inline(always)]
-fn transpose_sum(a: v128, b: v128, c: v128, e: v128) -> v128 {
-    let ab = i32x4_add(i32x4_shuffle::<0, 4, 1, 5>(a, b), i32x4_shuffle::<2, 6, 3, 7>(a, b));
-    let ce = i32x4_add(i32x4_shuffle::<0, 4, 1, 5>(c, e), i32x4_shuffle::<2, 6, 3, 7>(c, e));
-    i32x4_add(i32x4_shuffle::<0, 1, 4, 5>(ab, ce), i32x4_shuffle::<2, 3, 6, 7>(ab, ce))
 }
 
 /// The four rows' f16 block scales (at byte `off` of each row) as f32x4: four 16-bit lane loads, no scalar inserts.
@@ -255,22 +265,12 @@ fn madd(acc: v128, v: v128, s: v128) -> v128 {
     }
 }
 
-/// Σ over one block of four widened weight vectors × the token's four activation vectors at `x`.
-#[inline(always)]
-unsafe fn dot_block(wv: &[v128; 4], x: *const i16) -> v128 {
-    let xv = x as *const v128;
-    i32x4_add(
-        i32x4_add(i32x4_dot_i16x8(wv[0], ld(xv)), i32x4_dot_i16x8(wv[1], ld(xv.add(1)))),
-        i32x4_add(i32x4_dot_i16x8(wv[2], ld(xv.add(2))), i32x4_dot_i16x8(wv[3], ld(xv.add(3)))),
-    )
-}
-
-/// Folds one block's per-row integer sums into the per-token accumulators: transposed to [row0..row3] lanes, minus
-/// the format's offset times Σ x, scaled by weight × activation deltas, plus the rows' minimums times d_x · Σ x.
+/// Folds one block's integer sums (lanes = the four rows) into the per-token accumulators: minus the format's
+/// offset times Σ x, scaled by weight × activation deltas, plus the rows' minimums times d_x · Σ x.
 #[inline(always)]
 unsafe fn fold_block<W: WideWeights, const T: usize>(
     acc: &mut [v128; T],
-    sums: &[[v128; ROWS]; T],
+    sums: &[v128; T],
     ptrs: &[*const u8; ROWS],
     off: usize,
     x: &WideActivations,
@@ -285,7 +285,7 @@ unsafe fn fold_block<W: WideWeights, const T: usize>(
     };
     for t in 0..T {
         let i = (t0 + t) * x.n_blocks + b;
-        let mut s = transpose_sum(sums[t][0], sums[t][1], sums[t][2], sums[t][3]);
+        let mut s = sums[t];
         let sum_x = *x.sum.get_unchecked(i);
         if W::OFFSET != 0 {
             s = i32x4_sub(s, i32x4_splat(W::OFFSET * sum_x));
@@ -298,40 +298,73 @@ unsafe fn fold_block<W: WideWeights, const T: usize>(
     }
 }
 
-/// Four rows of `W` × wide activations. Returns one f32x4 [row0..row3] per token.
+/// One repacked group of four rows of `W` at `group` (see `kernels::repack`) × T tokens of activations. Returns
+/// one f32x4 [row0..row3] per token.
 #[inline(never)]
-unsafe fn tile<W: WideWeights, const T: usize>(ptrs: [*const u8; ROWS], x: &WideActivations, t0: usize, k: &Consts) -> [v128; T] {
+unsafe fn tile<W: WideWeights, const T: usize>(group: *const u8, x: &WideActivations, t0: usize, k: &Consts) -> [v128; T] {
     let nb = x.n_blocks;
+    // Pseudo-block i of every block keeps row i's scale (and minimum) in its header.
+    let ptrs: [*const u8; ROWS] = core::array::from_fn(|i| group.add(i * W::BYTES));
     let mut acc = [f32x4_splat(0.0); T];
     for b in 0..nb {
-        let off = b * W::BYTES;
-        let mut sums = [[i32x4_splat(0); ROWS]; T];
-        for r in 0..ROWS {
+        let off = b * ROWS * W::BYTES;
+        let mut sums = [i32x4_splat(0); T];
+        #[cfg(target_feature = "relaxed-simd")]
+        if W::SEVEN_BIT {
+            relaxed_block_sums::<W, T>(&mut sums, group.add(off), x, t0, b, k);
+            fold_block::<W, T>(&mut acc, &sums, &ptrs, off, x, t0, b, &k.f16);
+            continue;
+        }
+        for p in 0..ROWS {
             // SAFETY: a whole block of W (caller's contract); W is align-1 plain bytes (ByteBlock).
-            let block = &*(ptrs[r].add(off) as *const W);
-            #[cfg(target_feature = "relaxed-simd")]
-            if W::SEVEN_BIT {
-                let (lo, hi) = block.bytes(k);
-                for t in 0..T {
-                    let xq = x.q8.as_ptr().add(((t0 + t) * nb + b) * q8_0::BLOCK_BYTES + 2);
-                    // i16 dots (one pmaddubsw each on x86: the 7-bit weights are its unsigned operand), summed in
-                    // i16 (4 products of ≤ 64 × 127 per lane fit) and widened once.
-                    let s16 = i16x8_add(
-                        i16x8_relaxed_dot_i8x16_i7x16(ld(xq), lo),
-                        i16x8_relaxed_dot_i8x16_i7x16(ld(xq.add(16)), hi),
-                    );
-                    sums[t][r] = i32x4_extadd_pairwise_i16x8(s16);
+            let wv = (*(group.add(off + p * W::BYTES) as *const W)).widen(k);
+            for (t, sum) in sums.iter_mut().enumerate() {
+                // Columns 8p + 2j, 8p + 2j + 1 of this token's block, as one broadcast i16 pair.
+                let xp = x.x16.as_ptr().add(((t0 + t) * nb + b) * 32 + 8 * p) as *const u32;
+                for (j, v) in wv.iter().enumerate() {
+                    *sum = i32x4_add(*sum, i32x4_dot_i16x8(*v, v128_load32_splat(xp.add(j))));
                 }
-                continue;
-            }
-            let wv = block.widen(k);
-            for t in 0..T {
-                sums[t][r] = dot_block(&wv, x.x16.as_ptr().add(((t0 + t) * nb + b) * 32));
             }
         }
         fold_block::<W, T>(&mut acc, &sums, &ptrs, off, x, t0, b, &k.f16);
     }
     acc
+}
+
+/// The relaxed build's block sums for 7-bit formats: each pseudo-block's raw bytes (four rows × four columns per
+/// half) dotted in i16 with four broadcast activation bytes (one pmaddubsw each on x86: the 7-bit weights are its
+/// unsigned operand), summed in i16 while the products cannot overflow and widened into the i32 sums.
+#[cfg(target_feature = "relaxed-simd")]
+#[inline(always)]
+unsafe fn relaxed_block_sums<W: WideWeights, const T: usize>(
+    sums: &mut [v128; T],
+    block: *const u8,
+    x: &WideActivations,
+    t0: usize,
+    b: usize,
+    k: &Consts,
+) {
+    // Each pseudo-block adds 4 products of ≤ MAX_CODE × 127 to an i16 lane.
+    let per_flush = (i16::MAX as i32 / (4 * W::MAX_CODE * 127)).clamp(1, ROWS as i32) as usize;
+    let mut s16 = [i16x8_splat(0); T];
+    for p in 0..ROWS {
+        // SAFETY: a whole block of W (caller's contract).
+        let (lo, hi) = (*(block.add(p * W::BYTES) as *const W)).bytes(k);
+        for (t, s) in s16.iter_mut().enumerate() {
+            let xq = x.q8.as_ptr().add(((t0 + t) * x.n_blocks + b) * q8_0::BLOCK_BYTES + 2 + 8 * p) as *const u32;
+            let d = i16x8_add(
+                i16x8_relaxed_dot_i8x16_i7x16(v128_load32_splat(xq), lo),
+                i16x8_relaxed_dot_i8x16_i7x16(v128_load32_splat(xq.add(1)), hi),
+            );
+            *s = i16x8_add(*s, d);
+        }
+        if (p + 1) % per_flush == 0 || p + 1 == ROWS {
+            for (sum, s) in sums.iter_mut().zip(s16.iter_mut()) {
+                *sum = i32x4_add(*sum, i32x4_extadd_pairwise_i16x8(*s));
+                *s = i16x8_splat(0);
+            }
+        }
+    }
 }
 
 // Block decoding helpers the formats share (wide order: see `WideWeights::widen`).

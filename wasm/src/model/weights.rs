@@ -8,9 +8,9 @@ use super::config::ModelConfig;
 use super::error::ModelError;
 use crate::gguf::{GgufHeader, LoadedGguf};
 use crate::kernels;
-use crate::tensor::{DType, TensorView};
+use crate::tensor::{DType, Layout, TensorView};
 
-/// A 2-D weight matrix: `rows` rows of `cols` elements at `start..start + len` of the arena.
+/// A 2-D weight matrix: `rows` rows of `cols` elements at `start..start + len` of the arena, in `layout` order.
 #[derive(Clone, Debug)]
 pub struct MatrixRef {
     pub dtype: DType,
@@ -18,6 +18,7 @@ pub struct MatrixRef {
     pub cols: usize,
     pub start: usize,
     pub len: usize,
+    pub layout: Layout,
 }
 
 impl MatrixRef {
@@ -28,6 +29,7 @@ impl MatrixRef {
             rows: self.rows,
             cols: self.cols,
             data: &arena[self.start..self.start + self.len],
+            layout: self.layout,
         }
     }
 }
@@ -162,11 +164,11 @@ impl Binder<'_> {
                 info.dtype.name()
             )));
         }
-        let start = match self.gguf {
-            Some(gguf) => offset_of(gguf, name, self.data(gguf, name)?)?,
-            None => 0,
+        let (start, layout) = match self.gguf {
+            Some(gguf) => (offset_of(gguf, name, self.data(gguf, name)?)?, gguf.layout(name).unwrap_or_default()),
+            None => (0, Layout::RowMajor),
         };
-        Ok(MatrixRef { dtype: info.dtype, rows, cols, start, len })
+        Ok(MatrixRef { dtype: info.dtype, rows, cols, start, len, layout })
     }
 
     /// A 1-D F32 (or F16) tensor of `len` elements, decoded to f32.

@@ -460,6 +460,41 @@ fn quantized_weights_follow_the_reference() {
     }
 }
 
+/// Weights repacked at load (`Layout::Interleaved4`, as SIMD builds do) give bit-identical logits: the embedding
+/// lookup and the scalar kernels read the rows back in file order. The vocabulary (42 rows) leaves two rows
+/// row-major after the groups.
+#[test]
+fn repacked_weights_give_identical_logits() {
+    let small = Shape { dim: 64, ffn: 96, vocab: 42, ..LLAMA };
+    let k_quant = Shape { dim: 256, ffn: 256, vocab: 42, ..QWEN2 };
+    for s in [
+        Shape { wtype: DType::Q8_0, ..small },
+        Shape { wtype: DType::Q4_0, ..small },
+        Shape { wtype: DType::Q5_1, ..small },
+        Shape { wtype: DType::Q4_K, ..k_quant },
+    ] {
+        let name = s.wtype.name();
+        let bytes = builder(s).bytes();
+        let repacked = crate::gguf::load_from_bytes_with(&bytes, Some(crate::kernels::repack::repacker)).expect(name);
+        assert_eq!(repacked.layout("token_embd.weight"), Some(crate::tensor::Layout::Interleaved4), "{name}");
+        // Streamed in odd-sized chunks, groups complete at arbitrary commits: the same bytes.
+        let mut loader = crate::gguf::StreamLoader::new(Default::default()).with_repack(crate::kernels::repack::repacker);
+        let (mut pos, mut i) = (0, 0);
+        while pos < bytes.len() {
+            let region = loader.next_region((i * 37 % 1000 + 1).min(bytes.len() - pos)).expect("region");
+            let n = region.len();
+            region.copy_from_slice(&bytes[pos..pos + n]);
+            loader.commit(n).expect("commit");
+            (pos, i) = (pos + n, i + 1);
+        }
+        assert_eq!(&loader.finish().expect("streamed").data[..], &repacked.data[..], "{name}: streamed");
+        let mut plain = model(&builder(s), opts(KvType::F32, 4)).expect(name);
+        let mut packed = Model::new(repacked, opts(KvType::F32, 4)).expect(name);
+        let want = plain.forward(0, &TOKENS, 0, true).expect("forward").to_vec();
+        assert_eq!(packed.forward(0, &TOKENS, 0, true).expect("forward"), &want[..], "{name}");
+    }
+}
+
 /// A Q8_0 KV cache (head size 32: whole blocks) follows the f64 reference and the f16 cache within the error of
 /// quantizing K, V and the query to 8 bits.
 #[test]

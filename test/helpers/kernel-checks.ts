@@ -18,7 +18,19 @@ type Path = "scalar" | "simd" | string;
 /** The check build's bindings (wasm/src/bindings/checks.rs) and the production ones the tests use with them. */
 export interface KernelChecks extends Pick<EngineBindings, "quantize" | "dequantize" | "simdEnabled"> {
   /** out (nTokens × rows) = W · x on one kernel path, `iterations` times (default 1). */
-  matmulCheck(path: Path, dtype: string, rows: number, cols: number, weights: Uint8Array, x: Float32Array, nTokens: number, iterations?: number): Float32Array;
+  /** `interleaved`: `weights` were repacked by `repackCheck`, as the loader repacks them. */
+  matmulCheck(
+    path: Path,
+    dtype: string,
+    rows: number,
+    cols: number,
+    weights: Uint8Array,
+    x: Float32Array,
+    nTokens: number,
+    iterations?: number,
+    interleaved?: boolean,
+  ): Float32Array;
+  repackCheck(dtype: string, rows: number, weights: Uint8Array): Uint8Array;
   /** One attention vector primitive on one path (see `vec_check` in checks.rs). */
   vecCheck(op: string, path: Path, a: Float32Array, b: Float32Array, alpha: number): Float32Array;
   /** Prompt attention on one path: its blocked outputs, then token by token's (see `attention_check` in checks.rs). */

@@ -41,6 +41,8 @@ export class Llama {
     if (!options || options.model === undefined) throw new InvalidArgumentError("load() needs options.model", "model");
     const bindings = await resolveEngine();
     const source = await openModelSource(options.model);
+    // The GGUF's tokenizer is built as soon as the header is in, while the weights still stream.
+    const fromGguf: { tokenizer?: Tokenizer } = {};
     const model = await EngineModel.load(bindings, source.chunks, {
       // Unset: the engine allocates min(the model's trained context, 2048) positions.
       ...(options.contextLength !== undefined ? { contextLength: options.contextLength } : {}),
@@ -51,11 +53,11 @@ export class Llama {
       ...((options.size ?? source.size) !== undefined ? { sizeHint: options.size ?? source.size } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.tokenizer ? {} : { onHeader: ({ metadata, vocabulary }) => void (fromGguf.tokenizer = tokenizerFromGguf(metadata, vocabulary)) }),
     });
     try {
-      const tokenizer = options.tokenizer
-        ? tokenizerFromHfJson(options.tokenizer.json, options.tokenizer.config)
-        : tokenizerFromGguf(model.metadata);
+      // onHeader has run by now (during the stream, or with the file's last chunk).
+      const tokenizer = options.tokenizer ? tokenizerFromHfJson(options.tokenizer.json, options.tokenizer.config) : fromGguf.tokenizer!;
       model.releaseMetadata((key) => key.startsWith("tokenizer.ggml."));
       if (options.tokenizer && tokenizer.vocabSize > model.vocabSize) {
         throw new InvalidArgumentError(

@@ -4,8 +4,9 @@
  * The Worker itself — the bundle `wrangler deploy` uploads — in local workerd, serving a GGUF from local R2, the path
  * production takes, side by side with the same Hono app in Node (`ellm serve`, same engine, same HTTP route).
  * Per run, a fresh workerd isolate: cold time to first token (first request: R2 → WASM memory load, prefill, first
- * token), warm time to first token (same request again), and steady decode tokens/s of a streamed completion (tokens
- * after the first / time after the first); then a fresh Node process, the same warm and decode requests. Ratios are
+ * token; the load and the first prefill as the Worker's Server-Timing reports them, beside the warm prefill: the
+ * difference is V8 still compiling the kernels), warm time to first token (same request again), and steady decode
+ * tokens/s of a streamed completion (tokens after the first / time after the first); then a fresh Node process, the same warm and decode requests. Ratios are
  * per run (workerd / Node), medians printed, with the engine binary each side chose (relaxed SIMD where the runtime has it exact). No request reuses a cached prefix (`cache_prompt: false`). Default model: the SmolLM2-135M-shaped Q4_0 fixture.
  */
 import { statSync } from "node:fs";
@@ -41,7 +42,7 @@ async function startNode(): Promise<{ url: string; id: string; stop: () => Promi
   return { url: served.url, id: served.model, stop: () => stopChild(served.child) };
 }
 
-/** Streams a completion; returns ms to the first content chunk, tokens and ms after it, and the model-load time. */
+/** Streams a completion; returns ms to the first content chunk, tokens and ms after it, the model-load and prefill times. */
 async function streamed(url: string, modelId: string, maxTokens: number) {
   const t0 = performance.now();
   const res = await fetch(`${url}/v1/completions`, {
@@ -50,7 +51,9 @@ async function streamed(url: string, modelId: string, maxTokens: number) {
     body: JSON.stringify({ model: modelId, prompt: "Once upon a time, in a land far away,", max_tokens: maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true }, cache_prompt: false }),
   });
   if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
-  const loadMs = Number(/load;dur=([\d.]+)/.exec(res.headers.get("server-timing") ?? "")?.[1] ?? NaN);
+  const timing = res.headers.get("server-timing") ?? "";
+  const loadMs = Number(/load;dur=([\d.]+)/.exec(timing)?.[1] ?? NaN);
+  const prefillMs = Number(/prefill;dur=([\d.]+)/.exec(timing)?.[1] ?? NaN);
   const reader = res.body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";
@@ -71,7 +74,7 @@ async function streamed(url: string, modelId: string, maxTokens: number) {
     }
   }
   const end = performance.now();
-  return { ttftMs: (firstAt ?? end) - t0, loadMs, decodeTps: ((completionTokens - 1) * 1000) / (end - (firstAt ?? end)) };
+  return { ttftMs: (firstAt ?? end) - t0, loadMs, prefillMs, decodeTps: ((completionTokens - 1) * 1000) / (end - (firstAt ?? end)) };
 }
 
 /** The engine binary a server runs ("simd" or "relaxed", from /healthz). */
@@ -80,7 +83,7 @@ async function engineBuild(url: string): Promise<string> {
 }
 
 const builds = { workerd: new Set<string>(), node: new Set<string>() };
-type Row = { startS: number; coldMs: number; loadMs: number; warmMs: number; decodeTps: number; nodeWarmMs: number; nodeDecodeTps: number; decodeRatio: number; warmRatio: number };
+type Row = { startS: number; coldMs: number; loadMs: number; coldPrefillMs: number; warmPrefillMs: number; warmMs: number; decodeTps: number; nodeWarmMs: number; nodeDecodeTps: number; decodeRatio: number; warmRatio: number };
 const rows: Row[] = [];
 try {
   for (let run = 0; run < runs; run++) {
@@ -91,7 +94,10 @@ try {
       const warm = await streamed(worker.url, "bench", 1);
       const decode = await streamed(worker.url, "bench", gen);
       builds.workerd.add(await engineBuild(worker.url));
-      w = { startS: worker.startMs / 1000, coldMs: cold.ttftMs, loadMs: cold.loadMs, warmMs: warm.ttftMs, decodeTps: decode.decodeTps };
+      w = {
+        startS: worker.startMs / 1000, coldMs: cold.ttftMs, loadMs: cold.loadMs, coldPrefillMs: cold.prefillMs, warmPrefillMs: warm.prefillMs,
+        warmMs: warm.ttftMs, decodeTps: decode.decodeTps,
+      };
     } finally {
       await worker.stop();
     }
@@ -118,5 +124,6 @@ console.log(`bench:workerd — ${basename(file)} (${(statSync(file).size / 2 ** 
 console.log(`engine binary              workerd ${[...builds.workerd].join("/")}   Node ${[...builds.node].join("/")}`);
 console.log(`workerd start              ${fmt("startS", 2)} s`);
 console.log(`cold TTFT (load+prefill)   ${fmt("coldMs", 0)} ms   of which R2 → WASM load ${fmt("loadMs", 0)} ms`);
+console.log(`  first prefill            ${fmt("coldPrefillMs", 0)} ms   (the same prompt warm: ${fmt("warmPrefillMs", 0)} ms)`);
 console.log(`warm TTFT                  workerd ${fmt("warmMs", 0)} ms   Node ${fmt("nodeWarmMs", 0)} ms   workerd/Node ${fmt("warmRatio", 2)}`);
 console.log(`decode (${gen} tokens)       workerd ${fmt("decodeTps", 1)} tok/s   Node ${fmt("nodeDecodeTps", 1)} tok/s   workerd/Node ${fmt("decodeRatio", 2)}`);

@@ -2,13 +2,15 @@
  * EngineModel: one loaded GGUF model inside the WASM engine. Feeds weight bytes straight into their final place
  * in WASM memory, runs forward passes, and hands logits out as zero-copy views.
  */
-import { AbortError, InvalidArgumentError } from "../errors.js";
-import type { KvType, LoadProgress, MemoryReport } from "../types.js";
-import { engineCall, engineError } from "./errors.js";
+import { InvalidArgumentError } from "../errors.js";
+import type { GgufVocabulary } from "../tokenizer/from-gguf.js";
+import type { KvType, MemoryReport } from "../types.js";
+import { engineCall } from "./errors.js";
+import { streamIntoLoader, toEngineOptions, type GgufLoader, type StreamLoadOptions } from "./loader.js";
+import { unpackVocabulary } from "./vocabulary.js";
 import { engineMemory, plain, type EngineBindings, type Plain } from "./wasm.js";
 
 type Engine = InstanceType<EngineBindings["Engine"]>;
-type GgufLoader = InstanceType<EngineBindings["GgufLoader"]>;
 
 export interface EngineOptions {
   contextLength?: number;
@@ -49,68 +51,16 @@ export interface GgufHeaderObject {
   tensors?: Array<{ name: string; type: string; dims: number[]; offset: number; bytes: number }>;
 }
 
-/** The engine's typed options object for `o` (consumed by the engine call it is passed to). */
-export function toEngineOptions(bindings: EngineBindings, o: EngineOptions): InstanceType<EngineBindings["EngineOptions"]> {
-  const w = new bindings.EngineOptions();
-  w.contextLength = o.contextLength;
-  w.kvType = o.kvType;
-  w.memoryBudget = o.memoryBudget;
-  w.sequences = o.sequences;
-  w.maxBatch = o.maxBatch;
-  w.kernelPath = o.kernelPath;
-  return w;
+/** The header as `EngineModel.load` hands it to `onHeader`: the metadata without the vocabulary, and the vocabulary. */
+export interface LoadedHeader {
+  /** The metadata, less `tokenizer.ggml.tokens` / `merges` when they are string arrays (they are in `vocabulary`). */
+  metadata: Record<string, unknown>;
+  vocabulary: GgufVocabulary;
 }
 
-export interface StreamLoadOptions {
-  /** Refuse files larger than this (bytes). */
-  maxBytes?: number;
-  /**
-   * Source length when known up front: progress before the header is parsed, and a header whose tensors extend
-   * past it is refused before the tensor arena is allocated.
-   */
-  sizeHint?: number;
-  /**
-   * The options the model will be built with: the header is planned with them (types, shapes, KV type and the
-   * memoryBudget) before anything is allocated.
-   */
-  engine?: EngineOptions;
-  onProgress?: (p: LoadProgress) => void;
-  signal?: AbortSignal;
-}
-
-/** Streams a GGUF into a fresh engine loader: each chunk is copied once, into the region the loader points at. */
-export async function streamIntoLoader(
-  bindings: EngineBindings,
-  chunks: AsyncIterable<Uint8Array>,
-  options: StreamLoadOptions = {},
-): Promise<GgufLoader> {
-  const engineOptions = options.engine;
-  const loader = engineCall(
-    () => new bindings.GgufLoader(options.maxBytes ?? Number.MAX_SAFE_INTEGER, options.sizeHint, engineOptions && toEngineOptions(bindings, engineOptions)),
-  );
-  try {
-    for await (const chunk of chunks) {
-      if (options.signal?.aborted) throw new AbortError("model load aborted", { cause: options.signal.reason });
-      let offset = 0;
-      while (offset < chunk.byteLength) {
-        const ptr = loader.nextRegion(chunk.byteLength - offset);
-        const len = loader.regionLen();
-        // Take the buffer after nextRegion: reserving may have grown (and so detached) the old one.
-        new Uint8Array(engineMemory().buffer, ptr, len).set(chunk.subarray(offset, offset + len));
-        loader.commit(len);
-        offset += len;
-      }
-      if (options.onProgress) {
-        const expected = loader.expectedSize();
-        const total = Number.isFinite(expected) ? expected : options.sizeHint;
-        options.onProgress(total === undefined ? { loaded: loader.bytesReceived() } : { loaded: loader.bytesReceived(), total });
-      }
-    }
-    return loader;
-  } catch (e) {
-    loader.free();
-    throw engineError(e);
-  }
+export interface ModelLoadOptions extends EngineOptions, Omit<StreamLoadOptions, "engine" | "onHeader"> {
+  /** Called as soon as the header has arrived, the weights still streaming (after the whole file for tiny files). */
+  onHeader?: (header: LoadedHeader) => void;
 }
 
 export class EngineModel {
@@ -120,7 +70,7 @@ export class EngineModel {
   /** Reused for single-token decode steps so the hot loop allocates nothing on the JS side. */
   readonly #one = new Uint32Array(1);
 
-  private constructor(engine: Engine) {
+  private constructor(engine: Engine, metadata?: Record<string, unknown>) {
     this.#engine = engine;
     this.config = {
       ...plain(engine.hyperParams()),
@@ -130,24 +80,34 @@ export class EngineModel {
       maxBatch: engine.maxBatch(),
       kernelPath: engine.kernelPath(),
     };
-    this.metadata = (engine.header() as GgufHeaderObject).metadata;
+    this.metadata = metadata ?? (engine.header(false) as GgufHeaderObject).metadata;
   }
 
   /** Builds the model from a loader that has received the whole file (consumes the loader). */
-  static fromLoader(bindings: EngineBindings, loader: GgufLoader, options: EngineOptions = {}): EngineModel {
-    return new EngineModel(engineCall(() => new bindings.Engine(loader, toEngineOptions(bindings, options))));
+  static fromLoader(bindings: EngineBindings, loader: GgufLoader, options: EngineOptions = {}, metadata?: Record<string, unknown>): EngineModel {
+    return new EngineModel(engineCall(() => new bindings.Engine(loader, toEngineOptions(bindings, options))), metadata);
   }
 
-  static async load(
-    bindings: EngineBindings,
-    chunks: AsyncIterable<Uint8Array>,
-    options: EngineOptions & StreamLoadOptions = {},
-  ): Promise<EngineModel> {
-    const { contextLength, kvType, memoryBudget, sequences, maxBatch, kernelPath } = options;
+  static async load(bindings: EngineBindings, chunks: AsyncIterable<Uint8Array>, options: ModelLoadOptions = {}): Promise<EngineModel> {
+    const { contextLength, kvType, memoryBudget, sequences, maxBatch, kernelPath, onHeader, ...stream } = options;
     const engine: EngineOptions = { contextLength, kvType, memoryBudget, sequences, maxBatch, kernelPath };
+    let metadata: Record<string, unknown> | undefined;
+    const headerArrived = (loader: GgufLoader): void => {
+      metadata = (loader.readHeader(false, false) as GgufHeaderObject).metadata;
+      onHeader!({ metadata, vocabulary: unpackVocabulary(loader.vocabulary()) });
+    };
     // The header is checked with these options before the weights' memory is allocated.
-    const loader = await streamIntoLoader(bindings, chunks, { ...options, engine });
-    return EngineModel.fromLoader(bindings, loader, engine);
+    const loader = await streamIntoLoader(bindings, chunks, { ...stream, engine, ...(onHeader ? { onHeader: headerArrived } : {}) });
+    const model = EngineModel.fromLoader(bindings, loader, engine, metadata);
+    if (onHeader && metadata === undefined) {
+      try {
+        onHeader({ metadata: model.metadata, vocabulary: unpackVocabulary(model.#live().vocabulary()) });
+      } catch (e) {
+        model.dispose();
+        throw e;
+      }
+    }
+    return model;
   }
 
   get vocabSize(): number {
@@ -156,7 +116,7 @@ export class EngineModel {
 
   /**
    * Forgets the metadata keys `drop` selects (the JS copy only). Llama drops `tokenizer.ggml.*` once its tokenizer is
-   * built: for a 49k-token vocabulary those arrays are ~2 MB of an isolate's 128 MB.
+   * built (the tokens and merges never reach it; the scores and token types of a 49k-token vocabulary are ~400 KB).
    */
   releaseMetadata(drop: (key: string) => boolean): void {
     for (const key of Object.keys(this.metadata)) if (drop(key)) delete this.metadata[key];

@@ -1,7 +1,8 @@
 /**
  * Builds a tokenizer from GGUF metadata (the `metadata` object of the engine's `readGgufHeader`, numeric arrays typed): `llama` =
  * SentencePiece BPE with scores and `<0xNN>` byte fallback, `gpt2` = byte-level BPE with merges and the
- * pre-tokenizer named by `tokenizer.ggml.pre`.
+ * pre-tokenizer named by `tokenizer.ggml.pre`. The tokens and merges may instead come in the compact form the
+ * engine's loader hands over (`GgufVocabulary`: lib/engine/vocabulary.ts).
  */
 import { ModelFormatError, UnsupportedModelError } from "../errors.js";
 import { textToByteLevel } from "./byte-level.js";
@@ -9,9 +10,19 @@ import { ggufPreTokenizer, runSteps } from "./pretokenizer.js";
 import { canCutBeforeSpaces, sentencePieceWords } from "./sentencepiece-words.js";
 import { TextTokenizer } from "./text-tokenizer.js";
 import { TokenType } from "./types.js";
-import { findByteTokens, WordEncoder } from "./word-encoder.js";
+import type { AddedToken } from "./special-tokens.js";
+import { findByteTokens, missingMergePiece, WordEncoder, type MergeRanking } from "./word-encoder.js";
 
 export type GgufMetadata = Readonly<Record<string, unknown>>;
+
+/** `tokenizer.ggml.tokens` and `tokenizer.ggml.merges` as the engine's loader hands them over, in place of metadata's. */
+export interface GgufVocabulary {
+  tokens?: string[];
+  /** The merges as (left, right, merged) token ids per merge, in rank order. */
+  mergeIds?: Int32Array;
+  /** Instead of mergeIds: the first merge that is not "left right" over pieces of the vocabulary. */
+  badMerge?: { index: number; text: string };
+}
 
 function stringArray(meta: GgufMetadata, key: string): string[] {
   const v = meta[key];
@@ -47,13 +58,30 @@ function optionalBool(meta: GgufMetadata, key: string): boolean | undefined {
   return v;
 }
 
-export function tokenizerFromGguf(meta: GgufMetadata): TextTokenizer {
+/** `merge` ("left right", the `index`th of tokenizer.ggml.merges) as its two pieces. */
+function splitMerge(merge: string, index: number): [string, string] {
+  const sp = merge.indexOf(" ");
+  if (sp <= 0 || sp === merge.length - 1) throw new ModelFormatError(`GGUF metadata tokenizer.ggml.merges[${index}] = ${JSON.stringify(merge)} is not "left right"`);
+  return [merge.slice(0, sp), merge.slice(sp + 1)];
+}
+
+/** The merge ranking: ids from the loader, else the metadata's strings (an unusable merge is reported as there). */
+function mergeRanking(meta: GgufMetadata, vocabulary: GgufVocabulary): MergeRanking {
+  if (vocabulary.mergeIds) return { kind: "merge-ids", ids: vocabulary.mergeIds };
+  if (vocabulary.badMerge) {
+    const { index, text } = vocabulary.badMerge;
+    throw missingMergePiece(index, ...splitMerge(text, index));
+  }
+  return { kind: "merges", merges: stringArray(meta, "tokenizer.ggml.merges").map(splitMerge) };
+}
+
+export function tokenizerFromGguf(meta: GgufMetadata, vocabulary: GgufVocabulary = {}): TextTokenizer {
   const model = meta["tokenizer.ggml.model"];
   if (typeof model !== "string") throw new ModelFormatError("GGUF metadata has no tokenizer.ggml.model");
   if (model !== "llama" && model !== "gpt2") {
     throw new UnsupportedModelError(`unsupported GGUF tokenizer model tokenizer.ggml.model="${model}" (supported: llama, gpt2)`);
   }
-  const pieces = stringArray(meta, "tokenizer.ggml.tokens");
+  const pieces = vocabulary.tokens ?? stringArray(meta, "tokenizer.ggml.tokens");
   const n = pieces.length;
   if (n === 0) throw new ModelFormatError("GGUF metadata tokenizer.ggml.tokens is empty");
   const rawTypes = numberArray(meta, "tokenizer.ggml.token_type", n);
@@ -64,9 +92,7 @@ export function tokenizerFromGguf(meta: GgufMetadata): TextTokenizer {
     types[i] = t;
   }
   const vocab = new Map<string, number>();
-  pieces.forEach((p, id) => {
-    if (!vocab.has(p)) vocab.set(p, id);
-  });
+  for (let id = 0; id < n; id++) if (!vocab.has(pieces[id]!)) vocab.set(pieces[id]!, id);
   const ids = {
     bosId: optionalId(meta, "tokenizer.ggml.bos_token_id", n),
     eosId: optionalId(meta, "tokenizer.ggml.eos_token_id", n),
@@ -76,9 +102,10 @@ export function tokenizerFromGguf(meta: GgufMetadata): TextTokenizer {
   };
   const template = meta["tokenizer.chat_template"];
   const chatTemplate = typeof template === "string" ? template : undefined;
-  const added = pieces.flatMap((text, id) =>
-    types[id] === TokenType.Control || types[id] === TokenType.UserDefined ? [{ text, id, special: types[id] === TokenType.Control }] : [],
-  );
+  const added: AddedToken[] = [];
+  for (let id = 0; id < n; id++) {
+    if (types[id] === TokenType.Control || types[id] === TokenType.UserDefined) added.push({ text: pieces[id]!, id, special: types[id] === TokenType.Control });
+  }
 
   if (model === "llama") {
     const scores = numberArray(meta, "tokenizer.ggml.scores", n);
@@ -111,17 +138,12 @@ export function tokenizerFromGguf(meta: GgufMetadata): TextTokenizer {
     });
   }
 
-  const mergeStrings = stringArray(meta, "tokenizer.ggml.merges");
-  const merges = mergeStrings.map((m, i): [string, string] => {
-    const sp = m.indexOf(" ");
-    if (sp <= 0 || sp === m.length - 1) throw new ModelFormatError(`GGUF metadata tokenizer.ggml.merges[${i}] = ${JSON.stringify(m)} is not "left right"`);
-    return [m.slice(0, sp), m.slice(sp + 1)];
-  });
+  const ranking = mergeRanking(meta, vocabulary);
   const pre = meta["tokenizer.ggml.pre"];
   const { steps, nfc } = ggufPreTokenizer(typeof pre === "string" ? pre : "default");
   const wordEncoder = new WordEncoder({
     vocab,
-    ranking: { kind: "merges", merges },
+    ranking,
     // llama.cpp's llama3 path (and HF's tokenizer.json for it) take a whole in-vocabulary word as one token.
     ignoreMerges: pre === "llama3" || pre === "llama-bpe" || pre === "llama-v3",
     unkId: ids.unkId,

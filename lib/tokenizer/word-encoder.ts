@@ -10,6 +10,8 @@ import { utf8Encode } from "./utf8.js";
 
 export type MergeRanking =
   | { kind: "merges"; merges: ReadonlyArray<readonly [string, string]> }
+  /** Merges already resolved to (left, right, merged) ids, in rank order (the GGUF loader's compact form). */
+  | { kind: "merge-ids"; ids: Int32Array }
   | { kind: "scores"; scores: ArrayLike<number>; mergeable: (id: number) => boolean };
 
 export interface WordEncoderOptions {
@@ -47,7 +49,10 @@ export class WordEncoder {
     this.byteTokenIds = opts.byteTokenIds;
     this.unkId = opts.unkId;
     this.spell = opts.spell;
-    this.merger = new BpeMerger(opts.ranking.kind === "merges" ? mergesLookup(opts.vocab, opts.ranking.merges) : scoresLookup(opts.vocab, opts.ranking));
+    const ranking = opts.ranking;
+    this.merger = new BpeMerger(
+      ranking.kind === "scores" ? scoresLookup(opts.vocab, ranking) : idsLookup(ranking.kind === "merges" ? mergeIds(opts.vocab, ranking.merges) : ranking.ids),
+    );
   }
 
   /** Appends the ids of `word` (a raw pre-token; see `spell`) to `out`. */
@@ -102,19 +107,33 @@ export class WordEncoder {
   }
 }
 
-function mergesLookup(vocab: ReadonlyMap<string, number>, merges: ReadonlyArray<readonly [string, string]>): PairLookup {
-  const rankOf = new PairTable(merges.length);
-  const result = new Int32Array(merges.length);
+export function missingMergePiece(rank: number, a: string, b: string): ModelFormatError {
+  return new ModelFormatError(`merge #${rank} "${a} ${b}" refers to a piece missing from the vocabulary`);
+}
+
+/** (left, right, merged) ids per merge, in rank order. */
+function mergeIds(vocab: ReadonlyMap<string, number>, merges: ReadonlyArray<readonly [string, string]>): Int32Array {
+  const ids = new Int32Array(merges.length * 3);
   merges.forEach(([a, b], rank) => {
     const l = vocab.get(a);
     const r = vocab.get(b);
     const id = vocab.get(a + b);
-    if (l === undefined || r === undefined || id === undefined) {
-      throw new ModelFormatError(`merge #${rank} "${a} ${b}" refers to a piece missing from the vocabulary`);
-    }
-    rankOf.insert(l, r, rank); // first occurrence wins, like HF
-    result[rank] = id;
+    if (l === undefined || r === undefined || id === undefined) throw missingMergePiece(rank, a, b);
+    ids[3 * rank] = l;
+    ids[3 * rank + 1] = r;
+    ids[3 * rank + 2] = id;
   });
+  return ids;
+}
+
+function idsLookup(ids: Int32Array): PairLookup {
+  const merges = ids.length / 3;
+  const rankOf = new PairTable(merges);
+  const result = new Int32Array(merges); // the merged ids alone: the triples need not stay alive
+  for (let rank = 0; rank < merges; rank++) {
+    rankOf.insert(ids[3 * rank]!, ids[3 * rank + 1]!, rank); // first occurrence wins, like HF
+    result[rank] = ids[3 * rank + 2]!;
+  }
   return (l, r, _a, _b, out) => {
     if (l < 0 || r < 0) return false;
     const rank = rankOf.get(l, r);

@@ -5,7 +5,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { engineCall } from "../../lib/engine/errors.js";
-import { toEngineOptions, type EngineOptions, type GgufHeaderObject } from "../../lib/engine/model.js";
+import { toEngineOptions } from "../../lib/engine/loader.js";
+import type { EngineOptions, GgufHeaderObject } from "../../lib/engine/model.js";
 import { plain } from "../../lib/engine/wasm.js";
 import { ContextOverflowError, InvalidArgumentError, ModelFormatError } from "../../lib/errors.js";
 import type { KvType } from "../../lib/types.js";

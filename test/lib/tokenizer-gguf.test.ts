@@ -1,10 +1,15 @@
 /**
  * Tokenizers built from real GGUF metadata, read by the engine's `readGgufHeader`: the Llama 2 SentencePiece vocab,
- * the GPT-2 byte-level vocab, and stories260K's tok512.
+ * the GPT-2 byte-level vocab, and stories260K's tok512; and the same vocabularies in the compact form a model load
+ * hands over (`readGgufVocabulary`: tokens as one string, merges as ids), which must build the same tokenizer.
  */
 import { Tokenizer as HfTokenizer } from "@huggingface/tokenizers";
-import { readFileSync } from "node:fs";
+import { existsSync, openSync, readFileSync, readSync, closeSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { EngineBindings } from "../../lib/engine/wasm.js";
+import { unpackVocabulary } from "../../lib/engine/vocabulary.js";
+import { ModelFormatError } from "../../lib/errors.js";
+import { GgufWriter } from "../../lib/gguf/writer.js";
 import { tokenizerFromGguf, type GgufMetadata } from "../../lib/tokenizer/index.js";
 import { loadEngine } from "../helpers/engine.js";
 
@@ -13,9 +18,10 @@ const readJson = (name: string): any => JSON.parse(readFileSync(new URL(name, MO
 const corpus = (JSON.parse(readFileSync(new URL("../fixtures/tokenizer-corpus.json", import.meta.url), "utf8")) as { strings: string[] }).strings;
 
 let metadata: (file: string) => GgufMetadata;
+let engine: EngineBindings;
 
 beforeAll(async () => {
-  const engine = await loadEngine();
+  engine = await loadEngine();
   metadata = (file) => {
     const bytes = new Uint8Array(readFileSync(new URL(file, MODELS)));
     return (engine.readGgufHeader(bytes, false) as { metadata: GgufMetadata }).metadata;
@@ -158,5 +164,64 @@ describe("GGUF gpt2 pre-tokenizer presets on the real Llama 3 and Qwen vocabular
     // " 42" loses its space-digit pairing: the space stands alone once digits are cut out first.
     expect(smollm.encode("a 42b")).toEqual([...single("a"), ...single(" "), ...single("4"), ...single("2"), ...single("b")]);
     expect(smollm.encode("Hello world")).toEqual(gpt2.encode("Hello world"));
+  });
+});
+
+/** The first `max` bytes of a shared model file (its header, for the large ones). */
+function head(file: string, max = 8 << 20): Uint8Array {
+  const fd = openSync(new URL(file, MODELS), "r");
+  try {
+    const buf = new Uint8Array(max);
+    return buf.subarray(0, readSync(fd, buf, 0, max, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The tokenizer as a model load builds it: metadata without the two string arrays, plus the compact vocabulary. */
+function compactTokenizer(bytes: Uint8Array) {
+  const meta = (engine.readGgufHeader(bytes, false, false) as { metadata: GgufMetadata }).metadata;
+  expect(meta["tokenizer.ggml.tokens"]).toBeUndefined();
+  return tokenizerFromGguf(meta, unpackVocabulary(engine.readGgufVocabulary(bytes)));
+}
+
+describe("the compact vocabulary a model load hands over", () => {
+  const smollm = "SmolLM2-135M-Instruct.Q4_1.gguf";
+  const files = ["ggml-vocab-llama-spm.gguf", "ggml-vocab-gpt-2.gguf", "stories260K.gguf", ...(existsSync(new URL(smollm, MODELS)) ? [smollm] : [])];
+  for (const file of files) {
+    it(`${file}: the same pieces, token types and ids on every corpus string`, () => {
+      const bytes = head(file);
+      const full = tokenizerFromGguf((engine.readGgufHeader(bytes, false) as { metadata: GgufMetadata }).metadata);
+      const compact = compactTokenizer(bytes);
+      expect(compact.vocabSize).toBe(full.vocabSize);
+      const every = <T>(f: (id: number) => T): T[] => Array.from({ length: full.vocabSize }, (_, id) => f(id));
+      expect(every((id) => compact.tokenToPiece(id))).toEqual(every((id) => full.tokenToPiece(id)));
+      expect(every((id) => compact.tokenType(id))).toEqual(every((id) => full.tokenType(id)));
+      const cpp = readJson("llamacpp-vocab-tests.reference.json") as { cases: { text: string }[] };
+      for (const text of [...corpus, ...cpp.cases.map((c) => c.text)]) {
+        expect(compact.encode(text), JSON.stringify(text)).toEqual(full.encode(text));
+      }
+    });
+  }
+
+  it("reports a malformed merge and a merge over a missing piece as the metadata's strings do", () => {
+    const vocab = (merges: string[]): Uint8Array =>
+      new GgufWriter()
+        .addMetadata("tokenizer.ggml.model", "gpt2")
+        .addMetadata("tokenizer.ggml.tokens", ["a", "b", "ab", "c"])
+        .addMetadata("tokenizer.ggml.merges", merges)
+        .headerBytes();
+    for (const [merges, message] of [
+      [["a b", "ab"], 'GGUF metadata tokenizer.ggml.merges[1] = "ab" is not "left right"'],
+      [["a c", "a b"], 'merge #0 "a c" refers to a piece missing from the vocabulary'],
+      [["b a", "a "], 'GGUF metadata tokenizer.ggml.merges[1] = "a " is not "left right"'],
+    ] as const) {
+      const bytes = vocab([...merges]);
+      const viaStrings = (): unknown => tokenizerFromGguf((engine.readGgufHeader(bytes, false) as { metadata: GgufMetadata }).metadata);
+      expect(viaStrings).toThrow(message);
+      expect(() => compactTokenizer(bytes)).toThrow(ModelFormatError);
+      expect(() => compactTokenizer(bytes)).toThrow(message);
+    }
+    expect(compactTokenizer(vocab(["a b"])).encode("ab")).toEqual([2]);
   });
 });

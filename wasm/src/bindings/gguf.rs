@@ -20,6 +20,7 @@ use crate::bindings::error::EngineError;
 use crate::bindings::header::header_to_js;
 use crate::bindings::options::EngineOptions;
 use crate::bindings::report::{HyperParams, LoadPlan};
+use crate::bindings::vocabulary::vocabulary_to_js;
 use crate::error::ErrorCode;
 use crate::gguf::{parse_header, GgufError, GgufHeader, HeaderCheck, LoadLimits, LoadedGguf, StreamLoader};
 use crate::model::{plan, ModelConfig, ModelError, ModelOptions};
@@ -75,10 +76,18 @@ pub fn read_hyper_params(bytes: &[u8]) -> Result<HyperParams, EngineError> {
 }
 
 /// Parses the GGUF header at the start of `bytes` (the whole file or a prefix holding the header) into a plain
-/// object: `{version, alignment, dataOffset, metadata, tensors?}` (see bindings/header.rs).
+/// object: `{version, alignment, dataOffset, metadata, tensors?}` (see bindings/header.rs). `vocabulary: false`
+/// leaves out the tokens and merges string arrays (see `readGgufVocabulary`).
 #[wasm_bindgen(js_name = readGgufHeader)]
-pub fn read_gguf_header(bytes: &[u8], include_tensors: bool) -> Result<JsValue, EngineError> {
-    Ok(header_to_js(&parse_header(bytes)?, include_tensors))
+pub fn read_gguf_header(bytes: &[u8], include_tensors: bool, vocabulary: Option<bool>) -> Result<JsValue, EngineError> {
+    Ok(header_to_js(&parse_header(bytes)?, include_tensors, vocabulary.unwrap_or(true)))
+}
+
+/// The tokens and merges of the GGUF header at the start of `bytes`, in the loader's compact form
+/// (bindings/vocabulary.rs).
+#[wasm_bindgen(js_name = readGgufVocabulary)]
+pub fn read_gguf_vocabulary(bytes: &[u8]) -> Result<JsValue, EngineError> {
+    Ok(vocabulary_to_js(&parse_header(bytes)?))
 }
 
 /// Streaming GGUF loader: each tensor byte is copied once, from the network chunk into its final place.
@@ -152,11 +161,20 @@ impl GgufLoader {
         self.header().is_some()
     }
 
-    /// The header as a plain object (see `readGgufHeader`); an error until `headerReady()`.
+    /// The header as a plain object (see `readGgufHeader`); an error until `headerReady()`. `vocabulary: false`
+    /// leaves out the tokens and merges string arrays, which `vocabulary()` hands over compactly.
     #[wasm_bindgen(js_name = readHeader)]
-    pub fn read_header(&self, include_tensors: bool) -> Result<JsValue, EngineError> {
+    pub fn read_header(&self, include_tensors: bool, vocabulary: Option<bool>) -> Result<JsValue, EngineError> {
+        self.ready_header().map(|h| header_to_js(h, include_tensors, vocabulary.unwrap_or(true)))
+    }
+
+    /// The tokens and merges in compact form (see bindings/vocabulary.rs); an error until `headerReady()`.
+    pub fn vocabulary(&self) -> Result<JsValue, EngineError> {
+        self.ready_header().map(vocabulary_to_js)
+    }
+
+    fn ready_header(&self) -> Result<&GgufHeader, EngineError> {
         self.header()
-            .map(|h| header_to_js(h, include_tensors))
             .ok_or_else(|| EngineError::new(ErrorCode::InvalidArgument, "GGUF: the header has not been received yet"))
     }
 

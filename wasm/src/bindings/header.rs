@@ -4,21 +4,26 @@
 //! a file can be rewritten with its exact types (llama.cpp checks them).
 //! Numeric arrays become typed arrays (`tokenizer.ggml.scores` a Float32Array, `token_type` an Int32Array; 64-bit
 //! integers as Float64Array), string arrays (tokens, merges) arrays of strings; 64-bit scalars become numbers, f32
-//! scalars the shortest decimal that reads back as the same f32.
+//! scalars the shortest decimal that reads back as the same f32. Without `vocabulary` the tokens and merges string
+//! arrays are left out (the loader hands them over compactly: bindings/vocabulary.rs).
 
 use js_sys::{Array, Float32Array, Float64Array, Int16Array, Int32Array, Int8Array, Object, Reflect, Uint16Array, Uint32Array, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use crate::bindings::report::f32_value;
+use crate::bindings::vocabulary::is_compact;
 use crate::gguf::{type_id, GgufHeader, MetaArray, MetaValue};
 
-pub(crate) fn header_to_js(h: &GgufHeader, include_tensors: bool) -> JsValue {
+pub(crate) fn header_to_js(h: &GgufHeader, include_tensors: bool, vocabulary: bool) -> JsValue {
     let out = Object::new();
     set(&out, "version", h.version.into());
     set(&out, "alignment", (h.alignment as f64).into());
     set(&out, "dataOffset", (h.data_offset as f64).into());
     let (metadata, types) = (Object::new(), Object::new());
     for (key, value) in h.metadata() {
+        if !vocabulary && is_compact(h, key) {
+            continue;
+        }
         set(&metadata, key, meta_value(value));
         set(&types, key, value_type(value).into());
     }

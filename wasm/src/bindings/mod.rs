@@ -11,6 +11,7 @@ pub mod kernels;
 pub mod model;
 pub mod options;
 pub mod report;
+pub mod vocabulary;
 
 /// Engine version, from Cargo.toml.
 #[wasm_bindgen(js_name = engineVersion)]

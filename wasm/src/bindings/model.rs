@@ -6,6 +6,7 @@ use wasm_bindgen::prelude::*;
 use crate::bindings::error::EngineError;
 use crate::bindings::gguf::GgufLoader;
 use crate::bindings::header::header_to_js;
+use crate::bindings::vocabulary::vocabulary_to_js;
 use crate::bindings::options::{EngineOptions, KernelPathName, KvTypeName};
 use crate::bindings::report::{HyperParams, MemoryBytes};
 use crate::model::Model;
@@ -89,9 +90,15 @@ impl Engine {
         self.model.memory().into()
     }
 
-    /// GGUF metadata (tokenizer arrays, chat template, …) in `readGgufHeader`'s shape, without tensors.
-    pub fn header(&self) -> JsValue {
-        header_to_js(self.model.header(), false)
+    /// GGUF metadata (tokenizer arrays, chat template, …) in `readGgufHeader`'s shape, without tensors;
+    /// `vocabulary: false` leaves out the tokens and merges string arrays (see `vocabulary()`).
+    pub fn header(&self, vocabulary: Option<bool>) -> JsValue {
+        header_to_js(self.model.header(), false, vocabulary.unwrap_or(true))
+    }
+
+    /// The tokens and merges in compact form (bindings/vocabulary.rs).
+    pub fn vocabulary(&self) -> JsValue {
+        vocabulary_to_js(self.model.header())
     }
 
     #[wasm_bindgen(js_name = vocabSize)]

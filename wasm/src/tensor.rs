@@ -121,6 +121,10 @@ pub enum Layout {
 /// Rows per group of `Layout::Interleaved4`.
 pub const GROUP_ROWS: usize = 4;
 
+/// Reorders one group of `GROUP_ROWS` row-major rows in place into `Layout::Interleaved4` (`buf`: scratch, grown
+/// to one group once): one function per weight type, chosen by the kernels and run by the loader.
+pub type GroupRepack = fn(group: &mut [u8], buf: &mut Vec<u8>);
+
 /// Rewrites one group of `GROUP_ROWS` row-major rows (`group`, each row a whole number of `BB`-byte blocks) into
 /// the `Interleaved4` block order, in place, through `buf` (a copy of the group). `BB` is a constant so each
 /// block moves as a fixed-size copy, not a `memcpy` call: the loader runs this over whole models.
@@ -179,11 +183,6 @@ impl<'a> TensorView<'a> {
 
     pub fn row_bytes(&self) -> usize {
         self.dtype.row_bytes(self.cols).expect("validated at construction")
-    }
-
-    /// Where row `r`'s first block starts, and the bytes from one of its blocks to the next.
-    pub fn row_blocks(&self, r: usize) -> (usize, usize) {
-        self.addressing().row_blocks(r)
     }
 
     /// The row addressing of this view, to compute once per sweep rather than once per row.

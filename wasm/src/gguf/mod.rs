@@ -24,5 +24,5 @@ pub use aligned::{AlignedBytes, ARENA_ALIGN};
 pub use error::{GgufError, GgufErrorKind};
 pub use header::{parse_header, GgufHeader, TensorInfo, DEFAULT_ALIGNMENT, DEFAULT_MAX_HEADER_BYTES, MAX_DIMS};
 pub use metadata::{type_id, MetaArray, MetaValue, StrArray};
-pub use repack::{GroupRepack, RepackPolicy};
+pub use repack::RepackPolicy;
 pub use stream::{load_from_bytes, load_from_bytes_with, HeaderCheck, LoadLimits, LoadedGguf, StreamLoader};

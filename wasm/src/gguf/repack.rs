@@ -5,10 +5,7 @@
 //! tensors stay as they are.
 
 use super::header::GgufHeader;
-use crate::tensor::{DType, Layout, GROUP_ROWS};
-
-/// Reorders one group of four row-major rows in place (`buf`: scratch for it).
-pub type GroupRepack = fn(group: &mut [u8], buf: &mut Vec<u8>);
+use crate::tensor::{DType, GroupRepack, Layout, GROUP_ROWS};
 
 /// How matrices of a weight type are repacked, if at all (the kernels decide: `kernels::repack::group_repack`).
 pub type RepackPolicy = fn(DType) -> Option<GroupRepack>;

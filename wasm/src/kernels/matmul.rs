@@ -38,12 +38,6 @@ pub fn supported_names() -> String {
     DType::ALL.iter().filter(|t| is_supported(**t)).map(|t| t.name()).collect::<Vec<_>>().join(", ")
 }
 
-/// Whether the loader should repack matrices of this type into `Layout::Interleaved4`: on SIMD builds the block
-/// formats, whose tiles read four rows at a time (one stream, the four rows' blocks and scales side by side).
-pub fn prefers_interleaved(dtype: DType) -> bool {
-    cfg!(all(target_arch = "wasm32", target_feature = "simd128")) && (is_q8_partnered(dtype) || is_q8k_partnered(dtype))
-}
-
 /// The 32-value block formats, dotted with Q8_0 activations through `q8_tiles` on SIMD builds.
 pub(super) fn is_q8_partnered(dtype: DType) -> bool {
     matches!(dtype, DType::Q4_0 | DType::Q4_1 | DType::Q5_0 | DType::Q5_1 | DType::Q8_0 | DType::IQ4_NL)

@@ -49,7 +49,7 @@ mod tests;
 pub use error::KernelError;
 pub use half::{bf16_to_f32, bf16_to_f32_slice, f16_to_f32, f16_to_f32_slice, f32_to_bf16, f32_to_bf16_slice, f32_to_f16};
 pub use matmul::{
-    can_convert, default_path, dequantize, dequantize_row, is_supported, prefers_interleaved, supported_names, matmul, matmul_with, quantize, quantize_q8_0_with, KernelPath,
+    can_convert, default_path, dequantize, dequantize_row, is_supported, supported_names, matmul, matmul_with, quantize, quantize_q8_0_with, KernelPath,
     MatmulScratch,
 };
 pub use vec::{

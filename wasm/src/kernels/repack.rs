@@ -12,14 +12,16 @@
 //! scales of the four rows are still read at the four blocks' byte 0.
 
 use super::matmul::is_q8_partnered;
-use crate::tensor::{interleave_group, DType, Layout, TensorView, GROUP_ROWS};
+use crate::tensor::{interleave_group, DType, GroupRepack, Layout, TensorView, GROUP_ROWS};
 
-/// Reorders one group of four row-major rows in place (`buf`: scratch, grown to one group once).
-pub type GroupRepack = fn(group: &mut [u8], buf: &mut Vec<u8>);
-
-/// How the loader repacks matrices of `dtype`: on SIMD builds, every format with tiles that read four rows.
+/// How the loader repacks matrices of `dtype`: on SIMD builds, every block format (their tiles read four rows at
+/// a time); elsewhere nothing (the scalar kernels read row-major rows directly).
 pub fn group_repack(dtype: DType) -> Option<GroupRepack> {
-    super::matmul::prefers_interleaved(dtype).then(|| repacker(dtype)).flatten()
+    if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
+        repacker(dtype)
+    } else {
+        None
+    }
 }
 
 /// Repacks a whole row-major matrix of `rows` rows of `dtype` in place, as the loader does (whole groups only;
@@ -277,19 +279,21 @@ pub fn row_bytes_of<'b>(w: &TensorView<'b>, r: usize, buf: &'b mut Vec<u8>) -> &
     buf.clear();
     let i = r % GROUP_ROWS;
     let quad_start = start - i * bb;
+    // The 32-value formats' codes were exchanged among the group's blocks; the others only moved whole.
+    let codes = is_q8_partnered(w.dtype).then(|| Codes::of(w.dtype));
     for b in 0..at.row_bytes / bb {
         let quad = &w.data[quad_start + b * stride..][..GROUP_ROWS * bb];
         let own = &quad[i * bb..(i + 1) * bb];
-        if !is_q8_partnered(w.dtype) {
+        let Some(codes) = &codes else {
             buf.extend_from_slice(own);
             continue;
-        }
-        let codes = Codes::of(w.dtype);
+        };
         let mut block = [0u8; 34];
         let block = &mut block[..bb];
         block[..codes.head].copy_from_slice(&own[..codes.head]);
+        let order = bytes_in_order(codes);
         for c in 0..32 {
-            let (p, j) = place(bytes_in_order(&codes), i, c);
+            let (p, j) = place(order, i, c);
             codes.set(block, c, codes.get(&quad[p * bb..(p + 1) * bb], j));
         }
         buf.extend_from_slice(block);

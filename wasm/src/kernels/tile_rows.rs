@@ -14,13 +14,13 @@ pub struct TileRows<'a, const R: usize> {
 }
 
 impl<'a, const R: usize> TileRows<'a, R> {
-    /// Rows `rows` of `w` (`at` its `addressing()`); they must share one block stride (a tile inside one
+    /// Rows `rows` of `w` (`addressing`: its `addressing()`); they must share one block stride (a tile inside one
     /// interleaved group, or row-major rows), which every tile of `kernels::matmul` does.
     #[inline(always)]
-    pub fn of(w: &TensorView<'a>, at: &RowAddressing, rows: [usize; R]) -> Self {
-        let block_bytes = at.block_bytes;
-        let n_blocks = at.row_bytes / block_bytes;
-        let at: [(usize, usize); R] = core::array::from_fn(|i| at.row_blocks(rows[i]));
+    pub fn of(w: &TensorView<'a>, addressing: &RowAddressing, rows: [usize; R]) -> Self {
+        let block_bytes = addressing.block_bytes;
+        let n_blocks = addressing.row_bytes / block_bytes;
+        let at: [(usize, usize); R] = core::array::from_fn(|i| addressing.row_blocks(rows[i]));
         let stride = at[0].1;
         for &(start, s) in &at {
             assert!(s == stride, "TileRows: rows with different block strides");

@@ -47,12 +47,21 @@ for (const [dtype, rows, cols, nTokens] of JSON.parse(casesJson)) {
     for (let i = 0; i < ref.length; i++) { norm += Math.abs(ref[i]) / ref.length; diff = Math.max(diff, Math.abs(out[i] - ref[i])); }
     rel = Math.max(rel, diff / norm);
   }
-  results.push({ dtype, rows, cols, nTokens, rel });
+  // Block weights repacked as the loader does (the 32-value formats then take 8-row tiles): the same arithmetic per
+  // row as rows repacked a group at a time, bit for bit. Float weights are never repacked.
+  let packedSame = true;
+  if (!["F32", "F16", "BF16"].includes(dtype)) {
+    const packed = engine.matmulCheck("simd", dtype, rows, cols, engine.repackCheck(dtype, rows, w), x, nTokens, 1, true);
+    const unpacked = engine.matmulCheck("simd", dtype, rows, cols, w, x, nTokens);
+    packedSame = packed.every((v, i) => Object.is(v, unpacked[i]));
+  }
+  results.push({ dtype, rows, cols, nTokens, rel, packedSame });
 }
 console.log(JSON.stringify({ results }));
 `;
 
-function runChild(cases: [string, number, number, number][]): { results?: { dtype: string; rows: number; cols: number; nTokens: number; rel: number }[]; error?: string } {
+type ChildResult = { dtype: string; rows: number; cols: number; nTokens: number; rel: number; packedSame: boolean };
+function runChild(cases: [string, number, number, number][]): { results?: ChildResult[]; error?: string } {
   const child = spawnSync(process.execPath, [...childFlags, "--input-type=module", "-e", CHECKER, CHECKS_GLUE_PATH, CHECKS_RELAXED_PATH, JSON.stringify(cases)], {
     encoding: "utf8",
     timeout: 120_000,
@@ -71,7 +80,7 @@ describe.skipIf(skipReason !== undefined)("relaxed-SIMD build vs scalar kernels"
   it("the 32-value block formats (the relaxed 8-bit dot / fused multiply-add paths) agree with scalar on awkward shapes", () => {
     const cases: [string, number, number, number][] = [];
     for (const dtype of ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "IQ4_NL"]) {
-      for (const rows of [1, 3, 4, 5, 13]) for (const nTokens of [1, 2, 3, 8, 9, 17]) cases.push([dtype, rows, dtype === "Q8_0" ? 160 : 96, nTokens]);
+      for (const rows of [1, 3, 4, 5, 8, 13]) for (const nTokens of [1, 2, 3, 8, 9, 17]) cases.push([dtype, rows, dtype === "Q8_0" ? 160 : 96, nTokens]);
       cases.push([dtype, 1536, 576, 1], [dtype, 576, 1536, 8]);
     }
     const { results, error } = runChild(cases);
@@ -80,6 +89,7 @@ describe.skipIf(skipReason !== undefined)("relaxed-SIMD build vs scalar kernels"
     for (const r of results!) {
       // Integer sums are exact; only f32 rounding (fused vs separate multiply-add) may differ.
       expect(r.rel, `${r.dtype} ${r.rows}×${r.cols} × ${r.nTokens} tokens`).toBeLessThan(1e-5);
+      expect(r.packedSame, `${r.dtype} ${r.rows}×${r.cols} × ${r.nTokens} tokens, repacked weights`).toBe(true);
     }
   });
 
@@ -89,7 +99,10 @@ describe.skipIf(skipReason !== undefined)("relaxed-SIMD build vs scalar kernels"
     for (const dtype of ["F32", "F16", "BF16"]) cases.push([dtype, 7, 72, 2], [dtype, 4, 64, 9]);
     const { results, error } = runChild(cases);
     expect(error).toBeUndefined();
-    for (const r of results!) expect(r.rel, `${r.dtype} ${r.rows}×${r.cols} × ${r.nTokens}`).toBeLessThan(1e-5);
+    for (const r of results!) {
+      expect(r.rel, `${r.dtype} ${r.rows}×${r.cols} × ${r.nTokens}`).toBeLessThan(1e-5);
+      expect(r.packedSame, `${r.dtype} ${r.rows}×${r.cols} × ${r.nTokens}, repacked weights`).toBe(true);
+    }
   });
 });
 

@@ -60,12 +60,13 @@ pub struct MatmulScratch {
     wide: WideScratch,
 }
 
-/// Buffers of `q8_tiles::WideActivations`, per activation block: 32 i16, a scale and the sum of the quants.
+/// Buffers of `q8_tiles::WideActivations`, per activation block: 32 i16, a scale, the offset's bias and d · Σ q.
 #[derive(Default)]
 struct WideScratch {
     x16: Vec<i16>,
     d: Vec<f32>,
-    sum: Vec<i32>,
+    bias: Vec<i32>,
+    d_sum: Vec<f32>,
 }
 
 impl WideScratch {
@@ -74,18 +75,19 @@ impl WideScratch {
         if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) && self.d.len() < blocks {
             self.x16.resize(blocks * 32, 0);
             self.d.resize(blocks, 0.0);
-            self.sum.resize(blocks, 0);
+            self.bias.resize(blocks, 0);
+            self.d_sum.resize(blocks, 0.0);
         }
     }
 
     fn bytes(&self) -> usize {
-        self.x16.len() * 2 + self.d.len() * 4 + self.sum.len() * 4
+        self.x16.len() * 2 + (self.d.len() + self.bias.len() + self.d_sum.len()) * 4
     }
 
     /// What `ensure(blocks)` holds afterwards.
     fn planned_bytes(blocks: usize) -> usize {
         if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
-            blocks * (32 * 2 + 4 + 4)
+            blocks * (32 * 2 + 3 * 4)
         } else {
             0
         }
@@ -246,11 +248,11 @@ fn in_chunks(
 /// sums spill out of x86's 16 vector registers, and measured slower (prefill 11.4 → 15.8 GMAC/s on Q4_0 at 4).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn wide_sweep<W: super::q8_tiles::WideWeights>(w: &TensorView, act: &[u8], n: usize, wide: &mut WideScratch, out: &mut [f32]) {
-    use super::q8_tiles::{prepare, sweep, WideActivations};
+    use super::q8_tiles::{prepare, sweep, WideActivations, WideBuffers};
     let n_blocks = w.cols / q8_0::BLOCK_LEN;
     wide.ensure(n * n_blocks);
-    prepare(act, &mut wide.x16, &mut wide.d, &mut wide.sum);
-    let x = WideActivations { x16: &wide.x16, d: &wide.d, sum: &wide.sum, q8: act, n_blocks };
+    prepare::<W>(act, WideBuffers { x16: &mut wide.x16, d: &mut wide.d, bias: &mut wide.bias, d_sum: &mut wide.d_sum });
+    let x = WideActivations { x16: &wide.x16, d: &wide.d, bias: &wide.bias, d_sum: &wide.d_sum, q8: act, n_blocks };
     let mut t = 0;
     while t < n {
         t += match n - t {

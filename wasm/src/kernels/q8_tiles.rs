@@ -39,18 +39,32 @@ pub struct WideActivations<'a> {
     pub x16: &'a [i16],
     /// Per token and block: the activation scale.
     pub d: &'a [f32],
-    /// Per token and block: Σ q, for the weights' offset and minimum corrections.
-    pub sum: &'a [i32],
+    /// Per token and block: −OFFSET · Σ q, the weight format's offset folded out (`WideWeights::OFFSET`); the block's
+    /// integer sums start from it.
+    pub bias: &'a [i32],
+    /// Per token and block: d · Σ q, what the rows' minimums (Q4_1, Q5_1) are scaled by.
+    pub d_sum: &'a [f32],
     /// Per token: the Q8_0 bytes themselves (the relaxed 7-bit kernels read them directly).
     pub q8: &'a [u8],
     pub n_blocks: usize,
 }
 
-/// Fills the wide buffers from rows of Q8_0 blocks (`q8`, any number of tokens, whole blocks).
-pub fn prepare(q8: &[u8], x16: &mut [i16], d: &mut [f32], sum: &mut [i32]) {
+/// Buffers of `WideActivations` for `prepare` to fill.
+pub struct WideBuffers<'a> {
+    pub x16: &'a mut [i16],
+    pub d: &'a mut [f32],
+    pub bias: &'a mut [i32],
+    pub d_sum: &'a mut [f32],
+}
+
+/// Fills the wide buffers from rows of Q8_0 blocks (`q8`, any number of tokens, whole blocks) for weights of `W`.
+/// The per-block corrections are computed here once per token, not per tile: in the tiles each cost three vector
+/// ops (scalar → vector moves) per block, token and group.
+pub fn prepare<W: WideWeights>(q8: &[u8], out: WideBuffers) {
+    let WideBuffers { x16, d, bias, d_sum } = out;
     let n = q8.len() / q8_0::BLOCK_BYTES;
     assert_eq!(n * q8_0::BLOCK_BYTES, q8.len(), "q8_tiles::prepare: not whole blocks");
-    assert!(x16.len() >= n * 32 && d.len() >= n && sum.len() >= n, "q8_tiles::prepare: buffers too small");
+    assert!(x16.len() >= n * 32 && d.len() >= n && bias.len() >= n && d_sum.len() >= n, "q8_tiles::prepare: buffers too small");
     for (i, block) in q8.chunks_exact(q8_0::BLOCK_BYTES).enumerate() {
         d[i] = read_f16(block, 0);
         let q: &[u8; 34] = block.try_into().expect("34-byte block");
@@ -63,7 +77,9 @@ pub fn prepare(q8: &[u8], x16: &mut [i16], d: &mut [f32], sum: &mut [i32]) {
                 core::ptr::write_unaligned(dst.add(k), *vk);
             }
             let pairs = i32x4_extadd_pairwise_i16x8(i16x8_add(i16x8_add(v[0], v[1]), i16x8_add(v[2], v[3])));
-            sum[i] = hsum_i32x4(pairs);
+            let sum = hsum_i32x4(pairs);
+            bias[i] = -W::OFFSET * sum;
+            d_sum[i] = d[i] * sum as f32;
         }
     }
 }
@@ -173,7 +189,8 @@ pub fn sweep<W: WideWeights, const T: usize>(w: &TensorView, x: &WideActivations
     let row_bytes = nb * W::BYTES;
     assert_eq!(w.dtype.block_bytes(), W::BYTES, "q8_tiles::sweep: block size");
     assert_eq!(w.data.len(), rows * row_bytes, "q8_tiles::sweep: weight bytes");
-    assert!((t0 + T) * nb <= x.d.len() && (t0 + T) * nb <= x.sum.len(), "q8_tiles::sweep: activation scales");
+    let blocks = (t0 + T) * nb;
+    assert!(blocks <= x.d.len() && blocks <= x.bias.len() && blocks <= x.d_sum.len(), "q8_tiles::sweep: activation scales");
     assert!((t0 + T) * nb * 32 <= x.x16.len(), "q8_tiles::sweep: wide activations");
     assert!((t0 + T) * nb * q8_0::BLOCK_BYTES <= x.q8.len(), "q8_tiles::sweep: q8 activations");
     assert!(out.len() >= (t0 + T) * rows, "q8_tiles::sweep: output");
@@ -283,8 +300,8 @@ fn madd(acc: v128, v: v128, s: v128) -> v128 {
     }
 }
 
-/// Folds one block's integer sums (lanes = the four rows) into the per-token accumulators: minus the format's
-/// offset times Σ x, scaled by weight × activation deltas, plus the rows' minimums times d_x · Σ x.
+/// Folds one block's integer sums (lanes = the four rows; the format's offset already out, see `block_sums_start`)
+/// into the per-token accumulators: scaled by weight × activation deltas, plus the rows' minimums times d_x · Σ x.
 #[inline(always)]
 unsafe fn fold_block<W: WideWeights, const T: usize>(
     acc: &mut [v128; T],
@@ -303,17 +320,26 @@ unsafe fn fold_block<W: WideWeights, const T: usize>(
     };
     for t in 0..T {
         let i = (t0 + t) * x.n_blocks + b;
-        let mut s = sums[t];
-        let sum_x = *x.sum.get_unchecked(i);
-        if W::OFFSET != 0 {
-            s = i32x4_sub(s, i32x4_splat(W::OFFSET * sum_x));
-        }
-        let dx = *x.d.get_unchecked(i);
-        acc[t] = madd(acc[t], f32x4_convert_i32x4(s), f32x4_mul(dw, f32x4_splat(dx)));
+        // Splat loads (one load each on x86, no vector op), not scalar loads and splats.
+        let dx = v128_load32_splat(x.d.as_ptr().add(i) as *const u32);
+        acc[t] = madd(acc[t], f32x4_convert_i32x4(sums[t]), f32x4_mul(dw, dx));
         if W::MIN_AT.is_some() {
-            acc[t] = madd(acc[t], mw, f32x4_splat(dx * sum_x as f32));
+            acc[t] = madd(acc[t], mw, v128_load32_splat(x.d_sum.as_ptr().add(i) as *const u32));
         }
     }
+}
+
+/// Where a block's integer sums start for tokens t0..t0+T: −OFFSET · Σ x (`WideActivations::bias`), so the sums
+/// come out with the format's offset folded out, at no cost in the tiles.
+#[inline(always)]
+unsafe fn block_sums_start<W: WideWeights, const T: usize>(x: &WideActivations, t0: usize, b: usize) -> [v128; T] {
+    core::array::from_fn(|t| {
+        if W::OFFSET == 0 {
+            i32x4_splat(0)
+        } else {
+            v128_load32_splat(x.bias.as_ptr().add((t0 + t) * x.n_blocks + b) as *const u32)
+        }
+    })
 }
 
 /// Whether `sweep` takes two groups (8 rows) per tile for `W`: the i16 kernels then dot each broadcast activation
@@ -339,7 +365,7 @@ unsafe fn tile<W: WideWeights, const T: usize, const G: usize>(
     let mut acc = [[f32x4_splat(0.0); T]; G];
     for b in 0..nb {
         let off = b * ROWS * W::BYTES;
-        let mut sums = [[i32x4_splat(0); T]; G];
+        let mut sums = [block_sums_start::<W, T>(x, t0, b); G];
         #[cfg(target_feature = "relaxed-simd")]
         if W::SEVEN_BIT {
             for g in 0..G {

@@ -39,8 +39,7 @@ pub struct GgufError {
     pub field: String,
     pub offset: u64,
     pub message: String,
-    /// For `Truncated`: the file length that would have let this field be read. The streaming loader
-    /// uses it to wait for enough bytes before parsing again instead of re-parsing on every chunk.
+    /// For `Truncated`: the file length that would have let this field be read (reported to JS callers).
     pub needed_len: Option<u64>,
     /// Set when a check above the GGUF layer refused the file (the model does not fit, a tensor has the wrong
     /// shape): that layer's code; the message is then shown alone.

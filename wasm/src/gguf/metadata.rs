@@ -23,7 +23,7 @@ pub mod type_id {
 
 /// Arrays of arrays deeper than this are refused: no real file nests at all beyond one level,
 /// and unbounded nesting would let a crafted file exhaust the stack.
-const MAX_ARRAY_DEPTH: u32 = 8;
+pub(crate) const MAX_ARRAY_DEPTH: u32 = 8;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum MetaValue {
@@ -251,8 +251,9 @@ impl MetaArray {
     }
 }
 
-/// Minimum encoded size of one value of type `t` (used to bound counts before allocating).
-fn min_encoded_bytes(t: u32) -> u64 {
+/// Minimum encoded size of one value of type `t` (used to bound counts before allocating); for fixed-width types,
+/// their size.
+pub(crate) fn min_encoded_bytes(t: u32) -> u64 {
     match t {
         type_id::U8 | type_id::I8 | type_id::BOOL => 1,
         type_id::U16 | type_id::I16 => 2,

@@ -15,6 +15,7 @@ mod header;
 mod metadata;
 mod reader;
 mod repack;
+mod scan;
 mod stream;
 
 #[cfg(test)]

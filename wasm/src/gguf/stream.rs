@@ -2,20 +2,21 @@
 //! into its final place in the 64-byte-aligned arena. The caller asks for a region (`next_region`), copies
 //! the next bytes of the file into it, and reports how many it wrote (`commit`).
 //!
-//! Phases: header bytes collect in a growable buffer and are parsed when enough have arrived (parse attempts
-//! are spaced geometrically, so a multi-megabyte vocabulary is parsed O(1) times, not once per chunk); once
-//! parsed, the arena for the tensor data is allocated, the tensor bytes that came with the header are moved
-//! into it and the header buffer is freed; then regions point into the arena; padding before the data and
-//! anything after it go to a small discard buffer.
+//! Phases: header bytes collect in a buffer, walked by a length scan as they arrive (`scan`), and are parsed once,
+//! when the scan has found the header's end; once parsed (and checked, `with_check`), the arena for the tensor data
+//! is allocated, the tensor bytes that came with the header are moved into it and the header buffer is freed; then
+//! regions point into the arena; padding before the data and anything after it go to a small discard buffer.
 
 use super::aligned::AlignedBytes;
 use super::error::{GgufError, GgufErrorKind};
 use super::header::{parse_header_limited, GgufHeader, TensorInfo, DEFAULT_MAX_HEADER_BYTES};
 use super::repack::{RepackPolicy, Repacker};
+use super::scan::{HeaderScan, Scanned};
 use crate::tensor::{DType, Layout, TensorView};
 
-/// Header bytes to gather before the first parse attempt, and the least step between attempts.
-const MIN_PARSE_STEP: usize = 64 << 10;
+/// The least header region handed out (the scan's own need is often the next few bytes), and so at most how far
+/// the header buffer reaches past the header.
+const MIN_HEADER_STEP: usize = 64 << 10;
 const DISCARD_LEN: usize = 4096;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,11 +87,12 @@ impl LoadedGguf {
 }
 
 enum Phase {
-    /// Header bytes so far: `buf[..filled]`; the next parse is tried when `filled` reaches `parse_at`.
+    /// Header bytes so far: `buf[..filled]`, scanned up to where `scan` stands; it needs `need` bytes to go on.
     Header {
         buf: Vec<u8>,
         filled: usize,
-        parse_at: usize,
+        scan: HeaderScan,
+        need: u64,
     },
     Data {
         header: GgufHeader,
@@ -119,9 +121,6 @@ pub struct StreamLoader {
 
 impl StreamLoader {
     pub fn new(limits: LoadLimits) -> Self {
-        let parse_at = MIN_PARSE_STEP
-            .min(limits.max_header_bytes.min(usize::MAX as u64) as usize)
-            .max(1);
         StreamLoader {
             limits,
             check: None,
@@ -129,7 +128,8 @@ impl StreamLoader {
             phase: Phase::Header {
                 buf: Vec::new(),
                 filled: 0,
-                parse_at,
+                scan: HeaderScan::new(limits.max_header_bytes),
+                need: 1,
             },
             received: 0,
             region_len: 0,
@@ -155,19 +155,20 @@ impl StreamLoader {
     pub fn next_region(&mut self, want: usize) -> Result<&mut [u8], GgufError> {
         let received = self.received;
         let max_total = self.limits.max_total_bytes;
+        let max_header = self.limits.max_header_bytes.min(usize::MAX as u64) as usize;
         match &mut self.phase {
             Phase::Failed(e) => Err(e.clone()),
-            Phase::Empty => Err(GgufError::invalid(
-                "loader",
-                received,
-                "loader is in an inconsistent state",
-            )),
-            Phase::Header { buf, filled, parse_at } => {
-                let n = want.min(*parse_at - *filled);
+            Phase::Empty => Err(inconsistent(received)),
+            Phase::Header { buf, filled, need, .. } => {
+                let step = (*need as usize).saturating_sub(*filled).max(MIN_HEADER_STEP);
+                let n = want.min(step).min(max_header.saturating_sub(*filled));
+                if n == 0 && want > 0 {
+                    return Err(header_too_large(received, max_header as u64));
+                }
                 if buf.len() < *filled + n {
-                    // Exactly up to the next parse point: Vec's doubling would hold up to twice the header (and
-                    // copy it at each step), and WASM memory never gives the peak back.
-                    buf.reserve_exact(*parse_at - buf.len());
+                    // Exactly what this region needs: Vec's doubling would hold up to twice the header, and WASM
+                    // memory never gives the peak back.
+                    buf.reserve_exact(*filled + n - buf.len());
                     buf.resize(*filled + n, 0);
                 }
                 self.region_len = n;
@@ -218,10 +219,15 @@ impl StreamLoader {
         self.region_len = 0;
         self.received += n as u64;
         match &mut self.phase {
-            Phase::Header { filled, parse_at, .. } => {
+            Phase::Header { buf, filled, scan, need } => {
                 *filled += n;
-                if *filled >= *parse_at {
-                    return self.try_parse(false);
+                if (*filled as u64) < *need {
+                    return Ok(());
+                }
+                match scan.advance(&buf[..*filled]) {
+                    Scanned::NeedMore(more) if more <= self.limits.max_header_bytes => *need = more,
+                    // Complete, refused (the parser names why), or more than a header may span: parse now.
+                    _ => return self.try_parse(false),
                 }
             }
             Phase::Data { header, arena, repacker, .. } => {
@@ -264,57 +270,36 @@ impl StreamLoader {
                 Ok(LoadedGguf { header, data: arena, layouts })
             }
             Phase::Failed(e) => Err(e),
-            _ => Err(GgufError::invalid(
-                "loader",
-                self.received,
-                "loader is in an inconsistent state",
-            )),
+            _ => Err(inconsistent(self.received)),
         }
     }
 
-    /// Parses the buffered header. On success switches to the data phase; on truncation schedules the next
-    /// attempt (or, when `at_end`, reports it); any other error poisons the loader.
+    /// Parses the buffered header (the scan found its end, or cannot go on, or the stream ended: `at_end`), checks
+    /// it and switches to the data phase. Any error poisons the loader.
     fn try_parse(&mut self, at_end: bool) -> Result<(), GgufError> {
-        let Phase::Header { buf, filled, parse_at } = &mut self.phase else {
+        let Phase::Header { buf, filled, need, .. } = &self.phase else {
             return Ok(());
         };
         let max_header = self.limits.max_header_bytes;
-        let result = parse_header_limited(&buf[..*filled], max_header);
-        let outcome = match result {
-            Ok(header) => Ok(header),
-            Err(e) if e.kind == GgufErrorKind::Truncated && !at_end => {
-                let need = e.needed_len.unwrap_or(0);
-                if *filled as u64 >= max_header || need > max_header {
-                    Err(GgufError::invalid(
-                        e.field.clone(),
-                        e.offset,
-                        format!("the header is larger than the limit of {max_header} bytes"),
-                    ))
-                } else {
-                    let grow = (*filled + *filled / 2).max(*filled + MIN_PARSE_STEP);
-                    *parse_at = (need as usize).max(grow).min(max_header as usize);
-                    return Ok(());
-                }
+        let parsed = match parse_header_limited(&buf[..*filled], max_header) {
+            // Mid-stream the parser runs only once the scan stopped: short of bytes here, the header needs more
+            // than it may span.
+            Err(e) if e.kind == GgufErrorKind::Truncated && !at_end && (*filled as u64 >= max_header || *need > max_header) => {
+                Err(GgufError { field: e.field, ..header_too_large(e.offset, max_header) })
             }
-            Err(e) => Err(e),
+            result => result,
         };
-        let checked = outcome.and_then(|h| match &self.check {
+        let checked = parsed.and_then(|h| match &self.check {
             Some(check) => check(&h).map(|()| h),
             None => Ok(h),
         });
-        let header = match checked {
-            Ok(h) => h,
-            Err(e) => {
-                self.phase = Phase::Failed(e.clone());
-                return Err(e);
-            }
-        };
-        let Phase::Header { buf, filled, .. } = std::mem::replace(&mut self.phase, Phase::Empty) else {
-            return Ok(());
-        };
-        match start_data_phase(header, &buf[..filled], &self.limits, self.repack) {
+        let started = checked.and_then(|header| match &self.phase {
+            Phase::Header { buf, filled, .. } => start_data_phase(header, &buf[..*filled], &self.limits, self.repack),
+            _ => Err(inconsistent(self.received)),
+        });
+        match started {
             Ok(phase) => {
-                self.phase = phase;
+                self.phase = phase; // drops the header buffer
                 Ok(())
             }
             Err(e) => {
@@ -323,6 +308,14 @@ impl StreamLoader {
             }
         }
     }
+}
+
+fn inconsistent(received: u64) -> GgufError {
+    GgufError::invalid("loader", received, "loader is in an inconsistent state")
+}
+
+fn header_too_large(offset: u64, max_header: u64) -> GgufError {
+    GgufError::invalid("header", offset, format!("the header is larger than the limit of {max_header} bytes"))
 }
 
 fn discard(buf: &mut Vec<u8>, n: usize) -> &mut [u8] {

@@ -1,6 +1,7 @@
 //! Host tests of the GGUF layer: real files from /work/shared (skipped with a note when absent), the streaming
 //! protocol against whole-buffer loading, and malformed files built here, each with its expected error kind.
 
+use super::scan::{HeaderScan, Scanned};
 use super::*;
 use crate::tensor::DType;
 
@@ -190,6 +191,69 @@ fn stream_load(bytes: &[u8], chunk: impl Fn(usize) -> usize) -> Result<LoadedGgu
     }
     assert_eq!(l.bytes_received(), bytes.len() as u64);
     l.finish()
+}
+
+/// The loader's length scan agrees with the parser on the prefixes of `bytes` (every `step`-th, and the whole):
+/// it completes exactly where a parse succeeds, at the header's end; it refuses only what the parser refuses; it
+/// asks for more whenever the parser is short of bytes; and a scan resumed chunk by chunk ends as a fresh one does.
+fn assert_scan_agrees(bytes: &[u8], step: usize) {
+    let mut resumed = HeaderScan::new(DEFAULT_MAX_HEADER_BYTES);
+    let mut last = Scanned::NeedMore(0);
+    let cuts = (0..bytes.len()).step_by(step.max(1)).chain([bytes.len()]);
+    for cut in cuts {
+        let prefix = &bytes[..cut];
+        let fresh = HeaderScan::new(DEFAULT_MAX_HEADER_BYTES).advance(prefix);
+        if matches!(last, Scanned::NeedMore(_)) {
+            last = resumed.advance(prefix);
+        }
+        assert_eq!(last, fresh, "resumed scan at cut {cut}");
+        match (parse_header(prefix), fresh) {
+            (Ok(h), s) => assert_eq!(s, Scanned::Complete(h.header_end), "cut {cut}"),
+            (Err(e), Scanned::Complete(_) | Scanned::Refused) => {
+                assert_ne!(e.kind, GgufErrorKind::Truncated, "cut {cut}: the scan stopped, the parser wants more: {e}")
+            }
+            // The parser may refuse a value (bad UTF-8, a duplicate key) the scan walks past.
+            (Err(_), Scanned::NeedMore(n)) => assert!(n > cut as u64, "cut {cut}: the scan needs {n}"),
+        }
+    }
+}
+
+#[test]
+fn header_scan_agrees_with_the_parser() {
+    assert_scan_agrees(&small_file(), 1);
+    if let Some(bytes) = shared("stories260K.gguf") {
+        let end = parse_header(&bytes).unwrap().data_offset as usize;
+        assert_scan_agrees(&bytes[..end + 64], 1);
+    }
+    // A 49k-token vocabulary (~1.8 MB of header), in uneven steps.
+    if let Some(bytes) = shared("SmolLM2-135M-Instruct.Q4_1.gguf") {
+        let end = parse_header(&bytes).unwrap().data_offset as usize;
+        assert_scan_agrees(&bytes[..end + 64], 65521);
+    }
+    // Files the parser refuses, cut anywhere.
+    let mut deep = vec![];
+    for _ in 0..9 {
+        deep.extend_from_slice(&type_id::ARRAY.to_le_bytes());
+        deep.extend_from_slice(&1u64.to_le_bytes());
+    }
+    let mut huge = vec![];
+    huge.extend_from_slice(&type_id::STRING.to_le_bytes());
+    huge.extend_from_slice(&(u64::MAX / 2).to_le_bytes());
+    let mut b = Builder::new();
+    b.n_tensors = 1 << 60;
+    for bad in [
+        Builder::new().kv_raw(b"x", 13, &[0; 8]).build(),
+        Builder::new().kv_raw(b"d", type_id::ARRAY, &deep).build(),
+        Builder::new().kv_raw(b"tokens", type_id::ARRAY, &huge).build(),
+        Builder::new().kv_raw(b"s", type_id::STRING, &u64::MAX.to_le_bytes()).build(),
+        Builder::new().info_raw("t", &[1, 1, 1, 1, 1], DType::F32 as u32, 0).build(),
+        Builder::new().kv_u32("a", 1).kv_u32("a", 2).build(),
+        b.build(),
+        b"GGUF\x01\x00\x00\x00".repeat(4),
+        b"ggjt".repeat(8),
+    ] {
+        assert_scan_agrees(&bad, 1);
+    }
 }
 
 // ---------------------------------------------------------------- valid files
@@ -744,6 +808,7 @@ fn random_corruption_never_panics() {
             *kinds.entry(e.kind.name()).or_insert(0) += 1;
         }
         let _ = parse_header(b);
+        assert_scan_agrees(b, 1 + (next() % 97) as usize);
         let step = 1 + (next() % 64) as usize;
         let _ = stream_load(b, |_| step);
     }

@@ -26,7 +26,7 @@ pub(crate) fn is_compact(h: &GgufHeader, key: &str) -> bool {
         _ => None,
     };
     match key {
-        TOKENS_KEY => strings(TOKENS_KEY).is_some_and(|a| !a.is_empty() && !a.iter().any(|s| s.contains('\0'))),
+        TOKENS_KEY => strings(TOKENS_KEY).is_some_and(|a| !a.is_empty() && !a.any_holds(0)),
         MERGES_KEY => strings(MERGES_KEY).is_some() && is_compact(h, TOKENS_KEY),
         _ => false,
     }
@@ -178,6 +178,7 @@ mod tests {
     fn tokens_join_on_nul_unless_one_holds_it() {
         assert_eq!(joined(&strs(&["a", "Ġb", "", "😀x"])), "a\0Ġb\0\0😀x");
         assert_eq!(joined(&strs(&[])), "");
+        assert!(strs(&["a", "b\0c", "d"]).any_holds(0) && !strs(&["a", "bc", ""]).any_holds(0));
     }
 
     fn resolve(tokens: &StrArray, merges: &StrArray) -> Result<Vec<i32>, usize> {

@@ -97,6 +97,11 @@ impl StrArray {
         Some(&self.blob[start..end])
     }
 
+    /// Whether any element holds `byte` (one search of the packed buffer, not one per element).
+    pub fn any_holds(&self, byte: u8) -> bool {
+        self.blob.as_bytes().contains(&byte)
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
         (0..self.len()).map(move |i| self.get(i).unwrap_or(""))
     }

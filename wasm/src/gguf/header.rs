@@ -12,6 +12,11 @@ use crate::tensor::DType;
 pub const GGUF_MAGIC: &[u8; 4] = b"GGUF";
 pub const DEFAULT_ALIGNMENT: u64 = 32;
 pub const MAX_DIMS: usize = 4;
+/// The GGUF versions read (v1 lacks 64-bit counts).
+pub(crate) const SUPPORTED_VERSIONS: [u32; 2] = [2, 3];
+/// Minimal encodings, which bound the counts: a key/value is ≥ 8+4+1 bytes, a tensor info ≥ 8+4+4+8.
+pub(crate) const MIN_KV_BYTES: u64 = 13;
+pub(crate) const MIN_TENSOR_INFO_BYTES: u64 = 24;
 /// No header we accept is larger (a 150k-token vocabulary with merges is ~10 MB).
 pub const DEFAULT_MAX_HEADER_BYTES: u64 = 256 << 20;
 
@@ -104,8 +109,8 @@ pub(crate) fn parse_header_limited(bytes: &[u8], max_header: u64) -> Result<Gguf
     }
     let version = r.u32(&|| "version".into())?;
     match version {
-        2 | 3 => {}
-        v if v == 2u32.swap_bytes() || v == 3u32.swap_bytes() => {
+        v if SUPPORTED_VERSIONS.contains(&v) => {}
+        v if SUPPORTED_VERSIONS.iter().any(|s| s.swap_bytes() == v) => {
             return Err(GgufError::new(
                 GgufErrorKind::UnsupportedVersion,
                 "version",
@@ -132,9 +137,8 @@ pub(crate) fn parse_header_limited(bytes: &[u8], max_header: u64) -> Result<Gguf
     }
     let n_tensors = r.u64(&|| "tensor_count".into())?;
     let n_kv = r.u64(&|| "metadata_kv_count".into())?;
-    // Bound both counts by their minimal encodings (a kv is ≥ 8+4+1 bytes, a tensor info ≥ 8+4+4+8 bytes)
-    // so that neither can make us allocate more than the bytes present.
-    let kv_capacity = r.capacity_for(n_kv, 13, &|| "metadata_kv_count".into())?;
+    // Bound both counts by their minimal encodings so that neither can make us allocate more than the bytes present.
+    let kv_capacity = r.capacity_for(n_kv, MIN_KV_BYTES, &|| "metadata_kv_count".into())?;
 
     let mut alignment = DEFAULT_ALIGNMENT;
     let mut metadata = Vec::with_capacity(kv_capacity);
@@ -168,7 +172,7 @@ pub(crate) fn parse_header_limited(bytes: &[u8], max_header: u64) -> Result<Gguf
         metadata.push((key, value));
     }
 
-    let tensor_capacity = r.capacity_for(n_tensors, 24, &|| "tensor_count".into())?;
+    let tensor_capacity = r.capacity_for(n_tensors, MIN_TENSOR_INFO_BYTES, &|| "tensor_count".into())?;
     let mut tensors = Vec::with_capacity(tensor_capacity);
     for i in 0..n_tensors as usize {
         tensors.push(read_tensor_info(&mut r, i, alignment)?);

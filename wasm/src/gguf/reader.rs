@@ -3,6 +3,12 @@
 
 use super::error::GgufError;
 
+/// The bytes `count` items of at least `min_item_bytes` each need, when a header of at most `max_header` bytes could
+/// hold them starting at `at`; None when none could (the parser's and the loader's length scan's one rule).
+pub(crate) fn header_room(at: u64, count: u64, min_item_bytes: u64, max_header: u64) -> Option<u64> {
+    count.checked_mul(min_item_bytes).filter(|&need| at.saturating_add(need) <= max_header)
+}
+
 /// Names the field being read; called only when an error has to be reported.
 pub(crate) type FieldName<'f> = &'f dyn Fn() -> String;
 
@@ -83,16 +89,15 @@ impl<'a> ByteReader<'a> {
     /// as a usize that is safe to pre-allocate with (it is bounded by the bytes actually present).
     pub fn count(&mut self, count: u64, min_item_bytes: u64, field: FieldName) -> Result<usize, GgufError> {
         let at = self.pos();
-        let need = count.checked_mul(min_item_bytes);
-        match need {
-            Some(need) if at.saturating_add(need) <= self.max_header => {
+        match header_room(at, count, min_item_bytes, self.max_header) {
+            Some(need) => {
                 if need > self.remaining() as u64 {
                     Err(GgufError::truncated(field(), at, need, self.remaining() as u64))
                 } else {
                     Ok(count as usize) // ≤ remaining bytes, so it fits in usize
                 }
             }
-            _ => Err(self.oversized(count, need, field)),
+            None => Err(self.oversized(count, count.checked_mul(min_item_bytes), field)),
         }
     }
 
@@ -100,12 +105,9 @@ impl<'a> ByteReader<'a> {
     /// else a safe pre-allocation size (bounded by the bytes present). Unlike `count`, a shortfall is not an
     /// error here, so the item reads that follow report exactly which item is truncated.
     pub fn capacity_for(&mut self, count: u64, min_item_bytes: u64, field: FieldName) -> Result<usize, GgufError> {
-        let at = self.pos();
-        match count.checked_mul(min_item_bytes) {
-            Some(need) if at.saturating_add(need) <= self.max_header => {
-                Ok(count.min(self.remaining() as u64 / min_item_bytes.max(1)) as usize)
-            }
-            need => Err(self.oversized(count, need, field)),
+        match header_room(self.pos(), count, min_item_bytes, self.max_header) {
+            Some(_) => Ok(count.min(self.remaining() as u64 / min_item_bytes.max(1)) as usize),
+            None => Err(self.oversized(count, count.checked_mul(min_item_bytes), field)),
         }
     }
 

@@ -5,8 +5,9 @@
 //! (magic, version, value types, nesting, counts and lengths no header could hold); everything else (UTF-8,
 //! duplicate keys, tensor types and shapes) is the parser's to check once the header is in.
 
-use super::header::MAX_DIMS;
+use super::header::{GGUF_MAGIC, MAX_DIMS, MIN_KV_BYTES, MIN_TENSOR_INFO_BYTES, SUPPORTED_VERSIONS};
 use super::metadata::{min_encoded_bytes, type_id, MAX_ARRAY_DEPTH};
+use super::reader::header_room;
 
 /// Where a scan stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,22 +112,19 @@ impl HeaderScan {
 
     /// The parser's bound on a count read just before `at`: `count` items of at least `min` bytes must fit in a header.
     fn bounded(&self, at: u64, count: u64, min: u64) -> Step {
-        match count.checked_mul(min) {
-            Some(need) if at.saturating_add(need) <= self.max_header => Ok(()),
-            _ => Err(Scanned::Refused),
-        }
+        header_room(at, count, min, self.max_header).map(|_| ()).ok_or(Scanned::Refused)
     }
 
     fn prefix(&mut self, b: &[u8], have: u64) -> Step {
         self.need(24, have)?;
         let version = u32_at(b, 4);
-        if &b[..4] != super::header::GGUF_MAGIC || !(version == 2 || version == 3) {
+        if &b[..4] != GGUF_MAGIC || !SUPPORTED_VERSIONS.contains(&version) {
             return Err(Scanned::Refused);
         }
         self.tensors_left = u64_at(b, 8);
         self.kv_left = u64_at(b, 16);
         self.pos = 24;
-        self.bounded(24, self.kv_left, 13)?;
+        self.bounded(24, self.kv_left, MIN_KV_BYTES)?;
         self.next_kv()
     }
 
@@ -136,7 +134,7 @@ impl HeaderScan {
             self.stage = Stage::Key;
             return Ok(());
         }
-        self.bounded(self.pos, self.tensors_left, 24)?;
+        self.bounded(self.pos, self.tensors_left, MIN_TENSOR_INFO_BYTES)?;
         self.stage = if self.tensors_left > 0 { Stage::TensorInfo } else { Stage::Done };
         Ok(())
     }

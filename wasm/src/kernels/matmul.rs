@@ -244,8 +244,9 @@ fn in_chunks(
 }
 
 /// Q8_0-partnered weights × `n` tokens of Q8_0 activations through `q8_tiles`: widen the activations once, then
-/// token blocks of 4 (2, 1 for the rest), each sweeping all rows in 8-row tiles (4 for the rest). Not 8: 4 rows × 8 tokens of i32x4
-/// sums spill out of x86's 16 vector registers, and measured slower (prefill 11.4 → 15.8 GMAC/s on Q4_0 at 4).
+/// token blocks of 4 (2, 1 for the rest), each sweeping all rows in 8-row tiles (4-row ones for the rest, and for
+/// the relaxed build's 7-bit formats; see `q8_tiles::sweep`). Not 8 tokens: 4 rows × 8 tokens of i32x4 sums spill
+/// out of x86's 16 vector registers, and measured slower (prefill 11.4 → 15.8 GMAC/s on Q4_0 at 4).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn wide_sweep<W: super::q8_tiles::WideWeights>(w: &TensorView, act: &[u8], n: usize, wide: &mut WideScratch, out: &mut [f32]) {
     use super::q8_tiles::{prepare, sweep, WideActivations, WideBuffers};

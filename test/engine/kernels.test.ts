@@ -116,6 +116,25 @@ describe.skipIf(!checks)("kernels: matmul SIMD vs scalar vs float64 reference", 
     });
   }
 
+  // From 8 tokens on, repacked matrices are swept in runs of 8-row tiles whose f32 row scales are converted once
+  // (64 KiB of them: 84 groups of 48 blocks, 42 of Q4_1's 48 scale-and-minimum blocks); the rest of the rows and of
+  // the tokens (past whole blocks of 4) without. Several runs, a tail of rows and of tokens: the same bits as the
+  // row-major sweep, which converts the scales at every block.
+  for (const dtype of ["Q4_0", "Q4_1", "Q8_0"]) {
+    it(`${dtype}: 347 rows × 1536 cols × 11 tokens, repacked (runs of converted scales) = row-major, bit for bit`, () => {
+      const next = rng(0xca1e + dtype.length);
+      const [rows, cols, nTokens] = [347, 1536, 11];
+      const weights = k.quantize(dtype, randomVector(next, rows * cols));
+      const x = randomVector(next, nTokens * cols, 3);
+      const rowMajor = k.matmulCheck("simd", dtype, rows, cols, weights, x, nTokens);
+      const packed = k.matmulCheck("simd", dtype, rows, cols, k.repackCheck(dtype, rows, weights), x, nTokens, 1, true);
+      expect(packed).toEqual(rowMajor);
+      const scalar = k.matmulCheck("scalar", dtype, rows, cols, weights, x, nTokens);
+      const worst = Math.max(...packed.map((v, i) => Math.abs(v - scalar[i]!) / (Math.abs(scalar[i]!) + 1)));
+      expect(worst).toBeLessThan(1e-4);
+    });
+  }
+
   it("rejects inconsistent shapes and unknown names with clear errors", () => {
     const w = k.quantize("Q4_0", new Float32Array(64));
     expect(() => k.matmulCheck("simd", "Q4_0", 3, 32, w, new Float32Array(32), 1)).toThrow(/weights: 36 bytes, 3×32 Q4_0 needs 54/);

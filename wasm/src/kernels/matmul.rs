@@ -60,14 +60,20 @@ pub struct MatmulScratch {
     wide: WideScratch,
 }
 
-/// Buffers of `q8_tiles::WideActivations`, per activation block: 32 i16, a scale, the offset's bias and d · Σ q.
+/// Buffers of `q8_tiles::WideActivations`, per activation block: 32 i16, a scale, the offset's bias and d · Σ q;
+/// and the weights' f32 row scales for a run of groups (`q8_tiles::RowScales`, fixed size).
 #[derive(Default)]
 struct WideScratch {
     x16: Vec<i16>,
     d: Vec<f32>,
     bias: Vec<i32>,
     d_sum: Vec<f32>,
+    scales: Vec<f32>,
 }
+
+/// Floats of `WideScratch::scales`: the f32 scales of 227 groups of 18 blocks (SmolLM2-135M's 576 columns), 85
+/// of 48; larger matrices are swept in runs of groups that fit. 64 KiB.
+const ROW_SCALE_FLOATS: usize = 16 * 1024;
 
 impl WideScratch {
     /// Room for `blocks` activation blocks (only SIMD builds use it).
@@ -77,17 +83,18 @@ impl WideScratch {
             self.d.resize(blocks, 0.0);
             self.bias.resize(blocks, 0);
             self.d_sum.resize(blocks, 0.0);
+            self.scales.resize(ROW_SCALE_FLOATS, 0.0);
         }
     }
 
     fn bytes(&self) -> usize {
-        self.x16.len() * 2 + (self.d.len() + self.bias.len() + self.d_sum.len()) * 4
+        self.x16.len() * 2 + (self.d.len() + self.bias.len() + self.d_sum.len() + self.scales.len()) * 4
     }
 
     /// What `ensure(blocks)` holds afterwards.
     fn planned_bytes(blocks: usize) -> usize {
         if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
-            blocks * (32 * 2 + 3 * 4)
+            blocks * (32 * 2 + 3 * 4) + ROW_SCALE_FLOATS * 4
         } else {
             0
         }
@@ -244,22 +251,64 @@ fn in_chunks(
 }
 
 /// Q8_0-partnered weights × `n` tokens of Q8_0 activations through `q8_tiles`: widen the activations once, then
-/// token blocks of 4 (2, 1 for the rest), each sweeping all rows in 8-row tiles (4-row ones for the rest, and for
+/// token blocks of 4 (2, 1 for the rest), each sweeping the rows in 8-row tiles (4-row ones for the rest, and for
 /// the relaxed build's 7-bit formats; see `q8_tiles::sweep`). Not 8 tokens: 4 rows × 8 tokens of i32x4 sums spill
 /// out of x86's 16 vector registers, and measured slower (prefill 11.4 → 15.8 GMAC/s on Q4_0 at 4).
+/// From `ROW_SCALES_FROM` tokens on, a repacked matrix is swept in runs of groups whose f32 scales are converted
+/// once into the scratch (`q8_tiles::convert_scales`), not at every block of every token block.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn wide_sweep<W: super::q8_tiles::WideWeights>(w: &TensorView, act: &[u8], n: usize, wide: &mut WideScratch, out: &mut [f32]) {
-    use super::q8_tiles::{prepare, sweep, WideActivations, WideBuffers};
+    use super::q8_tiles::{convert_scales, prepare, sweep, takes_scales, RowScales, WideActivations, WideBuffers, ROWS};
     let n_blocks = w.cols / q8_0::BLOCK_LEN;
     wide.ensure(n * n_blocks);
-    prepare::<W>(act, WideBuffers { x16: &mut wide.x16, d: &mut wide.d, bias: &mut wide.bias, d_sum: &mut wide.d_sum });
-    let x = WideActivations { x16: &wide.x16, d: &wide.d, bias: &wide.bias, d_sum: &wide.d_sum, q8: act, n_blocks };
-    let mut t = 0;
-    while t < n {
-        t += match n - t {
-            left if left >= 4 => sweep::<W, 4>(w, &x, t, out),
-            left if left >= 2 => sweep::<W, 2>(w, &x, t, out),
-            _ => sweep::<W, 1>(w, &x, t, out),
+    let WideScratch { x16, d, bias, d_sum, scales } = wide;
+    prepare::<W>(act, WideBuffers { x16, d, bias, d_sum });
+    let x = WideActivations { x16, d, bias, d_sum, q8: act, n_blocks };
+    let per_group = RowScales::per_group::<W>(n_blocks);
+    let run = scales.len() / per_group / 2 * 2; // whole 8-row tiles
+    let paired = if w.layout == crate::tensor::Layout::Interleaved4 { w.rows / (2 * ROWS) * 2 } else { 0 };
+    if n < ROW_SCALES_FROM || run == 0 || paired == 0 || !takes_scales::<W>() {
+        return token_blocks::<W>(w, &x, 0..n, 0..w.rows, out);
+    }
+    // Whole blocks of 4 tokens × whole 8-row tiles with the converted scales, run by run; the rest of the rows and
+    // tokens as without (other token blocks and tiles would only add more code to compile for a few rows).
+    let blocks_end = n / 4 * 4;
+    let mut g = 0;
+    while g < paired {
+        let end = (g + run).min(paired);
+        convert_scales::<W>(w, g..end, scales);
+        let pre = RowScales { first_group: g, f32s: &scales[..(end - g) * per_group] };
+        for t in (0..blocks_end).step_by(4) {
+            sweep::<W, 4, true>(w, &x, t, g * ROWS..end * ROWS, Some(&pre), out);
+        }
+        g = end;
+    }
+    if paired * ROWS < w.rows {
+        token_blocks::<W>(w, &x, 0..blocks_end, paired * ROWS..w.rows, out);
+    }
+    token_blocks::<W>(w, &x, blocks_end..n, 0..w.rows, out);
+}
+
+/// Token blocks from which `wide_sweep` converts the row scales once: 2 blocks of 4 tokens.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+const ROW_SCALES_FROM: usize = 8;
+
+/// Rows `span` of `w` × tokens `tokens` of `x`, in token blocks of 4 (then 2, 1).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn token_blocks<W: super::q8_tiles::WideWeights>(
+    w: &TensorView,
+    x: &super::q8_tiles::WideActivations,
+    tokens: core::ops::Range<usize>,
+    span: core::ops::Range<usize>,
+    out: &mut [f32],
+) {
+    use super::q8_tiles::sweep;
+    let mut t = tokens.start;
+    while t < tokens.end {
+        t += match tokens.end - t {
+            left if left >= 4 => sweep::<W, 4, false>(w, x, t, span.clone(), None, out),
+            left if left >= 2 => sweep::<W, 2, false>(w, x, t, span.clone(), None, out),
+            _ => sweep::<W, 1, false>(w, x, t, span.clone(), None, out),
         };
     }
 }

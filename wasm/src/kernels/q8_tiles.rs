@@ -180,31 +180,57 @@ pub trait WideWeights: Block32 {
     }
 }
 
-/// out[t * rows + r] = w[r] · x[t] for all rows of `w` (blocks of `W`, either layout) and the `T`-token slice of
-/// `x` starting at token `t0`. Rows are taken eight at a time (two repacked groups, see `pairs_groups`), then four;
-/// a last partial tile repeats its final row and stores only the real rows.
+/// out[t * rows + r] = w[r] · x[t] for the rows `span` of `w` (blocks of `W`, either layout) and the `T`-token slice
+/// of `x` starting at token `t0`. Rows are taken eight at a time (two repacked groups, see `pairs_groups`), then
+/// four; a last partial tile repeats its final row and stores only the real rows. `span` starts at a multiple of 4
+/// and ends at a multiple of 4 or at `w.rows`.
+///
+/// `PRE`: the tiles read the rows' scales as f32 from `scales` (`convert_scales`) instead of converting them at
+/// every block; `span` is then whole 8-row tiles of the groups `scales` holds. A separate instantiation, so the
+/// tiles without (decode's) compile exactly as before.
 #[inline(never)] // one function per format × T, compiled only when used (see kernels::matmul)
-pub fn sweep<W: WideWeights, const T: usize>(w: &TensorView, x: &WideActivations, t0: usize, out: &mut [f32]) -> usize {
+pub fn sweep<W: WideWeights, const T: usize, const PRE: bool>(
+    w: &TensorView,
+    x: &WideActivations,
+    t0: usize,
+    span: core::ops::Range<usize>,
+    scales: Option<&RowScales>,
+    out: &mut [f32],
+) -> usize {
     let (rows, nb) = (w.rows, x.n_blocks);
     let row_bytes = nb * W::BYTES;
     assert_eq!(w.dtype.block_bytes(), W::BYTES, "q8_tiles::sweep: block size");
     assert_eq!(w.data.len(), rows * row_bytes, "q8_tiles::sweep: weight bytes");
+    assert!(span.start % ROWS == 0 && span.end <= rows, "q8_tiles::sweep: row span");
     let blocks = (t0 + T) * nb;
     assert!(blocks <= x.d.len() && blocks <= x.bias.len() && blocks <= x.d_sum.len(), "q8_tiles::sweep: activation scales");
     assert!((t0 + T) * nb * 32 <= x.x16.len(), "q8_tiles::sweep: wide activations");
     assert!((t0 + T) * nb * q8_0::BLOCK_BYTES <= x.q8.len(), "q8_tiles::sweep: q8 activations");
     assert!(out.len() >= (t0 + T) * rows, "q8_tiles::sweep: output");
-    let k = Consts::hoisted();
     let repacked = if w.layout == Layout::Interleaved4 { rows / ROWS * ROWS } else { 0 };
+    let per_group = RowScales::per_group::<W>(nb);
+    let pre = match scales {
+        Some(s) if PRE => {
+            let groups = s.first_group..s.first_group + s.f32s.len() / per_group;
+            assert!(pairs_groups::<W>() && span.len() % (2 * ROWS) == 0, "q8_tiles::sweep: scales need 8-row tiles");
+            assert!(groups.start * ROWS <= span.start && span.end <= groups.end * ROWS && span.end <= repacked, "q8_tiles::sweep: scales");
+            s.f32s.as_ptr().wrapping_sub(s.first_group * per_group)
+        }
+        None if !PRE => core::ptr::null(),
+        _ => panic!("q8_tiles::sweep: scales given iff PRE"),
+    };
+    let k = Consts::hoisted();
     let (mut group, mut buf) = (Vec::new(), Vec::new()); // for the rows that were not repacked at load
-    let mut r = 0;
+    let mut r = span.start;
     // Two repacked groups per tile where the format's kernel shares each broadcast activation between them.
-    while pairs_groups::<W>() && r + 2 * ROWS <= repacked {
+    while pairs_groups::<W>() && r + 2 * ROWS <= repacked.min(span.end) {
         touch_ahead(w.data, (r + PREFETCH_TILES * ROWS) * row_bytes, 2 * ROWS * row_bytes);
-        // SAFETY: r + 8 ≤ repacked ≤ rows: both groups lie inside w.data; activations asserted above.
+        // SAFETY: r + 8 ≤ repacked ≤ rows: both groups lie inside w.data; activations asserted above; with PRE, both
+        // groups' scales lie in `scales` (asserted above).
         let acc = unsafe {
             let at = w.data.as_ptr().add(r * row_bytes);
-            tile::<W, T, 2>([at, at.add(ROWS * row_bytes)], x, t0, &k)
+            let sc = |g: usize| if PRE { pre.add((r / ROWS + g) * per_group) } else { core::ptr::null() };
+            tile::<W, T, 2, PRE>([at, at.add(ROWS * row_bytes)], [sc(0), sc(1)], x, t0, &k)
         };
         for (g, tiles) in acc.iter().enumerate() {
             for (t, v) in tiles.iter().enumerate() {
@@ -215,7 +241,7 @@ pub fn sweep<W: WideWeights, const T: usize>(w: &TensorView, x: &WideActivations
         }
         r += 2 * ROWS;
     }
-    while r < rows {
+    while !PRE && r < span.end {
         touch_ahead(w.data, (r + PREFETCH_TILES * ROWS) * row_bytes, ROWS * row_bytes);
         let at = if r < repacked {
             // SAFETY: r + 4 ≤ repacked ≤ rows, so the group's 4 · row_bytes lie inside w.data.
@@ -229,7 +255,7 @@ pub fn sweep<W: WideWeights, const T: usize>(w: &TensorView, x: &WideActivations
             group.as_ptr()
         };
         // SAFETY: `at` holds one repacked group of nb blocks; activations cover tokens t0..t0+T (asserted above).
-        let [acc] = unsafe { tile::<W, T, 1>([at], x, t0, &k) };
+        let [acc] = unsafe { tile::<W, T, 1, false>([at], [core::ptr::null()], x, t0, &k) };
         let live = (rows - r).min(ROWS);
         for (t, v) in acc.iter().enumerate() {
             let o = (t0 + t) * rows + r;
@@ -244,6 +270,48 @@ pub fn sweep<W: WideWeights, const T: usize>(w: &TensorView, x: &WideActivations
         r += ROWS;
     }
     T
+}
+
+/// Repacked groups' block scales (and minimums, for affine formats) as f32, converted once (`convert_scales`) for
+/// sweeps over many token blocks: per group and block, an f32x4 [row0..row3] of scales, then one of minimums.
+pub struct RowScales<'a> {
+    pub first_group: usize,
+    pub f32s: &'a [f32],
+}
+
+impl RowScales<'_> {
+    /// Floats per group of `nb` blocks.
+    pub fn per_group<W: WideWeights>(nb: usize) -> usize {
+        nb * ROWS * if W::MIN_AT.is_some() { 2 } else { 1 }
+    }
+}
+
+/// The f32 scales (and minimums) of repacked groups `groups` of `w` into `out` (`RowScales::per_group` floats per
+/// group), by the tiles' own conversion.
+pub fn convert_scales<W: WideWeights>(w: &TensorView, groups: core::ops::Range<usize>, out: &mut [f32]) {
+    let nb = w.cols / q8_0::BLOCK_LEN;
+    let group_bytes = ROWS * nb * W::BYTES;
+    assert!(w.layout == Layout::Interleaved4 && groups.end * ROWS <= w.rows, "q8_tiles::convert_scales: groups");
+    assert!(out.len() >= groups.len() * RowScales::per_group::<W>(nb), "q8_tiles::convert_scales: output");
+    let f16 = F16Consts::hoisted();
+    let mut o = out.as_mut_ptr() as *mut v128;
+    for g in groups {
+        // SAFETY: group g < rows / 4 lies inside w.data (asserted); `o` advances by per_group floats per group,
+        // inside `out` (asserted).
+        unsafe {
+            let base = w.data.as_ptr().add(g * group_bytes);
+            let ptrs: [*const u8; ROWS] = core::array::from_fn(|i| base.add(i * W::BYTES));
+            for b in 0..nb {
+                let (dw, mw) = block_scales::<W>(&ptrs, b * ROWS * W::BYTES, &f16);
+                v128_store(o, dw);
+                o = o.add(1);
+                if W::MIN_AT.is_some() {
+                    v128_store(o, mw);
+                    o = o.add(1);
+                }
+            }
+        }
+    }
 }
 
 /// How many 4-row tiles ahead `touch_ahead` reaches.
@@ -300,23 +368,35 @@ fn madd(acc: v128, v: v128, s: v128) -> v128 {
     }
 }
 
+/// The four rows' scales and minimums (zero where the format has none) of the block at byte `off` of a group.
+#[inline(always)]
+unsafe fn block_scales<W: WideWeights>(ptrs: &[*const u8; ROWS], off: usize, f16: &F16Consts) -> (v128, v128) {
+    match W::MIN_AT {
+        Some(2) => scales_and_mins(ptrs, off, f16),
+        Some(at) => (scales(ptrs, off, f16), scales(ptrs, off + at, f16)),
+        None => (scales(ptrs, off, f16), f32x4_splat(0.0)),
+    }
+}
+
 /// Folds one block's integer sums (lanes = the four rows; the format's offset already out, see `block_sums_start`)
 /// into the per-token accumulators: scaled by weight × activation deltas, plus the rows' minimums times d_x · Σ x.
+/// The rows' scales are read from `pre` (block b's f32 scales, `RowScales`) where given.
 #[inline(always)]
 unsafe fn fold_block<W: WideWeights, const T: usize>(
     acc: &mut [v128; T],
     sums: &[v128; T],
     ptrs: &[*const u8; ROWS],
     off: usize,
+    pre: Option<*const v128>,
     x: &WideActivations,
     t0: usize,
     b: usize,
     f16: &F16Consts,
 ) {
-    let (dw, mw) = match W::MIN_AT {
-        Some(2) => scales_and_mins(ptrs, off, f16),
-        Some(at) => (scales(ptrs, off, f16), scales(ptrs, off + at, f16)),
-        None => (scales(ptrs, off, f16), f32x4_splat(0.0)),
+    let (dw, mw) = match pre {
+        None => block_scales::<W>(ptrs, off, f16),
+        Some(p) if W::MIN_AT.is_some() => (v128_load(p), v128_load(p.add(1))),
+        Some(p) => (v128_load(p), f32x4_splat(0.0)),
     };
     for t in 0..T {
         let i = (t0 + t) * x.n_blocks + b;
@@ -342,6 +422,11 @@ unsafe fn block_sums_start<W: WideWeights, const T: usize>(x: &WideActivations, 
     })
 }
 
+/// Whether `sweep` may take `RowScales` for `W` (its 8-row tiles; not the relaxed build's 7-bit ones).
+pub const fn takes_scales<W: WideWeights>() -> bool {
+    pairs_groups::<W>()
+}
+
 /// Whether `sweep` takes two groups (8 rows) per tile for `W`: the i16 kernels then dot each broadcast activation
 /// pair with both groups' weights, one splat load for two dots. Measured 5–15% faster than one group on Q4_0 and
 /// Q8_0 at 1 and 64 tokens (8 tokens × one group instead: 25% slower). The relaxed build's 7-bit kernels keep one
@@ -350,16 +435,20 @@ const fn pairs_groups<W: WideWeights>() -> bool {
     !(cfg!(target_feature = "relaxed-simd") && W::SEVEN_BIT)
 }
 
-/// `G` repacked groups of four rows of `W` (see `kernels::repack`) × T tokens of activations. Returns one f32x4
-/// [row0..row3] per group and token.
+/// `G` repacked groups of four rows of `W` (see `kernels::repack`) × T tokens of activations, with PRE each group's
+/// f32 scales (`RowScales`; unread without). Returns one f32x4 [row0..row3] per group and token.
 #[inline(never)]
-unsafe fn tile<W: WideWeights, const T: usize, const G: usize>(
+unsafe fn tile<W: WideWeights, const T: usize, const G: usize, const PRE: bool>(
     groups: [*const u8; G],
+    scales: [*const f32; G],
     x: &WideActivations,
     t0: usize,
     k: &Consts,
 ) -> [[v128; T]; G] {
     let nb = x.n_blocks;
+    // With PRE, block b's f32 scales of group g (`RowScales`); without, they are converted in the loop.
+    let per_block = if W::MIN_AT.is_some() { 2 } else { 1 };
+    let pre = |g: usize, b: usize| if PRE { Some((scales[g] as *const v128).add(b * per_block)) } else { None };
     // Pseudo-block i of every block keeps row i's scale (and minimum) in its header.
     let ptrs: [[*const u8; ROWS]; G] = core::array::from_fn(|g| core::array::from_fn(|i| groups[g].add(i * W::BYTES)));
     let mut acc = [[f32x4_splat(0.0); T]; G];
@@ -370,7 +459,7 @@ unsafe fn tile<W: WideWeights, const T: usize, const G: usize>(
         if W::SEVEN_BIT {
             for g in 0..G {
                 relaxed_block_sums::<W, T>(&mut sums[g], groups[g].add(off), x, t0, b, k);
-                fold_block::<W, T>(&mut acc[g], &sums[g], &ptrs[g], off, x, t0, b, &k.f16);
+                fold_block::<W, T>(&mut acc[g], &sums[g], &ptrs[g], off, pre(g, b), x, t0, b, &k.f16);
             }
             continue;
         }
@@ -389,7 +478,7 @@ unsafe fn tile<W: WideWeights, const T: usize, const G: usize>(
             }
         }
         for g in 0..G {
-            fold_block::<W, T>(&mut acc[g], &sums[g], &ptrs[g], off, x, t0, b, &k.f16);
+            fold_block::<W, T>(&mut acc[g], &sums[g], &ptrs[g], off, pre(g, b), x, t0, b, &k.f16);
         }
     }
     acc

@@ -18,7 +18,7 @@ unsafe impl Sync for AlignedBytes {}
 
 impl AlignedBytes {
     /// `len` zeroed bytes, or `None` when the allocator (WASM memory growth) refuses.
-    /// Zeroing is free for fresh pages (calloc skips it); it keeps every byte initialised.
+    /// Zeroing skips the pages memory grows by for it (fresh_alloc.rs); it keeps every byte initialised.
     pub fn zeroed(len: usize) -> Option<Self> {
         if len == 0 {
             // A dangling but aligned, non-null pointer is valid for a zero-length slice.

@@ -48,16 +48,32 @@ impl fmt::Display for ModelError {
 
 impl std::error::Error for ModelError {}
 
+/// Element types whose all-zero bytes are the value zero, so a zeroed allocation is a valid vector of them.
+///
+/// # Safety
+/// Implement only for types for which every all-zero bit pattern is a valid value.
+pub(crate) unsafe trait ZeroBits: Copy {}
+// SAFETY: integers and IEEE floats: all-zero bits are 0 / +0.0.
+unsafe impl ZeroBits for u8 {}
+unsafe impl ZeroBits for u16 {}
+unsafe impl ZeroBits for u32 {}
+unsafe impl ZeroBits for f32 {}
+
 /// A zero-filled vector of `len` elements, or an `out_of_memory` error naming `what` instead of aborting
-/// (wasm32 has at most 4 GiB; a large context or vocabulary must fail cleanly).
-pub(crate) fn try_zeroed<T: Clone + Default>(len: usize, what: &str) -> Result<Vec<T>, ModelError> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(len).map_err(|_| {
-        ModelError::out_of_memory(format!(
-            "cannot allocate {what}: {len} elements of {} bytes",
-            std::mem::size_of::<T>()
-        ))
-    })?;
-    v.resize(len, T::default());
-    Ok(v)
+/// (wasm32 has at most 4 GiB; a large context or vocabulary must fail cleanly). Allocated zeroed, so the pages
+/// memory grows by for it are not written (fresh_alloc.rs): a KV cache's pages are not touched until used.
+pub(crate) fn try_zeroed<T: ZeroBits>(len: usize, what: &str) -> Result<Vec<T>, ModelError> {
+    let fail = || ModelError::out_of_memory(format!("cannot allocate {what}: {len} elements of {} bytes", std::mem::size_of::<T>()));
+    let layout = std::alloc::Layout::array::<T>(len).map_err(|_| fail())?;
+    if layout.size() == 0 {
+        return Ok(Vec::new());
+    }
+    // SAFETY: the layout has a non-zero size.
+    let p = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<T>();
+    if p.is_null() {
+        return Err(fail());
+    }
+    // SAFETY: `p` was allocated by the global allocator with `Layout::array::<T>(len)`, as `Vec` would, and its
+    // `len` elements are initialised: all-zero bytes are a valid `T` (ZeroBits).
+    Ok(unsafe { Vec::from_raw_parts(p, len, len) })
 }

@@ -95,6 +95,8 @@ pub fn read_gguf_vocabulary(bytes: &[u8]) -> Result<JsValue, EngineError> {
 pub struct GgufLoader {
     inner: Option<StreamLoader>,
     region_len: usize,
+    /// The options the model will be built with (the warm-up mirrors them).
+    options: ModelOptions,
 }
 
 impl GgufLoader {
@@ -131,8 +133,9 @@ impl GgufLoader {
         let cap = [bytes_arg(Some(max_bytes)), size].into_iter().flatten().min();
         let limits = cap.map_or_else(LoadLimits::default, LoadLimits::with_max_total);
         let options: Option<ModelOptions> = options.map(EngineOptions::to_model_options).transpose()?;
+        let warm = options.clone().unwrap_or_default();
         let loader = StreamLoader::new(limits).with_check(load_check(size, options)).with_repack(crate::kernels::repack::group_repack);
-        Ok(GgufLoader { inner: Some(loader), region_len: 0 })
+        Ok(GgufLoader { inner: Some(loader), region_len: 0, options: warm })
     }
 
     /// Pointer (into WASM memory) of the region for the next at most `want` bytes; its length is `regionLen()`.
@@ -171,6 +174,13 @@ impl GgufLoader {
     /// The tokens and merges in compact form (see bindings/vocabulary.rs); an error until `headerReady()`.
     pub fn vocabulary(&self) -> Result<JsValue, EngineError> {
         self.ready_header().map(vocabulary_to_js)
+    }
+
+    /// Runs a tiny model of this file's kind (model/warm_up.rs) so that the kernels its first prefill needs are
+    /// compiled while the weights still stream; an error until `headerReady()`.
+    #[wasm_bindgen(js_name = warmUp)]
+    pub fn warm_up(&self) -> Result<(), EngineError> {
+        Ok(crate::model::warm_up(self.ready_header()?, &self.options, Some(crate::kernels::repack::group_repack))?)
     }
 
     fn ready_header(&self) -> Result<&GgufHeader, EngineError> {

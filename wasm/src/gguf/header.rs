@@ -347,6 +347,36 @@ fn check_layout(tensors: &[TensorInfo], data_offset: u64) -> Result<(HashMap<Str
 }
 
 impl GgufHeader {
+    /// A header made in memory rather than read from a file (the warm-up model): `tensors` as (name, dims, dtype),
+    /// laid out one after the other at the default alignment, data starting at offset 0.
+    pub fn in_memory(metadata: Vec<(String, MetaValue)>, tensors: Vec<(String, Vec<u64>, DType)>) -> Result<GgufHeader, GgufError> {
+        let mut infos = Vec::with_capacity(tensors.len());
+        let mut offset = 0u64;
+        for (name, dims, dtype) in tensors {
+            let cols = dims.first().copied().unwrap_or(1) as usize;
+            let rows: u64 = dims.iter().skip(1).product();
+            let n_bytes = dtype
+                .row_bytes(cols)
+                .and_then(|r| (r as u64).checked_mul(rows))
+                .ok_or_else(|| GgufError::invalid("tensor", offset, format!("tensor '{name}' has no valid size")))?;
+            infos.push(TensorInfo { name, dims, dtype, offset, n_bytes });
+            offset = align_up(offset.saturating_add(n_bytes), DEFAULT_ALIGNMENT).unwrap_or(u64::MAX); // overflow: check_layout refuses
+        }
+        let (tensor_index, data_size) = check_layout(&infos, 0)?;
+        let meta_index = metadata.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect();
+        Ok(GgufHeader {
+            version: 3,
+            alignment: DEFAULT_ALIGNMENT,
+            data_offset: 0,
+            data_size,
+            header_end: 0,
+            metadata,
+            meta_index,
+            tensors: infos,
+            tensor_index,
+        })
+    }
+
     pub fn tensors(&self) -> &[TensorInfo] {
         &self.tensors
     }

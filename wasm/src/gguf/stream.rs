@@ -55,6 +55,15 @@ pub struct LoadedGguf {
 }
 
 impl LoadedGguf {
+    /// A zero-filled arena for `header` (one made in memory: the warm-up model), repacked as `repack` accepts.
+    pub fn zeroed(header: GgufHeader, repack: Option<RepackPolicy>) -> Result<LoadedGguf, GgufError> {
+        let mut data = allocate_arena(&header, &LoadLimits::default())?;
+        let (mut repacker, layouts) = Repacker::plan(&header, repack);
+        let len = data.len();
+        repacker.advance(&mut data, len);
+        Ok(LoadedGguf { header, data, layouts })
+    }
+
     pub fn tensor(&self, name: &str) -> Option<(&TensorInfo, &[u8])> {
         let info = self.header.tensor_info(name)?;
         let start = usize::try_from(info.offset).ok()?;

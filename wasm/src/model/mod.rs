@@ -18,6 +18,7 @@ pub mod options;
 pub mod plan;
 pub mod rope;
 pub mod scratch;
+pub mod warm_up;
 pub mod weights;
 
 #[cfg(test)]
@@ -29,6 +30,7 @@ pub use kv_cache::{KvCache, KvType};
 pub use memory::MemoryReport;
 pub use options::ModelOptions;
 pub use plan::{plan, ModelPlan};
+pub use warm_up::warm_up;
 
 use crate::gguf::{GgufHeader, LoadedGguf};
 use crate::kernels::{self, KernelPath};

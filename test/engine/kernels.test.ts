@@ -401,6 +401,28 @@ describe.skipIf(!checks)("kernels: attention vector primitives, SIMD vs scalar",
     expect(Array.from(k.vecCheck("round_weights_f16", "simd", f, f, 0))).toEqual(want);
   });
 
+  it("exp and silu_mul (softmax's and SwiGLU's e^x) are bit-identical on both paths: libm's expf, four lanes at a time", () => {
+    // Every 997th f32 bit pattern (both signs, all exponents), then the vector code's branch points ± 1 ulp, in
+    // every position of a group of four (a special lane sends its whole group to the scalar expf).
+    const bits = new Uint32Array(Math.floor(2 ** 32 / 997));
+    for (let i = 0; i < bits.length; i++) bits[i] = (i * 997) >>> 0;
+    const edges = [0x42aeac50, 0x42b17218, 0x42cff1b5, 0x3f851592, 0x3eb17218, 0x39000000, 0x7f800000, 0x7fc00000, 0, 1];
+    const around = edges.flatMap((b) => [b - 1, b, b + 1]).flatMap((b) => [b >>> 0, (b | 0x80000000) >>> 0]);
+    const edgeBits = new Uint32Array(around.length * 4);
+    around.forEach((b, i) => edgeBits.set([b, 0x3f800000, b, 0xbf000000].map((v, j) => (j === i % 4 ? b : v)), 4 * i));
+    for (const input of [bits, edgeBits]) {
+      const x = new Float32Array(input.buffer);
+      for (const op of ["exp", "silu_mul"]) {
+        const scalar = new Uint32Array(k.vecCheck(op, "scalar", x, x, 0).buffer);
+        const simd = new Uint32Array(k.vecCheck(op, "simd", x, x, 0).buffer);
+        let differ = 0;
+        for (let i = 0; i < x.length; i++) if (simd[i] !== scalar[i]) differ++;
+        expect(differ, `${op} over ${x.length} inputs`).toBe(0);
+      }
+    }
+    expect(k.vecCheck("exp", "simd", Float32Array.of(0, 1, -1, 2), new Float32Array(4), 0)[1]).toBeCloseTo(Math.E, 6);
+  });
+
   it("to_f16 is bit-identical on both paths, including ties, subnormals, overflow, inf and NaN", () => {
     const special = [
       0, -0, 1, -1, 0.1, 65504, 65519.99, 65520, 1e9, -1e9, Infinity, -Infinity, NaN, 2 ** -24, 2 ** -25, 1.5 * 2 ** -25,

@@ -105,6 +105,7 @@ pub fn repack_check(dtype: &str, rows: usize, mut weights: Vec<u8>) -> Result<Ve
 /// heads of width `alpha`, `b` rows of that width used as both f16 keys and values; returns the grouped scores and
 /// weighted sums (`scores_f16_with`, `weighted_sum_f16_with`), then the same from head-by-head `dot_f16` / `axpy_f16`.
 /// "round_f16" → a rounded to f16; "round_weights_f16" → the same by the softmax weights' rounding (a in [0, 1]).
+/// "exp" → e^a; "silu_mul" → a / (1 + e^-a) · b.
 #[wasm_bindgen(js_name = vecCheck)]
 pub fn vec_check(op: &str, path: &str, a: &[f32], b: &[f32], alpha: f32) -> Result<Vec<f32>, JsError> {
     let path = parse_path(path)?;
@@ -162,6 +163,17 @@ pub fn vec_check(op: &str, path: &str, a: &[f32], b: &[f32], alpha: f32) -> Resu
         "round_f16" => {
             let mut y = a.to_vec();
             kernels::round_to_f16_with(path, &mut y);
+            Ok(y)
+        }
+        "exp" => {
+            let mut y = a.to_vec();
+            kernels::exp_in_place_with(path, &mut y);
+            Ok(y)
+        }
+        "silu_mul" => {
+            same_len()?;
+            let mut y = a.to_vec();
+            kernels::silu_mul_with(path, &mut y, b);
             Ok(y)
         }
         "round_weights_f16" => {

@@ -7,7 +7,7 @@
 //! decoder `q8_tiles` runs), `q8_tiles` (the SIMD loops of every Q8_0-partnered format), `block32` (their scalar
 //! dequantize and dot, written once over each typed block's d, m and q(j)), `kquant_fit` (the K-quant
 //! quantizers' scale searches), `block` (typed block views), `tile_rows` (the rows a tile reads, in either weight
-//! layout), `vec` (attention primitives), `attn_tiles` (prompt attention's query-block × key-block tiles), `matmul`
+//! layout), `vec` (attention primitives), `exp` (e^x for softmax and SwiGLU, exact to libm), `attn_tiles` (prompt attention's query-block × key-block tiles), `matmul`
 //! (the API the model calls), `repack` (the load-time weight layout of the SIMD tiles). SIMD code is compiled only
 //! for `wasm32` + `simd128`; elsewhere `KernelPath::Simd` runs the scalar
 //! code.
@@ -17,6 +17,7 @@ mod block;
 mod block256;
 mod block32;
 pub mod error;
+mod exp;
 pub mod float;
 pub mod half;
 pub mod iq4_nl;
@@ -47,6 +48,7 @@ pub mod vec;
 mod tests;
 
 pub use error::KernelError;
+pub use exp::{exp_in_place_with, silu_mul_with};
 pub use half::{bf16_to_f32, bf16_to_f32_slice, f16_to_f32, f16_to_f32_slice, f32_to_bf16, f32_to_bf16_slice, f32_to_f16};
 pub use matmul::{
     can_convert, default_path, dequantize, dequantize_row, is_supported, supported_names, matmul, matmul_with, quantize, quantize_q8_0_with, KernelPath,

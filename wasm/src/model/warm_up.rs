@@ -13,8 +13,11 @@ use super::{plan, Model};
 use crate::gguf::{GgufError, GgufHeader, LoadedGguf, MetaValue, RepackPolicy};
 use crate::tensor::DType;
 
-/// Prefill tokens: one of each token block the matmul sweeps take (4, 2, 1).
-const PREFILL: usize = 7;
+/// Prefill lengths, alternating by round: every token block the matmul sweeps take. From 8 tokens on the Q8_0-partnered
+/// sweeps run blocks of 4 with converted row scales (kernels of their own), so 11 = 4 + 4 with them, then 2 + 1;
+/// 7 = 4 + 2 + 1 without.
+const PREFILLS: [usize; 2] = [11, 7];
+const PREFILL: usize = PREFILLS[0];
 /// Decode steps after each prefill.
 const DECODE: usize = 2;
 /// Prefill + decode rounds: enough work for V8 to tier the kernels up.
@@ -38,10 +41,11 @@ pub fn warm_up(header: &GgufHeader, options: &ModelOptions, repack: Option<Repac
     };
     let mut model = Model::new(loaded, tiny)?;
     let tokens: Vec<u32> = (0..PREFILL as u32).collect();
-    for _ in 0..ROUNDS {
-        model.forward(0, &tokens, 0, false)?;
+    for round in 0..ROUNDS {
+        let n = PREFILLS[round % PREFILLS.len()];
+        model.forward(0, &tokens[..n], 0, false)?;
         for step in 0..DECODE {
-            model.forward(0, &[step as u32], PREFILL + step, false)?;
+            model.forward(0, &[step as u32], n + step, false)?;
         }
     }
     Ok(())

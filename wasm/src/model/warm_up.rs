@@ -51,17 +51,20 @@ pub fn warm_up(header: &GgufHeader, options: &ModelOptions, repack: Option<Repac
     Ok(())
 }
 
-/// The mirror's widths and, per layer, which of the model's tensor types each matrix takes.
+/// The mirror's widths, and the tensor types each per-layer tensor takes across the model's layers.
 struct Shape {
     dim: usize,
     ffn: usize,
     heads: usize,
     kv_heads: usize,
-    /// Layers: enough to give every type a matrix role takes anywhere in the model one layer of its own.
+    /// Layers: enough to give every type a tensor takes anywhere in the model one layer of its own.
     layers: usize,
+    /// For each of `LAYER_TENSORS` the model has, its distinct types in layer order (layer l of the mirror takes
+    /// type l mod their count).
+    types: Vec<(&'static str, Vec<DType>)>,
 }
 
-/// The per-layer tensors (without the `blk.N.` prefix) and their dims as (inner, outer) in the mirror's widths.
+/// The per-layer tensors, without the `blk.N.` prefix (their dims in the mirror: `Shape::header`).
 const LAYER_TENSORS: [&str; 12] = [
     "attn_norm.weight",
     "attn_q.weight",
@@ -83,9 +86,14 @@ impl Shape {
         let group = cfg.n_heads / cfg.n_kv_heads;
         // The fewest KV heads for which every width is whole blocks.
         let kv_heads = (1..=8).find(|k| (k * cfg.head_dim) % block == 0 && (k * group * cfg.head_dim) % block == 0)?;
-        let layers = LAYER_TENSORS.iter().map(|role| layer_types(header, cfg, role).len()).max()?.max(1);
+        let types: Vec<_> = LAYER_TENSORS
+            .iter()
+            .map(|&role| (role, layer_types(header, cfg, role)))
+            .filter(|(_, t)| !t.is_empty())
+            .collect();
+        let layers = types.iter().map(|(_, t)| t.len()).max().unwrap_or(1);
         let dim = block.max(128);
-        Some(Shape { dim, ffn: 2 * dim, heads: kv_heads * group, kv_heads, layers })
+        Some(Shape { dim, ffn: 2 * dim, heads: kv_heads * group, kv_heads, layers, types })
     }
 
     fn header(&self, real: &GgufHeader, cfg: &ModelConfig) -> Result<GgufHeader, ModelError> {
@@ -135,9 +143,8 @@ impl Shape {
         if let Some(t) = real.tensor_info("rope_freqs.weight") {
             tensors.push(("rope_freqs.weight".into(), t.dims.clone(), t.dtype));
         }
-        for role in LAYER_TENSORS {
-            let types = layer_types(real, cfg, role);
-            for l in 0..if types.is_empty() { 0 } else { self.layers } {
+        for (role, types) in &self.types {
+            for l in 0..self.layers {
                 tensors.push((format!("blk.{l}.{role}"), dims(role), types[l % types.len()]));
             }
         }
